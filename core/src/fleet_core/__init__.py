@@ -1,1 +1,25 @@
-"""fleet_core."""
+"""fleet_core: who is calling, and may they do this? — answered once, for every server."""
+
+from ._app import WhoAmI, build_app, caller, create_server, serve
+from ._errors import BackendError, DevBackendUnavailable, ToolError
+from ._identity import Identity
+from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
+from ._settings import ServerSettings, TrustMode
+
+__all__ = [
+    "DESTRUCTIVE",
+    "READ_ONLY",
+    "WRITE",
+    "BackendError",
+    "DevBackendUnavailable",
+    "Identity",
+    "ServerSettings",
+    "ToolError",
+    "TrustMode",
+    "WhoAmI",
+    "build_app",
+    "caller",
+    "create_server",
+    "requires",
+    "serve",
+]

@@ -1,0 +1,155 @@
+"""The app factory: an MCPServer plus settings become one ASGI app, the same way for every server."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._audit import AuditMiddleware, configure_audit_logging
+from ._errors import ToolError
+from ._gate import Gate
+from ._identity import Identity
+from ._scopes import READ_ONLY, requires, tool_scopes
+from ._settings import ServerSettings, TrustMode
+
+__all__ = ["WhoAmI", "build_app", "caller", "create_server", "serve"]
+
+logger = logging.getLogger("fleet.core")
+
+# Identity for transports without HTTP (stdio, in-memory tests), set explicitly by whoever runs them.
+local_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("fleet_local_identity", default=None)
+
+Ready = Callable[[], Awaitable[None]]
+
+
+class WhoAmI(BaseModel):
+    subject: str = Field(description="The caller, as the front door identified them")
+    scopes: list[str] = Field(description="Scopes granted to this call")
+    client_id: str | None = Field(description="The OAuth client the caller used")
+    issuer: str = Field(description="Who issued the caller's token")
+    audience: list[str] = Field(description="Resources the token is for")
+    token_id: str | None = Field(description="The token's jti, for audit correlation")
+    expires_at: datetime = Field(description="When the caller's token expires")
+
+
+def caller(ctx: Context[Any, Any]) -> Identity:
+    """The checked identity of whoever made this tool call. Fails closed when there is none."""
+    request = ctx.request_context.request
+    identity = request.scope.get("fleet.identity") if request is not None else local_identity.get()
+    if not isinstance(identity, Identity):
+        raise ToolError("no caller identity: this server only serves requests that came through the front door")
+    return identity
+
+
+def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
+    """An MCPServer with the fleet's audit middleware and a `whoami` tool."""
+    mcp = MCPServer(name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING")
+
+    @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)
+    async def whoami(ctx: Context[Any, Any]) -> WhoAmI:
+        """Who this server thinks you are: the identity the front door established for this call."""
+        who = caller(ctx)
+        return WhoAmI(
+            subject=who.subject,
+            scopes=sorted(who.scopes),
+            client_id=who.client_id,
+            issuer=who.issuer,
+            audience=list(who.audience),
+            token_id=who.token_id,
+            expires_at=who.expires_at,
+        )
+
+    return mcp
+
+
+def _transport_security(settings: ServerSettings) -> TransportSecuritySettings:
+    # The SDK's default allows only loopback Hosts and answers a gateway's Host with 421.
+    public = urlsplit(settings.public_url)
+    hosts = {public.netloc, f"{settings.host}:{settings.port}", "127.0.0.1:*", "localhost:*", "[::1]:*"}
+    return TransportSecuritySettings(
+        allowed_hosts=sorted(hosts | set(settings.allowed_hosts)),
+        allowed_origins=sorted({settings.public_origin, *settings.allowed_origins}),
+    )
+
+
+def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
+    return status, json.dumps(payload).encode()
+
+
+def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
+    """Stateless Streamable HTTP at `settings.path`, behind the trust/scope gate, plus /healthz and /readyz."""
+    scopes = tool_scopes(mcp)  # raises if a tool declares no scope
+    configure_audit_logging()
+    if settings.sentry_dsn is not None:
+        from ._sentry import init_sentry
+
+        init_sentry(settings.sentry_dsn.get_secret_value(), server=mcp.name)
+    if settings.trust_mode is TrustMode.INSECURE_DEV:
+        logger.warning(
+            "INSECURE-DEV TRUST MODE: %s believes any X-MCP-* headers without proof. Loopback only; "
+            "never use this behind a real gateway.",
+            mcp.name,
+        )
+    sdk_app = mcp.streamable_http_app(
+        streamable_http_path=settings.path,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=_transport_security(settings),
+    )
+    gate = Gate(sdk_app, settings, mcp.name, scopes)
+
+    async def health(path: str) -> tuple[int, bytes]:
+        if path == "/healthz":
+            return _json(200, {"ok": True})
+        if ready is None:
+            return _json(200, {"ready": True})
+        try:
+            with anyio.fail_after(5):
+                await ready()
+        except Exception as exc:  # readiness reports any failure; it must never raise
+            return _json(503, {"ready": False, "error": str(exc) or exc.__class__.__name__})
+        return _json(200, {"ready": True})
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz") and scope["method"] == "GET":
+            status, body = await health(scope["path"])
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["type"] == "http":
+            await gate(scope, receive, send)
+            return
+        await sdk_app(scope, receive, send)  # lifespan: starts the SDK's session manager
+
+    return app
+
+
+def serve(app: ASGIApp, settings: ServerSettings) -> None:
+    """Run the app on uvicorn with uvloop and httptools."""
+    import uvicorn
+
+    logging.basicConfig(level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )

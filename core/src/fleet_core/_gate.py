@@ -1,0 +1,225 @@
+"""ASGI middleware in front of the SDK app: who is calling (trust modes, §3.1) and may they (§3.2)?
+
+Every refusal happens here, before any MCP handling, as an HTTP status with a JSON body and
+one audit line. The SDK app only ever sees requests that carry a checked Identity in
+`scope["fleet.identity"]`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pydantic_core
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._audit import audit
+from ._identity import (
+    Identity,
+    IdentityError,
+    claim_fields,
+    header_fields,
+    identity_from_fields,
+    identity_from_headers,
+)
+from ._settings import ServerSettings, TrustMode
+from .jwt import InvalidToken, JwksUnavailable, JwksVerifier
+
+__all__ = ["Gate"]
+
+GATEWAY_SECRET_HEADER = b"x-mcp-gateway-secret"
+
+
+class Refused(Exception):
+    def __init__(self, status: int, error: str, reason: str, description: str, scope: str = "") -> None:
+        super().__init__(reason)
+        self.status, self.error, self.reason, self.description = status, error, reason, description
+        self.scope = scope
+
+
+def _unauthorized(reason: str) -> Refused:
+    # The caller learns only that the identity was not accepted; the reason goes to the audit log.
+    return Refused(401, "invalid_token", reason, "missing or invalid credentials")
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: dict[str, str]) -> None:
+        self.app = app
+        self.settings = settings
+        self.server = server
+        self.tool_scopes = tool_scopes
+        self.base_scope = f"{server}:read"
+        self.mode = settings.trust_mode
+        self.audience = settings.public_url
+        self.secrets = [s.get_secret_value().encode() for s in settings.gateway_secrets]
+        self.leeway = timedelta(seconds=settings.jwt_leeway_seconds)
+        self.verifier = (
+            JwksVerifier(
+                settings.issuer,
+                leeway=settings.jwt_leeway_seconds,
+                refetch_interval=settings.jwks_refetch_seconds,
+            )
+            if self.mode is TrustMode.JWT
+            else None
+        )
+        prm = settings.resource_metadata_url
+        self.challenge = (
+            f'Bearer error="invalid_token", resource_metadata="{prm}"'
+            if self.mode is TrustMode.JWT
+            else f'Bearer resource_metadata="{prm}"'
+        )
+        self.prm = prm
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        identity: Identity | None = None
+        try:
+            identity = await self._authenticate(scope)
+            body = await self._read_body(scope, receive)
+            tool = self._check_scopes(scope, body, identity)
+        except Refused as refusal:
+            audit(self.server, "denied", identity, status=refusal.status, reason=refusal.reason)
+            await self._refuse(send, refusal)
+            return
+        scope["fleet.identity"] = identity
+        if tool is not None:
+            scope["fleet.tool"] = tool
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _authenticate(self, scope: Scope) -> Identity:
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        now = datetime.now(UTC)
+        try:
+            if self.mode is TrustMode.JWT:
+                return await self._from_token(scope, headers, now)
+            if self.mode is TrustMode.GATEWAY_SECRET:
+                self._check_secret(headers)
+            return identity_from_headers(headers, audience=self.audience, issuer=self.settings.issuer, now=now)
+        except IdentityError as exc:
+            raise _unauthorized(str(exc)) from None
+
+    def _check_secret(self, headers: list[tuple[bytes, bytes]]) -> None:
+        presented = [value for name, value in headers if name.lower() == GATEWAY_SECRET_HEADER]
+        if len(presented) != 1:
+            raise IdentityError("gateway secret missing or duplicated")
+        # Constant-time compare against every accepted secret (rotation), no early exit.
+        matches = [hmac.compare_digest(presented[0], secret) for secret in self.secrets]
+        if not any(matches):
+            raise IdentityError("wrong gateway secret")
+
+    async def _from_token(self, scope: Scope, headers: list[tuple[bytes, bytes]], now: datetime) -> Identity:
+        assert self.verifier is not None
+        if b"access_token=" in scope.get("query_string", b""):
+            raise IdentityError("token in query string")  # MCP authorization: MUST NOT be in the URI
+        auth = [value for name, value in headers if name.lower() == b"authorization"]
+        if len(auth) != 1:
+            raise IdentityError("missing or duplicated Authorization header")
+        scheme, _, token = auth[0].decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise IdentityError("not a bearer token")
+        try:
+            claims = await self.verifier.verify(token.strip(), audience=self.audience)
+        except InvalidToken as exc:
+            raise IdentityError(f"token rejected: {exc}") from None
+        except JwksUnavailable as exc:
+            raise Refused(503, "temporarily_unavailable", str(exc), "token keys unavailable, retry later") from None
+        derived = claim_fields(claims)
+        # Headers a passthrough gateway also set must say the same thing as the token.
+        for name, value in header_fields(headers).items():
+            if derived.get(name) != value:
+                raise IdentityError(f"{name} header disagrees with the token")
+        return identity_from_fields(derived, audience=self.audience, issuer=self.settings.issuer, now=now - self.leeway)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        limit = self.settings.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                raise Refused(413, "request_too_large", "body over limit", f"body exceeds {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Refused(400, "invalid_request", "client disconnected", "incomplete request")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise Refused(413, "request_too_large", "body over limit", f"body exceeds {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    def _check_scopes(self, scope: Scope, body: bytes, identity: Identity) -> str | None:
+        needed = {self.base_scope}
+        tool: str | None = None
+        if scope["method"] == "POST" and body:
+            try:
+                # The SDK parses with the same parser, so duplicate keys resolve the same way here.
+                message: Any = pydantic_core.from_json(body)
+            except ValueError:
+                message = None  # the SDK answers the parse error; nothing can run
+            messages = message if isinstance(message, list) else [message]
+            for msg in messages:
+                if isinstance(msg, dict) and msg.get("method") == "tools/call":
+                    params = msg.get("params")
+                    name = params.get("name") if isinstance(params, dict) else None
+                    if isinstance(name, str):
+                        tool = name
+                        if name in self.tool_scopes:
+                            needed.add(self.tool_scopes[name])
+            self._check_routing_headers(scope, messages)
+        missing = needed - identity.scopes
+        if missing:
+            raise Refused(
+                403,
+                "insufficient_scope",
+                f"missing {' '.join(sorted(missing))} for {tool or scope['method']}",
+                f"this call needs scope {' '.join(sorted(needed))}",
+                scope=" ".join(sorted(needed)),
+            )
+        return tool
+
+    def _check_routing_headers(self, scope: Scope, messages: list[Any]) -> None:
+        # 2026-07-28 clients repeat method and tool name in headers; a mismatch with the body is an attack
+        # on whoever routes by header (us, a gateway), so refuse it.
+        method = name = None
+        for header, value in scope["headers"]:
+            if header == b"mcp-method":
+                method = value.decode("latin-1")
+            elif header == b"mcp-name":
+                name = value.decode("latin-1")
+        if method is None and name is None:
+            return
+        msg = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}
+        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        if (method is not None and method != msg.get("method")) or (
+            name is not None and msg.get("method") == "tools/call" and name != params.get("name")
+        ):
+            raise Refused(400, "invalid_request", "Mcp-Method/Mcp-Name disagree with body", "header/body mismatch")
+
+    async def _refuse(self, send: Send, refusal: Refused) -> None:
+        body = json.dumps({"error": refusal.error, "error_description": refusal.description}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if refusal.status == 401:
+            headers.append((b"www-authenticate", self.challenge.encode()))
+        elif refusal.status == 403:
+            www = f'Bearer error="insufficient_scope", scope="{refusal.scope}", resource_metadata="{self.prm}"'
+            headers.append((b"www-authenticate", www.encode()))
+        elif refusal.status == 503:
+            headers.append((b"retry-after", b"5"))
+        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+

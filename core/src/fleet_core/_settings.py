@@ -1,0 +1,118 @@
+"""Settings every server shares; each server subclasses ServerSettings with its own env prefix."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ServerSettings", "TrustMode"]
+
+
+class TrustMode(StrEnum):
+    GATEWAY_SECRET = "gateway-secret"
+    JWT = "jwt"
+    INSECURE_DEV = "insecure-dev"
+
+
+def _split(value: object) -> object:
+    # Lists arrive from the environment as comma-separated strings.
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerSettings(BaseSettings):
+    """Core settings; a server subclasses this and sets `env_prefix="FLEET_<NAME>_"`."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEET_", extra="ignore", frozen=True)
+
+    public_url: str = Field(
+        default="",
+        description="This server's resource URL as clients see it (e.g. https://mcp.example.com/mcp/db); "
+        "identity audiences must equal it. Defaults to http://<host>:<port><path> in insecure-dev mode.",
+    )
+    host: str = Field(default="127.0.0.1", description="Bind address.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Bind port.")
+    path: str = Field(default="/mcp", pattern=r"^/[A-Za-z0-9/_-]*$", description="Path of the MCP endpoint.")
+    trust_mode: TrustMode = Field(default=TrustMode.GATEWAY_SECRET, description="How identity is proven.")
+    gateway_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Accepted values of X-MCP-Gateway-Secret, comma-separated (several during rotation).",
+    )
+    issuer: str = Field(default="", description="Token issuer; required in jwt mode, checked when set.")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
+    jwks_refetch_seconds: float = Field(default=30.0, ge=0, description="Minimum time between JWKS refetches.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Host header values accepted (e.g. the gateway's upstream name)."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
+    )
+    log_level: str = Field(default="WARNING", description="Log level of the server's own loggers.")
+    sentry_dsn: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("sentry_dsn", "SENTRY_DSN"),
+        description="Report the server's own errors to Sentry (read from SENTRY_DSN).",
+    )
+
+    _split_lists = field_validator("gateway_secrets", "allowed_hosts", "allowed_origins", mode="before")(_split)
+
+    @field_validator("public_url", "issuer")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must be an absolute http(s) URL without query or fragment")
+        if value.endswith("/"):
+            raise ValueError(f"{value!r} must not end with '/' (RFC 9728 resource identifiers are exact)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServerSettings:
+        mode = self.trust_mode
+        if mode is TrustMode.INSECURE_DEV:
+            if not is_loopback(self.host):
+                raise ValueError(
+                    f"trust_mode=insecure-dev trusts identity headers without proof, so it only binds to "
+                    f"loopback; refusing host={self.host!r}"
+                )
+            if not self.public_url:
+                object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}{self.path}")
+        if not self.public_url:
+            raise ValueError("public_url is required (the resource URL clients use, e.g. <gateway>/mcp/<name>)")
+        if mode is TrustMode.GATEWAY_SECRET:
+            secrets = [s.get_secret_value() for s in self.gateway_secrets]
+            if not secrets:
+                raise ValueError("trust_mode=gateway-secret needs at least one gateway secret")
+            if any(len(s) < 16 for s in secrets):
+                raise ValueError("gateway secrets must be at least 16 characters")
+        if mode is TrustMode.JWT and not self.issuer:
+            raise ValueError("trust_mode=jwt needs issuer (the authorization server's issuer URL)")
+        return self
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def resource_metadata_url(self) -> str:
+        """RFC 9728 §3.1: the well-known suffix is inserted between the origin and the resource path."""
+        return f"{self.public_origin}/.well-known/oauth-protected-resource{urlsplit(self.public_url).path}"

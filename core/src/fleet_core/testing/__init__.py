@@ -1,0 +1,246 @@
+"""Test helpers every server reuses: identities, a real HTTP server, an MCP client, a token issuer."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import httpx2
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from .._app import build_app
+from .._identity import Identity
+from .._settings import ServerSettings, TrustMode
+
+__all__ = [
+    "JwtIssuer",
+    "connect",
+    "free_port",
+    "identity",
+    "identity_headers",
+    "running_app",
+    "serve_server",
+    "settings_for",
+]
+
+TEST_SECRET = "test-gateway-secret-0123456789"
+TEST_ISSUER = "http://127.0.0.1:8701"
+
+
+def identity(
+    subject: str = "alice",
+    scopes: str = "",
+    *,
+    audience: str,
+    issuer: str = TEST_ISSUER,
+    client_id: str | None = "fleet-client",
+    token_id: str | None = None,
+    expires_in: float = 300,
+) -> Identity:
+    """An identity as the front door would establish it."""
+    return Identity(
+        subject=subject,
+        scopes=frozenset(scopes.split()),
+        issuer=issuer,
+        audience=(audience,),
+        client_id=client_id,
+        token_id=token_id or uuid.uuid4().hex,
+        expires_at=datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in),
+    )
+
+
+def identity_headers(who: Identity) -> dict[str, str]:
+    """The X-MCP-* headers a front door sets for `who` (values as the Kong plugin forwards them)."""
+    headers = {
+        "X-MCP-Subject": who.subject,
+        "X-MCP-Scope": " ".join(sorted(who.scopes)),
+        "X-MCP-Issuer": who.issuer,
+        "X-MCP-Audience": " ".join(who.audience),
+        "X-MCP-Expires": who.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if who.client_id:
+        headers["X-MCP-Client"] = who.client_id
+    if who.token_id:
+        headers["X-MCP-Token-Id"] = who.token_id
+    return headers
+
+
+def settings_for(
+    cls: type[ServerSettings] = ServerSettings,
+    *,
+    name: str = "test",
+    trust_mode: TrustMode | str = TrustMode.GATEWAY_SECRET,
+    **overrides: Any,
+) -> ServerSettings:
+    """Settings for a server under test; public_url is the gateway URL the identity must name."""
+    values: dict[str, Any] = {
+        "public_url": f"http://127.0.0.1:8700/mcp/{name}",
+        "trust_mode": trust_mode,
+        "gateway_secrets": [TEST_SECRET],
+        "issuer": TEST_ISSUER,
+    }
+    values.update(overrides)
+    return cls.model_validate(values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: ASGIApp, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a loopback port for the duration; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="error", access_log=False)
+    server = uvicorn.Server(config)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve)
+        with anyio.fail_after(10):
+            while not server.started:
+                if server.should_exit:
+                    raise RuntimeError("test server failed to start")
+                await anyio.sleep(0.005)
+        bound = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield f"http://127.0.0.1:{bound}"
+        finally:
+            server.should_exit = True
+
+
+@contextlib.asynccontextmanager
+async def serve_server(mcp: MCPServer, settings: ServerSettings, **kwargs: Any) -> AsyncIterator[str]:
+    """build_app + running_app; yields the MCP endpoint URL."""
+    async with running_app(build_app(mcp, settings, **kwargs)) as base:
+        yield base + settings.path
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    url: str,
+    *,
+    identity: Identity | None = None,
+    secret: str | None = TEST_SECRET,
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    mode: str = "auto",
+    timeout: float = 10,
+) -> AsyncIterator[Client]:
+    """An MCP client over real HTTP, sending what the front door would send for `identity`."""
+    sent: dict[str, str] = {}
+    if identity is not None:
+        sent |= identity_headers(identity)
+    if secret is not None:
+        sent["X-MCP-Gateway-Secret"] = secret
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    sent |= dict(headers or {})
+    async with httpx2.AsyncClient(headers=sent, timeout=timeout) as http:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+            yield client
+
+
+def _b64(n: int) -> str:
+    return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+
+
+class JwtIssuer:
+    """A throwaway issuer: key pairs, token minting, and its discovery document + JWKS over real HTTP.
+
+    `async with JwtIssuer() as issuer:` serves on a free loopback port; `issuer.url` is the issuer.
+    Set `issuer.available = False` to simulate a JWKS outage.
+    """
+
+    def __init__(self, *, algorithm: str = "RS256") -> None:
+        self.algorithm = algorithm
+        self.keys: dict[str, Any] = {}
+        self.kid = self.add_key()
+        self.url = ""
+        self.available = True
+        self.jwks_requests = 0
+
+    def add_key(self) -> str:
+        kid = uuid.uuid4().hex[:12]
+        if self.algorithm.startswith("ES"):
+            self.keys[kid] = ec.generate_private_key(ec.SECP256R1())
+        else:
+            self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return kid
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid, private in self.keys.items():
+            jwk = jwt.algorithms.get_default_algorithms()[self.algorithm].to_jwk(private.public_key(), as_dict=True)
+            keys.append(jwk | {"kid": kid, "use": "sig", "alg": self.algorithm})
+        return {"keys": keys}
+
+    def claims(self, audience: str, **overrides: Any) -> dict[str, Any]:
+        now = int(time.time())
+        claims = {
+            "iss": self.url,
+            "sub": "alice",
+            "user_id": "alice",
+            "client_id": "fleet-client",
+            "scope": "",
+            "type": "access",
+            "aud": audience,
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def mint(self, audience: str, *, kid: str | None = None, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+        """Sign a token; pass a claim as None to leave it out."""
+        kid = kid or self.kid
+        return jwt.encode(
+            self.claims(audience, **claims),
+            self.keys[kid],
+            algorithm=self.algorithm,
+            headers={"kid": kid, **(headers or {})},
+        )
+
+    def app(self) -> Starlette:
+        async def metadata(_: Request) -> Response:
+            if not self.available:
+                return Response(status_code=503)
+            return JSONResponse({"issuer": self.url, "jwks_uri": f"{self.url}/jwks"})
+
+        async def jwks(_: Request) -> Response:
+            self.jwks_requests += 1
+            if not self.available:
+                return Response(status_code=503)
+            return JSONResponse(self.jwks())
+
+        return Starlette(
+            routes=[
+                Route("/.well-known/oauth-authorization-server", metadata),
+                Route("/jwks", jwks),
+            ]
+        )
+
+    async def __aenter__(self) -> JwtIssuer:
+        self._stack = contextlib.AsyncExitStack()
+        self.url = await self._stack.enter_async_context(running_app(self.app()))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()

@@ -1,0 +1,10 @@
+"""pytest plugin loaded for the whole repo (pyproject addopts): shared fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
