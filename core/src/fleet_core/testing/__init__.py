@@ -30,7 +30,11 @@ from .._identity import Identity
 from .._settings import ServerSettings, TrustMode
 
 __all__ = [
+    "MCP_HEADERS",
+    "TEST_ISSUER",
+    "TEST_SECRET",
     "JwtIssuer",
+    "call_body",
     "connect",
     "free_port",
     "identity",
@@ -42,6 +46,23 @@ __all__ = [
 
 TEST_SECRET = "test-gateway-secret-0123456789"
 TEST_ISSUER = "http://127.0.0.1:8701"
+
+
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": "2025-11-25",
+}
+
+
+def call_body(tool: str, arguments: dict[str, Any] | None = None, *, request_id: int = 1) -> dict[str, Any]:
+    """A handshake-era (2025-11-25) tools/call request as raw JSON-RPC, for tests below the MCP client."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments or {}},
+    }
 
 
 def identity(
