@@ -31,4 +31,3 @@ def server(ran: list[str]) -> MCPServer:
         return "changed"
 
     return mcp
-

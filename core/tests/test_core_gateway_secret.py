@@ -44,7 +44,10 @@ async def post(server: MCPServer, headers: dict[str, str], body: Any = None) -> 
 
 def assert_refused(response: httpx2.Response, ran: list[str], audit_lines: list[dict[str, Any]]) -> None:
     assert response.status_code == 401
-    assert response.json() == {"error": "invalid_token", "error_description": "missing or invalid credentials"}
+    assert response.json() == {
+        "error": "invalid_token",
+        "error_description": "missing or invalid credentials",
+    }
     assert response.headers["www-authenticate"] == (
         'Bearer resource_metadata="http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/test"'
     )
@@ -53,7 +56,9 @@ def assert_refused(response: httpx2.Response, ran: list[str], audit_lines: list[
     assert audit_lines[-1]["status"] == 401
 
 
-async def test_valid_secret_and_headers_reach_the_tool(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_valid_secret_and_headers_reach_the_tool(
+    server: MCPServer, ran: list[str], audit_lines: list
+) -> None:
     response = await post(server, good_headers())
     assert response.status_code == 200
     assert response.json()["result"]["content"][0]["text"] == "hi"
@@ -155,14 +160,18 @@ def header_block(**changes: str) -> bytes:
     return b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items())
 
 
-async def test_duplicated_subject_header_is_refused(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_duplicated_subject_header_is_refused(
+    server: MCPServer, ran: list[str], audit_lines: list
+) -> None:
     reply = await raw_request(server, header_block() + b"X-MCP-Subject: admin\r\n")
     assert reply.startswith(b"HTTP/1.1 401")
     assert ran == []
     assert audit_lines[-1]["reason"] == "duplicated subject header"
 
 
-async def test_duplicated_gateway_secret_is_refused(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_duplicated_gateway_secret_is_refused(
+    server: MCPServer, ran: list[str], audit_lines: list
+) -> None:
     reply = await raw_request(server, header_block() + b"X-MCP-Gateway-Secret: guess-guess-guess-guess\r\n")
     assert reply.startswith(b"HTTP/1.1 401")
     assert ran == []
@@ -188,7 +197,9 @@ async def test_crlf_cannot_inject_a_second_identity_header(server: MCPServer, ra
     assert ran == []
 
 
-async def test_oversized_body_is_refused_before_mcp(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_oversized_body_is_refused_before_mcp(
+    server: MCPServer, ran: list[str], audit_lines: list
+) -> None:
     big = call_body("echo", {"text": "x" * (SETTINGS.max_body_bytes + 1)})
     response = await post(server, good_headers(), big)
     assert response.status_code == 413
@@ -207,4 +218,3 @@ async def test_oversized_chunked_body_is_refused(server: MCPServer, ran: list[st
             response = await http.post(url, content=chunks(), headers=good_headers())
     assert response.status_code == 413
     assert ran == []
-

@@ -14,7 +14,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._audit import AuditMiddleware, configure_audit_logging
 from ._errors import ToolError
@@ -28,7 +28,9 @@ __all__ = ["WhoAmI", "build_app", "caller", "create_server", "serve"]
 logger = logging.getLogger("fleet.core")
 
 # Identity for transports without HTTP (stdio, in-memory tests), set explicitly by whoever runs them.
-local_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("fleet_local_identity", default=None)
+local_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
+    "fleet_local_identity", default=None
+)
 
 Ready = Callable[[], Awaitable[None]]
 
@@ -48,7 +50,9 @@ def caller(ctx: Context[Any, Any]) -> Identity:
     request = ctx.request_context.request
     identity = request.scope.get("fleet.identity") if request is not None else local_identity.get()
     if not isinstance(identity, Identity):
-        raise ToolError("no caller identity: this server only serves requests that came through the front door")
+        raise ToolError(
+            "no caller identity: this server only serves requests that came through the front door"
+        )
     return identity
 
 
@@ -88,7 +92,7 @@ def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
 
 
 def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
-    """Stateless Streamable HTTP at `settings.path`, behind the trust/scope gate, plus /healthz and /readyz."""
+    """Stateless Streamable HTTP at `settings.path` behind the trust/scope gate, plus /healthz, /readyz."""
     scopes = tool_scopes(mcp)  # raises if a tool declares no scope
     configure_audit_logging()
     if settings.sentry_dsn is not None:
@@ -132,7 +136,17 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
         if scope["type"] == "http":
             await gate(scope, receive, send)
             return
-        await sdk_app(scope, receive, send)  # lifespan: starts the SDK's session manager
+        if scope["type"] == "lifespan":
+
+            async def shutdown_aware_receive() -> Message:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown":
+                    await gate.aclose()
+                return message
+
+            await sdk_app(scope, shutdown_aware_receive, send)  # starts the SDK's session manager
+            return
+        await sdk_app(scope, receive, send)
 
     return app
 

@@ -45,7 +45,9 @@ def _unauthorized(reason: str) -> Refused:
 
 
 class Gate:
-    def __init__(self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: dict[str, str]) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: dict[str, str]
+    ) -> None:
         self.app = app
         self.settings = settings
         self.server = server
@@ -71,6 +73,10 @@ class Gate:
             else f'Bearer resource_metadata="{prm}"'
         )
         self.prm = prm
+
+    async def aclose(self) -> None:
+        if self.verifier is not None:
+            await self.verifier.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,7 +113,9 @@ class Gate:
                 return await self._from_token(scope, headers, now)
             if self.mode is TrustMode.GATEWAY_SECRET:
                 self._check_secret(headers)
-            return identity_from_headers(headers, audience=self.audience, issuer=self.settings.issuer, now=now)
+            return identity_from_headers(
+                headers, audience=self.audience, issuer=self.settings.issuer, now=now
+            )
         except IdentityError as exc:
             raise _unauthorized(str(exc)) from None
 
@@ -135,13 +143,17 @@ class Gate:
         except InvalidToken as exc:
             raise IdentityError(f"token rejected: {exc}") from None
         except JwksUnavailable as exc:
-            raise Refused(503, "temporarily_unavailable", str(exc), "token keys unavailable, retry later") from None
+            raise Refused(
+                503, "temporarily_unavailable", str(exc), "token keys unavailable, retry later"
+            ) from None
         derived = claim_fields(claims)
         # Headers a passthrough gateway also set must say the same thing as the token.
         for name, value in header_fields(headers).items():
             if derived.get(name) != value:
                 raise IdentityError(f"{name} header disagrees with the token")
-        return identity_from_fields(derived, audience=self.audience, issuer=self.settings.issuer, now=now - self.leeway)
+        return identity_from_fields(
+            derived, audience=self.audience, issuer=self.settings.issuer, now=now - self.leeway
+        )
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
@@ -208,7 +220,9 @@ class Gate:
         if (method is not None and method != msg.get("method")) or (
             name is not None and msg.get("method") == "tools/call" and name != params.get("name")
         ):
-            raise Refused(400, "invalid_request", "Mcp-Method/Mcp-Name disagree with body", "header/body mismatch")
+            raise Refused(
+                400, "invalid_request", "Mcp-Method/Mcp-Name disagree with body", "header/body mismatch"
+            )
 
     async def _refuse(self, send: Send, refusal: Refused) -> None:
         body = json.dumps({"error": refusal.error, "error_description": refusal.description}).encode()
@@ -216,10 +230,11 @@ class Gate:
         if refusal.status == 401:
             headers.append((b"www-authenticate", self.challenge.encode()))
         elif refusal.status == 403:
-            www = f'Bearer error="insufficient_scope", scope="{refusal.scope}", resource_metadata="{self.prm}"'
+            www = (
+                f'Bearer error="insufficient_scope", scope="{refusal.scope}", resource_metadata="{self.prm}"'
+            )
             headers.append((b"www-authenticate", www.encode()))
         elif refusal.status == 503:
             headers.append((b"retry-after", b"5"))
         await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-

@@ -118,7 +118,9 @@ def identity_from_headers(
     headers: Iterable[tuple[bytes, bytes]], *, audience: str, issuer: str = "", now: datetime | None = None
 ) -> Identity:
     """Parse and check the identity headers a trusted front door set."""
-    return identity_from_fields(header_fields(headers), audience=audience, issuer=issuer, now=now or datetime.now(UTC))
+    return identity_from_fields(
+        header_fields(headers), audience=audience, issuer=issuer, now=now or datetime.now(UTC)
+    )
 
 
 def claim_fields(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -151,4 +153,6 @@ def identity_from_claims(
     claims: Mapping[str, Any], *, audience: str, issuer: str = "", now: datetime | None = None
 ) -> Identity:
     """Identity from verified JWT claims (trust mode `jwt`)."""
-    return identity_from_fields(claim_fields(claims), audience=audience, issuer=issuer, now=now or datetime.now(UTC))
+    return identity_from_fields(
+        claim_fields(claims), audience=audience, issuer=issuer, now=now or datetime.now(UTC)
+    )

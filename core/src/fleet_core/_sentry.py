@@ -16,7 +16,13 @@ def init_sentry(dsn: str, *, server: str) -> None:
         integrations=[MCPIntegration()],
         send_default_pii=False,  # no headers, bodies or tool arguments leave the process
         event_scrubber=EventScrubber(
-            denylist=[*DEFAULT_DENYLIST, "x-mcp-gateway-secret", "gateway_secrets", "access_token", "refresh_token"]
+            denylist=[
+                *DEFAULT_DENYLIST,
+                "x-mcp-gateway-secret",
+                "gateway_secrets",
+                "access_token",
+                "refresh_token",
+            ]
         ),
         traces_sample_rate=0.0,
     )

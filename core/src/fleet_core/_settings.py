@@ -14,7 +14,7 @@ __all__ = ["ServerSettings", "TrustMode"]
 
 
 class TrustMode(StrEnum):
-    GATEWAY_SECRET = "gateway-secret"
+    GATEWAY_SECRET = "gateway-secret"  # noqa: S105 - a mode name, not a secret
     JWT = "jwt"
     INSECURE_DEV = "insecure-dev"
 
@@ -55,10 +55,13 @@ class ServerSettings(BaseSettings):
     )
     issuer: str = Field(default="", description="Token issuer; required in jwt mode, checked when set.")
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
-    jwks_refetch_seconds: float = Field(default=30.0, ge=0, description="Minimum time between JWKS refetches.")
+    jwks_refetch_seconds: float = Field(
+        default=30.0, ge=0, description="Minimum time between JWKS refetches."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Extra Host header values accepted (e.g. the gateway's upstream name)."
+        default_factory=list,
+        description="Extra Host header values accepted (e.g. the gateway's upstream name).",
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
@@ -70,7 +73,9 @@ class ServerSettings(BaseSettings):
         description="Report the server's own errors to Sentry (read from SENTRY_DSN).",
     )
 
-    _split_lists = field_validator("gateway_secrets", "allowed_hosts", "allowed_origins", mode="before")(_split)
+    _split_lists = field_validator("gateway_secrets", "allowed_hosts", "allowed_origins", mode="before")(
+        _split
+    )
 
     @field_validator("public_url", "issuer")
     @classmethod
@@ -96,7 +101,9 @@ class ServerSettings(BaseSettings):
             if not self.public_url:
                 object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}{self.path}")
         if not self.public_url:
-            raise ValueError("public_url is required (the resource URL clients use, e.g. <gateway>/mcp/<name>)")
+            raise ValueError(
+                "public_url is required (the resource URL clients use, e.g. <gateway>/mcp/<name>)"
+            )
         if mode is TrustMode.GATEWAY_SECRET:
             secrets = [s.get_secret_value() for s in self.gateway_secrets]
             if not secrets:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from .._app import build_app
+from .._app import build_app, local_identity
 from .._identity import Identity
 from .._settings import ServerSettings, TrustMode
 
@@ -34,6 +33,7 @@ __all__ = [
     "TEST_ISSUER",
     "TEST_SECRET",
     "JwtIssuer",
+    "acting_as",
     "call_body",
     "connect",
     "free_port",
@@ -44,7 +44,7 @@ __all__ = [
     "settings_for",
 ]
 
-TEST_SECRET = "test-gateway-secret-0123456789"
+TEST_SECRET = "test-gateway-secret-0123456789"  # noqa: S105 - tests only
 TEST_ISSUER = "http://127.0.0.1:8701"
 
 
@@ -121,6 +121,16 @@ def settings_for(
     return cls.model_validate(values)
 
 
+@contextlib.contextmanager
+def acting_as(who: Identity) -> Iterator[None]:
+    """Give in-memory `Client(mcp)` calls (no HTTP, so no front door) an explicit identity."""
+    token = local_identity.set(who)
+    try:
+        yield
+    finally:
+        local_identity.reset(token)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,7 +140,9 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def running_app(app: ASGIApp, *, port: int = 0) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn on a loopback port for the duration; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="error", access_log=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, lifespan="on", log_level="error", access_log=False
+    )
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
@@ -162,7 +174,7 @@ async def connect(
     token: str | None = None,
     headers: Mapping[str, str] | None = None,
     mode: str = "auto",
-    timeout: float = 10,
+    http_timeout: float = 10,
 ) -> AsyncIterator[Client]:
     """An MCP client over real HTTP, sending what the front door would send for `identity`."""
     sent: dict[str, str] = {}
@@ -173,13 +185,11 @@ async def connect(
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
     sent |= dict(headers or {})
-    async with httpx2.AsyncClient(headers=sent, timeout=timeout) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
-            yield client
-
-
-def _b64(n: int) -> str:
-    return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+    async with (
+        httpx2.AsyncClient(headers=sent, timeout=http_timeout) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+    ):
+        yield client
 
 
 class JwtIssuer:
@@ -208,7 +218,9 @@ class JwtIssuer:
     def jwks(self) -> dict[str, Any]:
         keys = []
         for kid, private in self.keys.items():
-            jwk = jwt.algorithms.get_default_algorithms()[self.algorithm].to_jwk(private.public_key(), as_dict=True)
+            jwk = jwt.algorithms.get_default_algorithms()[self.algorithm].to_jwk(
+                private.public_key(), as_dict=True
+            )
             keys.append(jwk | {"kid": kid, "use": "sig", "alg": self.algorithm})
         return {"keys": keys}
 
@@ -229,7 +241,9 @@ class JwtIssuer:
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
-    def mint(self, audience: str, *, kid: str | None = None, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+    def mint(
+        self, audience: str, *, kid: str | None = None, headers: dict[str, Any] | None = None, **claims: Any
+    ) -> str:
         """Sign a token; pass a claim as None to leave it out."""
         kid = kid or self.kid
         return jwt.encode(

@@ -1,0 +1,161 @@
+"""The app factory: settings, Host/Origin behind a gateway, health, readiness, in-memory identity."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from pydantic import ValidationError
+
+from fleet_core import BackendError, ServerSettings, TrustMode, build_app
+from fleet_core.testing import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    acting_as,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    running_app,
+    serve_server,
+    settings_for,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def test_insecure_dev_refuses_a_non_loopback_bind() -> None:
+    with pytest.raises(ValidationError, match="only binds to loopback"):
+        ServerSettings(trust_mode=TrustMode.INSECURE_DEV, host="0.0.0.0")  # noqa: S104 - the attack under test
+
+
+def test_gateway_secret_mode_needs_a_long_enough_secret() -> None:
+    with pytest.raises(ValidationError, match="at least one gateway secret"):
+        ServerSettings(public_url="http://127.0.0.1:8700/mcp/x")
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        ServerSettings(public_url="http://127.0.0.1:8700/mcp/x", gateway_secrets="short")
+
+
+def test_jwt_mode_needs_an_issuer() -> None:
+    with pytest.raises(ValidationError, match="needs issuer"):
+        ServerSettings(public_url="http://127.0.0.1:8700/mcp/x", trust_mode="jwt")
+
+
+@pytest.mark.parametrize("url", ["ftp://x/mcp", "http://x/mcp/", "http://x/mcp?a=1", "/mcp/x"])
+def test_public_url_must_be_an_exact_absolute_url(url: str) -> None:
+    with pytest.raises(ValidationError, match="must"):
+        ServerSettings(public_url=url, gateway_secrets=TEST_SECRET)
+
+
+def test_settings_come_from_the_environment_with_comma_separated_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEET_PUBLIC_URL", "https://mcp.example.com/mcp/db")
+    monkeypatch.setenv("FLEET_GATEWAY_SECRETS", "first-secret-0123456789, second-secret-0123456789")
+    settings = ServerSettings()
+    assert [s.get_secret_value() for s in settings.gateway_secrets] == [
+        "first-secret-0123456789",
+        "second-secret-0123456789",
+    ]
+    assert (
+        settings.resource_metadata_url
+        == "https://mcp.example.com/.well-known/oauth-protected-resource/mcp/db"
+    )
+    assert "first-secret" not in repr(settings)
+
+
+async def test_insecure_dev_trusts_headers_on_loopback_and_says_so(
+    server: MCPServer, ran: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ServerSettings(trust_mode=TrustMode.INSECURE_DEV, port=8123)
+    assert settings.public_url == "http://127.0.0.1:8123/mcp"
+    with caplog.at_level(logging.WARNING, logger="fleet.core"):
+        app = build_app(server, settings)
+    assert "INSECURE-DEV TRUST MODE" in caplog.text
+    who = identity("alice", "test:read", audience=settings.public_url)
+    with anyio.fail_after(15):
+        async with running_app(app) as base, connect(base + "/mcp", identity=who, secret=None) as client:
+            assert (await client.call_tool("echo", {"text": "dev"})).content[0].text == "dev"
+    assert ran == ["echo"]
+
+
+async def test_gateway_host_is_accepted_and_a_foreign_host_or_origin_is_not(
+    server: MCPServer, ran: list[str]
+) -> None:
+    settings = settings_for(name="test", public_url="https://mcp.example.com/mcp/test")
+    who = identity("alice", "test:read", audience=settings.public_url)
+    headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    body = call_body("echo", {"text": "x"})
+    with anyio.fail_after(15):
+        async with serve_server(server, settings) as url, httpx2.AsyncClient() as http:
+            via_gateway = await http.post(url, json=body, headers=headers | {"Host": "mcp.example.com"})
+            rebinding = await http.post(url, json=body, headers=headers | {"Host": "evil.example"})
+            evil_origin = await http.post(
+                url, json=body, headers=headers | {"Origin": "https://evil.example"}
+            )
+            good_origin = await http.post(
+                url, json=body, headers=headers | {"Origin": "https://mcp.example.com"}
+            )
+    assert via_gateway.status_code == 200
+    assert rebinding.status_code == 421
+    assert evil_origin.status_code == 403
+    assert good_origin.status_code == 200
+    assert ran == ["echo", "echo"]
+
+
+async def test_healthz_is_open_and_readyz_asks_the_backend(server: MCPServer) -> None:
+    healthy = True
+
+    async def ready() -> None:
+        if not healthy:
+            raise BackendError("database unreachable")
+
+    app = build_app(server, settings_for(name="test"), ready=ready)
+    with anyio.fail_after(15):
+        async with running_app(app) as base, httpx2.AsyncClient(base_url=base) as http:
+            assert (await http.get("/healthz")).json() == {"ok": True}
+            assert (await http.get("/readyz")).json() == {"ready": True}
+            healthy = False
+            not_ready = await http.get("/readyz")
+            assert (await http.get("/other")).status_code == 401  # everything else needs the front door
+    assert not_ready.status_code == 503
+    assert not_ready.json() == {"ready": False, "error": "database unreachable"}
+
+
+async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -> None:
+    @server.tool(meta={"fleet/scope": "test:read"})
+    async def broken() -> str:
+        """Always fails at the backend."""
+        raise BackendError("backend down")
+
+    settings = settings_for(name="test")
+    who = identity("alice", "test:read", audience=settings.public_url)
+    with anyio.fail_after(15):
+        async with serve_server(server, settings) as url, connect(url, identity=who) as client:
+            failed = await client.call_tool("broken", {})
+            unknown = await client.call_tool("echo", {"wrong": 1})
+    assert failed.is_error
+    assert failed.content[0].text.endswith("backend down")
+    assert unknown.is_error
+    outcomes = [(line["tool"], line["outcome"]) for line in audit_lines if line.get("tool")]
+    assert ("broken", "backend_error") in outcomes
+    assert ("echo", "tool_error") in outcomes
+
+
+async def test_in_memory_calls_fail_closed_without_an_explicit_identity(
+    server: MCPServer, ran: list[str]
+) -> None:
+    with anyio.fail_after(10):
+        async with Client(server) as client:
+            refused = await client.call_tool("whoami", {})
+        with acting_as(identity("bob", "test:read", audience="stdio")):
+            async with Client(server) as client:
+                allowed = await client.call_tool("whoami", {})
+    assert refused.is_error
+    assert "no caller identity" in refused.content[0].text
+    assert allowed.structured_content is not None
+    assert allowed.structured_content["subject"] == "bob"

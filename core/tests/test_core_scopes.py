@@ -1,0 +1,151 @@
+"""The scope gate (DESIGN §3.2): a call without the tool's scope is HTTP 403 with a step-up challenge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from mcp import MCPError
+from mcp.server.mcpserver import MCPServer
+
+from fleet_core import READ_ONLY, build_app, create_server, requires
+from fleet_core.testing import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    serve_server,
+    settings_for,
+)
+
+pytestmark = pytest.mark.anyio
+
+SETTINGS = settings_for(name="test")
+PRM = "http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/test"
+
+
+def headers_for(scopes: str, **extra: str) -> dict[str, str]:
+    who = identity("alice", scopes, audience=SETTINGS.public_url)
+    return MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET} | extra
+
+
+async def post(server: MCPServer, headers: dict[str, str], body: Any) -> httpx2.Response:
+    with anyio.fail_after(15):
+        async with serve_server(server, SETTINGS) as url, httpx2.AsyncClient() as http:
+            content = body if isinstance(body, bytes) else None
+            return await http.post(url, json=None if content else body, content=content, headers=headers)
+
+
+async def test_read_scope_calling_a_write_tool_gets_the_exact_step_up_challenge(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
+    response = await post(server, headers_for("test:read"), call_body("change"))
+    assert response.status_code == 403
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="test:read test:write", resource_metadata="{PRM}"'
+    )
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "this call needs scope test:read test:write",
+    }
+    assert ran == []
+    assert audit_lines[-1]["outcome"] == "denied"
+    assert audit_lines[-1]["status"] == 403
+    assert audit_lines[-1]["subject"] == "alice"
+
+
+async def test_write_scope_calls_the_write_tool(server: MCPServer, ran: list[str]) -> None:
+    response = await post(server, headers_for("test:read test:write"), call_body("change"))
+    assert response.status_code == 200
+    assert ran == ["change"]
+
+
+async def test_a_caller_without_this_servers_read_scope_gets_nothing(
+    server: MCPServer, ran: list[str]
+) -> None:
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    response = await post(server, headers_for("other:read other:write"), listing)
+    assert response.status_code == 403
+    assert 'scope="test:read"' in response.headers["www-authenticate"]
+
+
+async def test_mcp_method_header_that_disagrees_with_the_body_is_refused(
+    server: MCPServer, ran: list[str]
+) -> None:
+    headers = headers_for("test:read", **{"Mcp-Method": "tools/list"})
+    response = await post(server, headers, call_body("echo", {"text": "x"}))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert ran == []
+
+
+async def test_mcp_name_header_naming_a_read_tool_cannot_smuggle_a_write(
+    server: MCPServer, ran: list[str]
+) -> None:
+    headers = headers_for("test:read", **{"Mcp-Method": "tools/call", "Mcp-Name": "echo"})
+    response = await post(server, headers, call_body("change"))
+    assert response.status_code in (400, 403)
+    assert ran == []
+
+
+async def test_duplicate_name_keys_resolve_like_the_sdk(server: MCPServer, ran: list[str]) -> None:
+    body = b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"change"}}'
+    response = await post(server, headers_for("test:read"), body)
+    assert response.status_code == 403
+    assert ran == []
+
+
+async def test_a_batch_cannot_hide_a_write_call(server: MCPServer, ran: list[str]) -> None:
+    batch = [call_body("echo", {"text": "x"}, request_id=1), call_body("change", request_id=2)]
+    response = await post(server, headers_for("test:read"), batch)
+    assert response.status_code == 403
+    assert ran == []
+
+
+async def test_sdk_client_sees_the_refusal_and_no_tool_runs_in_both_eras(
+    server: MCPServer, ran: list[str]
+) -> None:
+    who = identity("alice", "test:read", audience=SETTINGS.public_url)
+    for mode in ("auto", "legacy"):
+        with anyio.fail_after(15):
+            async with serve_server(server, SETTINGS) as url, connect(url, identity=who, mode=mode) as client:
+                with pytest.raises(MCPError):
+                    await client.call_tool("change", {})
+                assert (await client.call_tool("echo", {"text": "ok"})).content[0].text == "ok"
+    assert ran == ["echo", "echo"]
+
+
+async def test_tools_list_carries_each_tools_scope_and_annotations(server: MCPServer) -> None:
+    who = identity("alice", "test:read", audience=SETTINGS.public_url)
+    with anyio.fail_after(15):
+        async with serve_server(server, SETTINGS) as url, connect(url, identity=who) as client:
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert {name: tool.meta for name, tool in tools.items()} == {
+        "whoami": {"fleet/scope": "test:read"},
+        "echo": {"fleet/scope": "test:read"},
+        "change": {"fleet/scope": "test:write"},
+    }
+    assert tools["change"].annotations is not None
+    assert tools["change"].annotations.read_only_hint is False
+    assert tools["whoami"].annotations == READ_ONLY
+
+
+def test_a_tool_without_a_declared_scope_is_refused_at_build_time() -> None:
+    mcp = create_server("test")
+
+    @mcp.tool()
+    async def forgotten() -> str:
+        return "oops"
+
+    with pytest.raises(ValueError, match="'forgotten' declares no scope"):
+        build_app(mcp, SETTINGS)
+
+
+@pytest.mark.parametrize("scope", ["test", "test:admin", ":read", "test:Read"])
+def test_scope_names_are_validated(scope: str) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        requires(scope)
