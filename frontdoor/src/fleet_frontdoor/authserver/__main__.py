@@ -1,0 +1,3 @@
+from fleet_frontdoor.authserver.app import main
+
+main()

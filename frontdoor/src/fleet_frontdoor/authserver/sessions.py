@@ -1,0 +1,92 @@
+"""Browser sessions for the login/consent/device pages.
+
+A browser gets a random id in an HttpOnly SameSite=Lax cookie (`__Host-` + Secure when the issuer
+is https) and a CSRF token stored with it; every form post must carry both (login and consent CSRF).
+Signing in replaces the id (session fixation), and pending authorization requests are bound to the
+browser that started them, so a victim cannot be made to approve an attacker's request.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fleet_frontdoor.authserver.context import Context
+
+SESSION_SECONDS = 8 * 3600
+
+
+@dataclass(frozen=True)
+class Browser:
+    id: str
+    csrf: str
+    user: str | None
+    new: bool = False
+
+
+class CsrfError(Exception):
+    """The form post did not come from a page this server rendered for this browser."""
+
+
+def cookie_name(ctx: Context) -> str:
+    return "__Host-fleet_as" if ctx.secure_cookies else "fleet_as"
+
+
+def current(ctx: Context, request: Request) -> Browser | None:
+    bid = request.cookies.get(cookie_name(ctx))
+    if not bid:
+        return None
+    row = ctx.store.one("SELECT id, csrf, user FROM browsers WHERE id = ? AND expires > ?", bid, ctx.clock())
+    if row is None:
+        return None
+    user = row["user"] if row["user"] and ctx.manifest.user(row["user"]) else None
+    return Browser(row["id"], row["csrf"], user)
+
+
+def ensure(ctx: Context, request: Request) -> Browser:
+    return current(ctx, request) or _create(ctx, None)
+
+
+def sign_in(ctx: Context, old: Browser, user: str) -> Browser:
+    ctx.store.run("DELETE FROM browsers WHERE id = ?", old.id)
+    fresh = _create(ctx, user)
+    ctx.store.run("UPDATE pending SET browser = ? WHERE browser = ?", fresh.id, old.id)
+    return fresh
+
+
+def check_post(ctx: Context, request: Request, form: FormData) -> Browser:
+    browser = current(ctx, request)
+    token = form.get("csrf")
+    if browser is None or not isinstance(token, str) or not secrets.compare_digest(token, browser.csrf):
+        raise CsrfError
+    return browser
+
+
+def set_cookie(ctx: Context, response: Response, browser: Browser) -> Response:
+    if browser.new:
+        response.set_cookie(
+            cookie_name(ctx),
+            browser.id,
+            max_age=SESSION_SECONDS,
+            path="/",
+            secure=ctx.secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def _create(ctx: Context, user: str | None) -> Browser:
+    browser = Browser(secrets.token_urlsafe(24), secrets.token_urlsafe(24), user, new=True)
+    ctx.store.run(
+        "INSERT INTO browsers (id, csrf, user, expires) VALUES (?, ?, ?, ?)",
+        browser.id,
+        browser.csrf,
+        user,
+        ctx.clock() + SESSION_SECONDS,
+    )
+    return browser
