@@ -1,0 +1,290 @@
+"""Thin typed async client for the MediaWiki Action API (api.php) and REST API (rest.php).
+
+One bot session (BotPassword) shared by every tool call: login on first use, CSRF tokens for
+writes, one re-login when the wiki says the session is gone, `maxlag` + Retry-After respected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx2
+
+from fleet_core import BackendError, ToolError
+
+__all__ = ["MediaWikiClient", "WikiApiError"]
+
+log = logging.getLogger("fleet_wiki")
+
+# Codes meaning "your session is gone": log in again once and retry (PWiki MediaWiki-MCP-Server#357).
+_SESSION_LOST = frozenset({"assertuserfailed", "assertbotfailed", "badtoken", "notloggedin"})
+_MAX_WAIT_SECONDS = 10.0
+_ANON_TOKEN = "+\\"  # noqa: S105 - the CSRF token MediaWiki hands to logged-out sessions
+
+Params = Mapping[str, str | int | float | bool | None]
+
+
+class WikiApiError(ToolError):
+    """The wiki refused the request (bad title, protected page, conflict...): `code` is MediaWiki's."""
+
+    def __init__(self, code: str, info: str) -> None:
+        super().__init__(f"wiki refused the request ({code}): {info}")
+        self.code = code
+        self.info = info
+
+
+def _encode(params: Params) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None or value is False:
+            continue  # MediaWiki booleans are "present = true"
+        out[key] = "1" if value is True else str(value)
+    return out
+
+
+class MediaWikiClient:
+    """`url` is where api.php and rest.php live (MediaWiki's $wgServer + $wgScriptPath)."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        *,
+        timeout: float = 10.0,
+        maxlag: int = 5,
+        max_retries: int = 2,
+        user_agent: str = "fleet-wiki/0.1 (mcp-fleet)",
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.api_url = f"{self.url}/api.php"
+        self.rest_url = f"{self.url}/rest.php"
+        self._username = username
+        self._password = password
+        self._maxlag = maxlag
+        self._max_retries = max_retries
+        self._http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(timeout),
+            headers={"User-Agent": user_agent},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._login_lock = anyio.Lock()
+        self._logged_in = False
+        self._csrf: str | None = None
+        self.logins = 0  # how many times we logged in (observable for tests and metrics)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> MediaWikiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- transport --------------------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, url: str, *, params: Params | None = None, data: Params | None = None
+    ) -> Any:
+        """One HTTP exchange with maxlag/Retry-After handling; returns decoded JSON."""
+        for attempt in range(self._max_retries + 1):
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=_encode(params) if params else None,
+                    data=_encode(data) if data else None,
+                )
+            except httpx2.TimeoutException as exc:
+                raise BackendError(
+                    f"the wiki at {self.url} did not answer in time ({type(exc).__name__})"
+                ) from exc
+            except httpx2.TransportError as exc:
+                raise BackendError(f"the wiki at {self.url} is unreachable ({type(exc).__name__})") from exc
+            lagged = response.headers.get("MediaWiki-API-Error") == "maxlag"
+            if lagged or response.status_code in (429, 503):
+                if attempt < self._max_retries:
+                    await anyio.sleep(_retry_after(response))
+                    continue
+                why = "replication lag" if lagged else f"HTTP {response.status_code}"
+                raise BackendError(f"the wiki at {self.url} is overloaded ({why}); try again later")
+            if response.status_code >= 500:
+                raise BackendError(f"the wiki at {self.url} failed (HTTP {response.status_code})")
+            try:
+                return response.json()
+            except ValueError as exc:
+                if url.startswith(self.rest_url) and response.status_code == 404:
+                    return {"httpCode": 404}
+                raise BackendError(
+                    f"the wiki at {self.url} answered HTTP {response.status_code} with non-JSON; "
+                    "check FLEET_WIKI_URL"
+                ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _action(self, method: str, params: Params, *, write: bool) -> dict[str, Any]:
+        base: dict[str, Any] = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
+        if self._maxlag:
+            base["maxlag"] = self._maxlag
+        for retry in (False, True):
+            await self._ensure_login()
+            query = {**base, **params, "assert": "user"}
+            if write:
+                query["token"] = await self.csrf_token()
+            if method == "GET":
+                body = await self._send("GET", self.api_url, params=query)
+            else:  # everything in the body: long texts, and tokens stay out of URLs/logs
+                body = await self._send("POST", self.api_url, data=query)
+            error = _first_error(body)
+            if error is None:
+                return body
+            code, info = error
+            if code in _SESSION_LOST and not retry:
+                log.info("wiki session lost (%s); logging in again", code)
+                self._logged_in, self._csrf = False, None
+                continue
+            raise WikiApiError(code, info)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- session ----------------------------------------------------------------------------------
+
+    async def _ensure_login(self) -> None:
+        if self._logged_in:
+            return
+        async with self._login_lock:
+            if self._logged_in:
+                return
+            self._http.cookies.clear()
+            common = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
+            tokens = await self._send(
+                "GET", self.api_url, params={**common, "action": "query", "meta": "tokens", "type": "login"}
+            )
+            token = tokens.get("query", {}).get("tokens", {}).get("logintoken")
+            if not token:
+                raise BackendError(f"the wiki at {self.url} gave no login token; is it a MediaWiki api.php?")
+            result = await self._send(
+                "POST",
+                self.api_url,
+                data={
+                    **common,
+                    "action": "login",
+                    "lgname": self._username,
+                    "lgpassword": self._password,
+                    "lgtoken": token,
+                },
+            )
+            login = result.get("login", {})
+            if login.get("result") != "Success":
+                reason = login.get("reason") or login.get("result") or _first_error(result)
+                raise BackendError(
+                    f"bot login to the wiki failed ({reason}); "
+                    "check FLEET_WIKI_BOT_USERNAME / FLEET_WIKI_BOT_PASSWORD "
+                    "(a BotPassword: 'User@appid')"
+                )
+            self._logged_in, self._csrf = True, None
+            self.logins += 1
+
+    async def csrf_token(self) -> str:
+        if self._csrf is None:
+            await self._ensure_login()
+            body = await self._send(
+                "GET",
+                self.api_url,
+                params={
+                    "action": "query",
+                    "meta": "tokens",
+                    "type": "csrf",
+                    "format": "json",
+                    "formatversion": 2,
+                },
+            )
+            token = body.get("query", {}).get("tokens", {}).get("csrftoken", _ANON_TOKEN)
+            if token == _ANON_TOKEN:  # the anonymous token: our session is not logged in
+                self._logged_in = False
+                raise WikiApiError("notloggedin", "the wiki session is not logged in")
+            self._csrf = token
+        return self._csrf
+
+    def forget_session(self) -> None:
+        """Drop the local session (as if it expired); the next call logs in again."""
+        self._http.cookies.clear()
+        self._csrf = None
+
+    # -- API surface ------------------------------------------------------------------------------
+
+    async def get(self, **params: Any) -> dict[str, Any]:
+        """A read (GET api.php)."""
+        return await self._action("GET", params, write=False)
+
+    async def read_post(self, **params: Any) -> dict[str, Any]:
+        """A read with a long body (POST api.php, no token), e.g. action=parse of given wikitext."""
+        return await self._action("POST", params, write=False)
+
+    async def post(self, **params: Any) -> dict[str, Any]:
+        """A write (POST api.php with a CSRF token)."""
+        return await self._action("POST", params, write=True)
+
+    async def query_list(
+        self, key: str, limit: int, cursor: Mapping[str, str] | None = None, **params: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """Follow `continue` until `limit` items of query[key]; returns items and the next continuation."""
+        items: list[dict[str, Any]] = []
+        current: dict[str, Any] = {"action": "query", **params, **(cursor or {})}
+        while True:
+            body = await self.get(**current)
+            items.extend(body.get("query", {}).get(key, []))
+            nxt = body.get("continue")
+            if not nxt:
+                return items[:limit], None
+            if len(items) >= limit:
+                return items[:limit], nxt
+            current = {"action": "query", **params, **nxt}
+
+    async def rest_get(self, path: str, **params: Any) -> dict[str, Any]:
+        """GET rest.php/<path> (reads are anonymous-safe; the session cookie applies)."""
+        await self._ensure_login()
+        body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)
+        if isinstance(body, dict) and "httpCode" in body and int(body["httpCode"]) >= 400:
+            code = str(body.get("errorKey") or body["httpCode"])
+            raise WikiApiError(
+                code, str(body.get("messageTranslations", {}).get("en") or body.get("message") or code)
+            )
+        return body
+
+    async def ping(self) -> None:
+        """Readiness: the wiki answers and the bot can log in."""
+        await self.get(action="query", meta="userinfo")
+
+
+def page_path(title: str) -> str:
+    """A title as a REST path segment (spaces as underscores, '/' escaped)."""
+    return quote(title.replace(" ", "_"), safe="")
+
+
+def _retry_after(response: httpx2.Response) -> float:
+    try:
+        wait = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.0), _MAX_WAIT_SECONDS)
+
+
+def _first_error(body: Any) -> tuple[str, str] | None:
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if errors:
+        first = errors[0]
+        return str(first.get("code", "unknown")), str(
+            first.get("text") or first.get("*") or first.get("info") or ""
+        )
+    error = body.get("error")
+    if error:
+        return str(error.get("code", "unknown")), str(error.get("info") or error.get("text") or "")
+    return None
