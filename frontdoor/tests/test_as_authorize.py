@@ -52,12 +52,15 @@ async def exchange(http: httpx2.AsyncClient, code: str, verifier: str, **extra: 
     return await http.post("/oauth/token", data=data)
 
 
-async def login_code(http: httpx2.AsyncClient, user: str = "alice", **overrides: str | None) -> tuple[str, str]:
+async def login_code(
+    http: httpx2.AsyncClient, user: str = "alice", **overrides: str | None
+) -> tuple[str, str]:
     verifier, challenge = pkce_pair()
     location = await approve_in_browser(auth_url(challenge, **overrides), user=user, http=http)
     got = query(location)
     assert location.startswith(REDIRECT + "?")
-    assert got["iss"] == ISSUER and got["state"] == "st-1"
+    assert got["iss"] == ISSUER
+    assert got["state"] == "st-1"
     return got["code"], verifier
 
 
@@ -69,8 +72,10 @@ async def test_code_flow_issues_tokens(app):
             r = await exchange(http, code, verifier, resource=DB)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["token_type"] == "Bearer" and body["scope"] == "db:read"
-    assert body["refresh_token"] and body["expires_in"] == 300
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == "db:read"
+    assert body["refresh_token"]
+    assert body["expires_in"] == 300
     assert r.headers["cache-control"] == "no-store"
 
 
@@ -81,8 +86,10 @@ async def test_pkce_plain_is_refused_with_iss_and_state(app):
         r = await http.get(auth_url(verifier, code_challenge_method="plain"))
     assert r.status_code == 303
     got = query(r.headers["location"])
-    assert got["error"] == "invalid_request" and "S256" in got["error_description"]
-    assert got["iss"] == ISSUER and got["state"] == "st-1"
+    assert got["error"] == "invalid_request"
+    assert "S256" in got["error_description"]
+    assert got["iss"] == ISSUER
+    assert got["state"] == "st-1"
 
 
 @pytest.mark.anyio
@@ -99,7 +106,8 @@ async def test_wrong_verifier_is_invalid_grant(app):
     async with asgi_client(app) as http:
         code, _ = await login_code(http)
         r = await exchange(http, code, pkce_pair()[0])
-    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
 
 
 @pytest.mark.anyio
@@ -140,10 +148,16 @@ async def test_redirect_uri_variants_get_no_redirect(app, redirect):
 async def test_exact_match_for_non_loopback_redirects(app):
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
-        ok = await http.get(auth_url(challenge, client_id="web-app", redirect_uri="https://app.example.com/cb"))
-        port = await http.get(auth_url(challenge, client_id="web-app", redirect_uri="https://app.example.com:444/cb"))
-    assert ok.status_code == 200 and "Sign in" in ok.text
-    assert port.status_code == 400 and "location" not in port.headers
+        ok = await http.get(
+            auth_url(challenge, client_id="web-app", redirect_uri="https://app.example.com/cb")
+        )
+        port = await http.get(
+            auth_url(challenge, client_id="web-app", redirect_uri="https://app.example.com:444/cb")
+        )
+    assert ok.status_code == 200
+    assert "Sign in" in ok.text
+    assert port.status_code == 400
+    assert "location" not in port.headers
 
 
 @pytest.mark.anyio
@@ -151,7 +165,8 @@ async def test_unknown_client_gets_no_redirect(app):
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, client_id="nobody"))
-    assert r.status_code == 400 and "location" not in r.headers
+    assert r.status_code == 400
+    assert "location" not in r.headers
 
 
 @pytest.mark.anyio
@@ -174,7 +189,8 @@ async def test_resource_must_be_an_allowlisted_url(app, resource):
         r = await http.get(auth_url(challenge, resource=resource))
     got = query(r.headers["location"])
     assert got["error"] == "invalid_target"
-    assert got["iss"] == ISSUER and got["state"] == "st-1"
+    assert got["iss"] == ISSUER
+    assert got["state"] == "st-1"
 
 
 @pytest.mark.anyio
@@ -199,7 +215,8 @@ async def test_unsupported_response_type(app):
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, response_type="token"))
     got = query(r.headers["location"])
-    assert got["error"] == "unsupported_response_type" and got["iss"] == ISSUER
+    assert got["error"] == "unsupported_response_type"
+    assert got["iss"] == ISSUER
 
 
 @pytest.mark.anyio
@@ -220,11 +237,13 @@ async def test_scopes_are_limited_to_what_the_user_holds(app):
 
 @pytest.mark.anyio
 async def test_user_without_any_requested_scope_is_denied(app):
-    verifier, challenge = pkce_pair()
+    _verifier, challenge = pkce_pair()
     async with asgi_client(app) as http:
         location = await approve_in_browser(auth_url(challenge, scope="db:write"), user="bob", http=http)
     got = query(location)
-    assert got["error"] == "access_denied" and got["iss"] == ISSUER and got["state"] == "st-1"
+    assert got["error"] == "access_denied"
+    assert got["iss"] == ISSUER
+    assert got["state"] == "st-1"
 
 
 @pytest.mark.anyio
@@ -245,7 +264,11 @@ async def test_code_is_single_use_and_replay_revokes_its_tokens(app):
         me = await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {first['access_token']}"})
         refreshed = await http.post(
             "/oauth/token",
-            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": "fleet-client"},
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": first["refresh_token"],
+                "client_id": "fleet-client",
+            },
         )
     assert me.status_code == 401
     assert refreshed.json()["error"] == "invalid_grant"
@@ -265,7 +288,8 @@ async def test_token_time_resource_must_be_the_authorized_one(app):
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
         r = await exchange(http, code, verifier, resource=GITEA)
-    assert r.status_code == 400 and r.json()["error"] == "invalid_target"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_target"
 
 
 @pytest.mark.anyio
@@ -286,8 +310,11 @@ async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app
         consent = await http.post(action, data={**fields, "user": "alice"})
     assert consent.status_code == 200
     page = consent.text
-    assert "127.0.0.1" in page and "fleet-client" in page and DB in page
-    assert "db:read" in page and "db:write" in page
+    assert "127.0.0.1" in page
+    assert "fleet-client" in page
+    assert DB in page
+    assert "db:read" in page
+    assert "db:write" in page
     assert "this computer" in page  # localhost redirect warning
     for r in (login, consent):
         assert r.headers["x-frame-options"] == "DENY"
@@ -302,7 +329,8 @@ async def test_pages_escape_what_the_client_sent(app):
         r = await http.get(auth_url(challenge, state='"><script>alert(1)</script>'))
         action, fields = form_fields(r.text)
         consent = await http.post(action, data={**fields, "user": "alice"})
-    assert "<script>" not in r.text and "<script>" not in consent.text
+    assert "<script>" not in r.text
+    assert "<script>" not in consent.text
 
 
 @pytest.mark.anyio
@@ -313,7 +341,8 @@ async def test_login_without_csrf_token_is_refused(app):
         _, fields = form_fields(page.text)
         forged = await http.post("/oauth/login", data={"pending": fields["pending"], "user": "alice"})
         wrong = await http.post("/oauth/login", data={**fields, "csrf": "guess", "user": "alice"})
-    assert forged.status_code == 403 and wrong.status_code == 403
+    assert forged.status_code == 403
+    assert wrong.status_code == 403
 
 
 @pytest.mark.anyio
@@ -333,9 +362,14 @@ async def test_consent_csrf_from_another_browser_is_refused(app):
             _, victim_fields = form_fields(own.text)
             r = await victim.post(
                 "/oauth/consent",
-                data={"csrf": victim_fields["csrf"], "pending": attacker_fields["pending"], "decision": "approve"},
+                data={
+                    "csrf": victim_fields["csrf"],
+                    "pending": attacker_fields["pending"],
+                    "decision": "approve",
+                },
             )
-    assert r.status_code == 400 and "location" not in r.headers
+    assert r.status_code == 400
+    assert "location" not in r.headers
 
 
 @pytest.mark.anyio
@@ -348,7 +382,8 @@ async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_
         assert action == "/oauth/consent"
         first = await http.post(action, data={**fields, "decision": "approve"})
         second = await http.post(action, data={**fields, "decision": "approve"})
-    assert first.status_code == 303 and second.status_code == 400
+    assert first.status_code == 303
+    assert second.status_code == 400
 
 
 @pytest.mark.anyio
@@ -359,8 +394,10 @@ async def test_password_user_needs_the_password(app):
         action, fields = form_fields(page.text)
         bad = await http.post(action, data={**fields, "user": "carol", "password": "nope"})
         good = await http.post(action, data={**fields, "user": "carol", "password": "carol-dev-pw"})
-    assert bad.status_code == 401 and "Allow access" not in bad.text
-    assert good.status_code == 200 and "Allow access" in good.text
+    assert bad.status_code == 401
+    assert "Allow access" not in bad.text
+    assert good.status_code == 200
+    assert "Allow access" in good.text
 
 
 @pytest.mark.anyio
@@ -369,4 +406,5 @@ async def test_session_cookie_is_httponly_and_lax(app):
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge))
     cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
