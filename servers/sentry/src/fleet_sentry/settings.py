@@ -1,0 +1,69 @@
+"""Settings of the Sentry server (env prefix FLEET_SENTRY_; SENTRY_DSN stays the fleet's own reporting)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from fleet_core import ServerSettings
+
+__all__ = ["SentrySettings"]
+
+
+class SentrySettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix="FLEET_SENTRY_", extra="ignore", frozen=True)
+
+    base_url: str = Field(
+        default="https://sentry.io",
+        description="Sentry API origin: https://sentry.io, a region (https://de.sentry.io) or self-hosted.",
+    )
+    ui_url: str = Field(default="", description="Origin for links shown to humans; defaults to base_url.")
+    auth_token: SecretStr = Field(
+        default=SecretStr(""), description="Organization auth token (Settings → Developer Settings)."
+    )
+    org: str = Field(default="", description="Default organization slug.")
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120, description="Per-request timeout.")
+    max_retries: int = Field(default=2, ge=0, le=5, description="Retries for reads (5xx, timeouts) and 429s.")
+    max_retry_after_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="Longest 429 Retry-After the server waits out before giving up.",
+    )
+    retry_backoff_seconds: float = Field(
+        default=0.25, ge=0, le=10, description="Base backoff between retries."
+    )
+    user_map: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Caller subject → Sentry user (email, username or id), as JSON or @/path/to/file.json.",
+    )
+    user_email_domain: str = Field(
+        default="", description="If set, an unmapped subject maps to <subject>@<domain>; else to itself."
+    )
+
+    @field_validator("base_url", "ui_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("user_map", mode="before")
+    @classmethod
+    def _load_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = Path(value[1:]).read_text() if value.startswith("@") else value
+            value = json.loads(text) if text.strip() else {}
+        return value
+
+    @property
+    def links_origin(self) -> str:
+        return self.ui_url or self.base_url
