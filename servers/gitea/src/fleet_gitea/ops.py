@@ -1,0 +1,676 @@
+"""Domain functions: one Gitea call (or two) per tool, trimmed into the models in models.py.
+
+Each function takes the Gitea username to act as; the tools resolve it from the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from fleet_core import ToolError
+
+from . import models as m
+from .gitea import GiteaClient, Page, file_path, repo_path
+
+MAX_BODY_CHARS = 8000
+MAX_COMMENTS = 50
+MAX_FILES = 100
+MAX_TREE_ENTRIES = 1000
+MAX_LOG_BYTES = 2_000_000
+
+
+def cap(text: str | None, limit: int = MAX_BODY_CHARS) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + m.TRUNCATION_MARK
+
+
+def _login(user: dict[str, Any] | None) -> str:
+    return (user or {}).get("login", "")
+
+
+def _title(message: str) -> str:
+    return (message or "").split("\n", 1)[0]
+
+
+def _is_binary(data: bytes) -> bool:
+    if b"\0" in data[:8000]:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start < len(data) - 4  # a multibyte char cut at the end is still text
+    return False
+
+
+def _listing(page: Page, convert: Any) -> m.Listing[Any]:
+    return m.Listing(items=[convert(x) for x in page.items], next_page=page.next_page, total=page.total)
+
+
+def repo_summary(r: dict[str, Any]) -> m.RepoSummary:
+    return m.RepoSummary(
+        full_name=r["full_name"],
+        description=cap(r.get("description"), 300),
+        private=r.get("private", False),
+        fork=r.get("fork", False),
+        archived=r.get("archived", False),
+        default_branch=r.get("default_branch", ""),
+        stars=r.get("stars_count", 0),
+        open_issues=r.get("open_issues_count", 0),
+        open_pull_requests=r.get("open_pr_counter", 0),
+        updated_at=r.get("updated_at", ""),
+        html_url=r.get("html_url", ""),
+    )
+
+
+def issue_summary(i: dict[str, Any]) -> m.IssueSummary:
+    return m.IssueSummary(
+        repository=(i.get("repository") or {}).get("full_name", ""),
+        number=i["number"],
+        title=i["title"],
+        state=i["state"],
+        is_pull_request=bool(i.get("pull_request")),
+        author=_login(i.get("user")),
+        labels=[lb["name"] for lb in i.get("labels") or []],
+        assignees=[_login(a) for a in i.get("assignees") or []],
+        milestone=(i.get("milestone") or {}).get("title"),
+        comments=i.get("comments", 0),
+        updated_at=i.get("updated_at", ""),
+        html_url=i.get("html_url", ""),
+    )
+
+
+def pull_summary(p: dict[str, Any]) -> m.PullSummary:
+    return m.PullSummary(
+        number=p["number"],
+        title=p["title"],
+        state=p["state"],
+        author=_login(p.get("user")),
+        head=(p.get("head") or {}).get("ref", ""),
+        base=(p.get("base") or {}).get("ref", ""),
+        draft=p.get("draft", False),
+        merged=p.get("merged", False),
+        mergeable=p.get("mergeable", False),
+        updated_at=p.get("updated_at", ""),
+        html_url=p.get("html_url", ""),
+    )
+
+
+def commit_summary(c: dict[str, Any]) -> m.CommitSummary:
+    inner = c.get("commit") or {}
+    author = inner.get("author") or {}
+    return m.CommitSummary(
+        sha=c["sha"],
+        title=_title(inner.get("message", "")),
+        author=_login(c.get("author")) or author.get("name", ""),
+        date=author.get("date", ""),
+        html_url=c.get("html_url", ""),
+    )
+
+
+def review(r: dict[str, Any]) -> m.Review:
+    return m.Review(
+        id=r["id"],
+        reviewer=_login(r.get("user")),
+        state=r.get("state", ""),
+        body=cap(r.get("body"), 2000),
+        submitted_at=r.get("submitted_at", ""),
+        stale=r.get("stale", False),
+        dismissed=r.get("dismissed", False),
+    )
+
+
+def release(r: dict[str, Any]) -> m.Release:
+    return m.Release(
+        id=r["id"],
+        tag_name=r["tag_name"],
+        name=r.get("name", ""),
+        draft=r.get("draft", False),
+        prerelease=r.get("prerelease", False),
+        author=_login(r.get("author")),
+        target=r.get("target_commitish", ""),
+        published_at=r.get("published_at") or "",
+        body=cap(r.get("body"), 4000),
+        html_url=r.get("html_url", ""),
+    )
+
+
+def comment(c: dict[str, Any]) -> m.Comment:
+    return m.Comment(
+        id=c["id"],
+        author=_login(c.get("user")),
+        body=cap(c.get("body"), 4000),
+        created_at=c.get("created_at", ""),
+    )
+
+
+@dataclass
+class GiteaOps:
+    gitea: GiteaClient
+    max_file_bytes: int = 65_536
+    max_diff_bytes: int = 65_536
+    max_log_lines: int = 200
+
+    # ---------------------------------------------------------------- you and repositories
+    async def get_me(self, user: str) -> m.Me:
+        u = await self.gitea.get_json("/user", user)
+        return m.Me(
+            login=u["login"],
+            full_name=u.get("full_name", ""),
+            email=u.get("email", ""),
+            is_admin=u.get("is_admin", False),
+            html_url=u.get("html_url", ""),
+        )
+
+    async def list_my_repos(self, user: str, page: int, limit: int) -> m.Listing[m.RepoSummary]:
+        p = await self.gitea.get_page("/user/repos", user, {"page": page, "limit": limit})
+        return _listing(p, repo_summary)
+
+    async def search_repos(self, user: str, query: str, page: int, limit: int) -> m.Listing[m.RepoSummary]:
+        params = {"q": query, "includeDesc": True, "page": page, "limit": limit}
+        return _listing(await self.gitea.get_page("/repos/search", user, params), repo_summary)
+
+    async def get_repo(self, user: str, owner: str, repo: str) -> m.RepoDetails:
+        r = await self.gitea.get_json(repo_path(owner, repo), user)
+        perms = r.get("permissions") or {}
+        return m.RepoDetails(
+            **repo_summary(r).model_dump(),
+            language=r.get("language", ""),
+            topics=r.get("topics") or [],
+            clone_url=r.get("clone_url", ""),
+            can_push=perms.get("push", False),
+            is_admin=perms.get("admin", False),
+            has_issues=r.get("has_issues", False),
+            has_wiki=r.get("has_wiki", False),
+            has_pull_requests=r.get("has_pull_requests", False),
+            has_actions=r.get("has_actions", False),
+            release_count=r.get("release_counter", 0),
+            branch_count=r.get("branch_count", 0),
+        )
+
+    # ---------------------------------------------------------------- refs and commits
+    async def list_branches(
+        self, user: str, owner: str, repo: str, page: int, limit: int
+    ) -> m.Listing[m.Branch]:
+        p = await self.gitea.get_page(
+            repo_path(owner, repo, "branches"), user, {"page": page, "limit": limit}
+        )
+        return _listing(
+            p,
+            lambda b: m.Branch(
+                name=b["name"],
+                commit_sha=(b.get("commit") or {}).get("id", ""),
+                commit_title=_title((b.get("commit") or {}).get("message", "")),
+                protected=b.get("protected", False),
+                can_push=b.get("user_can_push", False),
+            ),
+        )
+
+    async def list_tags(self, user: str, owner: str, repo: str, page: int, limit: int) -> m.Listing[m.Tag]:
+        p = await self.gitea.get_page(repo_path(owner, repo, "tags"), user, {"page": page, "limit": limit})
+        return _listing(
+            p,
+            lambda t: m.Tag(
+                name=t["name"],
+                commit_sha=(t.get("commit") or {}).get("sha", ""),
+                message=cap(t.get("message"), 500),
+            ),
+        )
+
+    async def list_commits(
+        self, user: str, owner: str, repo: str, ref: str | None, path: str | None, page: int, limit: int
+    ) -> m.Listing[m.CommitSummary]:
+        params = {
+            "sha": ref,
+            "path": path,
+            "stat": False,
+            "verification": False,
+            "files": False,
+            "page": page,
+            "limit": limit,
+        }
+        return _listing(
+            await self.gitea.get_page(repo_path(owner, repo, "commits"), user, params), commit_summary
+        )
+
+    async def get_commit(self, user: str, owner: str, repo: str, sha: str) -> m.CommitDetail:
+        c = await self.gitea.get_json(
+            repo_path(owner, repo, "git", "commits", _ref(sha)),
+            user,
+            {"stat": True, "files": True, "verification": False},
+        )
+        files = c.get("files") or []
+        stats = c.get("stats") or {}
+        return m.CommitDetail(
+            **commit_summary(c).model_dump(),
+            message=cap((c.get("commit") or {}).get("message", ""), 4000),
+            parents=[p["sha"] for p in c.get("parents") or []],
+            additions=stats.get("additions", 0),
+            deletions=stats.get("deletions", 0),
+            files=[
+                m.CommitFile(filename=f["filename"], status=f.get("status", "")) for f in files[:MAX_FILES]
+            ],
+            files_truncated=len(files) > MAX_FILES,
+        )
+
+    # ---------------------------------------------------------------- files
+    async def get_file_contents(
+        self, user: str, owner: str, repo: str, path: str, ref: str | None
+    ) -> m.FileContent:
+        data = await self.gitea.get_json(
+            repo_path(owner, repo, "contents", file_path(path)), user, {"ref": ref}
+        )
+        if isinstance(data, list) or data.get("type") != "file":
+            raise ToolError(f"{path!r} is a directory, not a file: use get_directory_tree")
+        try:
+            raw = base64.b64decode(data.get("content") or "")
+        except (binascii.Error, ValueError) as e:
+            raise ToolError(f"Gitea sent undecodable content for {path!r}") from e
+        binary = _is_binary(raw)
+        shown = raw[: self.max_file_bytes]
+        return m.FileContent(
+            path=data["path"],
+            ref=ref or "(default branch)",
+            sha=data.get("sha", ""),
+            size=data.get("size", len(raw)),
+            binary=binary,
+            content=None if binary else shown.decode("utf-8", errors="replace"),
+            truncated=not binary and len(raw) > self.max_file_bytes,
+        )
+
+    async def get_directory_tree(
+        self, user: str, owner: str, repo: str, ref: str, path: str | None, recursive: bool
+    ) -> m.Tree:
+        prefix = (file_path(path).rstrip("/") + "/") if path else ""
+        t = await self.gitea.get_json(
+            repo_path(owner, repo, "git", "trees", _ref(ref)),
+            user,
+            {"recursive": bool(recursive or prefix), "per_page": MAX_TREE_ENTRIES},
+        )
+        entries = [e for e in t.get("tree") or [] if e["path"].startswith(prefix)]
+        if prefix and not recursive:
+            entries = [e for e in entries if "/" not in e["path"][len(prefix) :]]
+        if prefix and not entries:
+            raise ToolError(f"no directory {path!r} at {ref}")
+        shown = entries[:MAX_TREE_ENTRIES]
+        return m.Tree(
+            ref=ref,
+            total=len(entries),
+            truncated=bool(t.get("truncated")) or len(entries) > len(shown),
+            entries=[
+                m.TreeEntry(path=e["path"], type=e.get("type", "blob"), size=e.get("size", 0)) for e in shown
+            ],
+        )
+
+    # ---------------------------------------------------------------- issues
+    async def list_issues(
+        self,
+        user: str,
+        owner: str,
+        repo: str,
+        state: str,
+        labels: list[str] | None,
+        query: str | None,
+        page: int,
+        limit: int,
+    ) -> m.Listing[m.IssueSummary]:
+        params = {
+            "state": state,
+            "type": "issues",
+            "labels": ",".join(labels) if labels else None,
+            "q": query,
+            "page": page,
+            "limit": limit,
+        }
+        p = await self.gitea.get_page(repo_path(owner, repo, "issues"), user, params)
+        return _listing(p, lambda i: issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **i}))
+
+    async def search_issues(
+        self, user: str, query: str, state: str, kind: str | None, owner: str | None, page: int, limit: int
+    ) -> m.Listing[m.IssueSummary]:
+        params = {"q": query, "state": state, "type": kind, "owner": owner, "page": page, "limit": limit}
+        return _listing(await self.gitea.get_page("/repos/issues/search", user, params), issue_summary)
+
+    async def get_issue(self, user: str, owner: str, repo: str, number: int) -> m.IssueDetail:
+        base = repo_path(owner, repo, "issues", str(number))
+        issue = await self.gitea.get_json(base, user)
+        comments = await self.gitea.get_json(base + "/comments", user)
+        summary = issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
+        return m.IssueDetail(
+            **summary.model_dump(),
+            body=cap(issue.get("body")),
+            comment_list=[comment(c) for c in comments[-MAX_COMMENTS:]],
+            comments_truncated=len(comments) > MAX_COMMENTS,
+        )
+
+    # ---------------------------------------------------------------- pull requests
+    async def list_pull_requests(
+        self, user: str, owner: str, repo: str, state: str, page: int, limit: int
+    ) -> m.Listing[m.PullSummary]:
+        params = {"state": state, "page": page, "limit": limit}
+        return _listing(
+            await self.gitea.get_page(repo_path(owner, repo, "pulls"), user, params), pull_summary
+        )
+
+    async def get_pull_request(self, user: str, owner: str, repo: str, number: int) -> m.PullDetail:
+        base = repo_path(owner, repo, "pulls", str(number))
+        p = await self.gitea.get_json(base, user)
+        files = await self.gitea.get_page(base + "/files", user, {"page": 1, "limit": MAX_FILES})
+        return m.PullDetail(
+            **pull_summary(p).model_dump(),
+            body=cap(p.get("body")),
+            head_sha=(p.get("head") or {}).get("sha", ""),
+            labels=[lb["name"] for lb in p.get("labels") or []],
+            assignees=[_login(a) for a in p.get("assignees") or []],
+            merged_by=_login(p.get("merged_by")) or None,
+            additions=p.get("additions", 0),
+            deletions=p.get("deletions", 0),
+            changed_files=p.get("changed_files", len(files.items)),
+            files=[
+                m.ChangedFile(
+                    filename=f["filename"],
+                    status=f.get("status", ""),
+                    additions=f.get("additions", 0),
+                    deletions=f.get("deletions", 0),
+                )
+                for f in files.items
+            ],
+            files_truncated=files.next_page is not None,
+        )
+
+    async def get_pull_request_diff(self, user: str, owner: str, repo: str, number: int) -> m.Diff:
+        path = repo_path(owner, repo, "pulls", f"{number}.diff")
+        text, more = await self.gitea.get_text(path, user, limit=self.max_diff_bytes)
+        return m.Diff(number=number, diff=text + (m.TRUNCATION_MARK if more else ""), truncated=more)
+
+    async def list_pull_request_reviews(
+        self, user: str, owner: str, repo: str, number: int, page: int, limit: int
+    ) -> m.Listing[m.Review]:
+        path = repo_path(owner, repo, "pulls", str(number), "reviews")
+        return _listing(await self.gitea.get_page(path, user, {"page": page, "limit": limit}), review)
+
+    # ---------------------------------------------------------------- releases, labels, milestones
+    async def list_releases(
+        self, user: str, owner: str, repo: str, page: int, limit: int
+    ) -> m.Listing[m.Release]:
+        p = await self.gitea.get_page(
+            repo_path(owner, repo, "releases"), user, {"page": page, "limit": limit}
+        )
+        return _listing(p, release)
+
+    async def list_labels(
+        self, user: str, owner: str, repo: str, page: int, limit: int
+    ) -> m.Listing[m.Label]:
+        p = await self.gitea.get_page(repo_path(owner, repo, "labels"), user, {"page": page, "limit": limit})
+        return _listing(
+            p,
+            lambda lb: m.Label(
+                id=lb["id"], name=lb["name"], color=lb.get("color", ""), description=lb.get("description", "")
+            ),
+        )
+
+    async def list_milestones(
+        self, user: str, owner: str, repo: str, state: str, page: int, limit: int
+    ) -> m.Listing[m.Milestone]:
+        params = {"state": state, "page": page, "limit": limit}
+        p = await self.gitea.get_page(repo_path(owner, repo, "milestones"), user, params)
+        return _listing(
+            p,
+            lambda x: m.Milestone(
+                id=x["id"],
+                title=x["title"],
+                state=x.get("state", ""),
+                open_issues=x.get("open_issues", 0),
+                closed_issues=x.get("closed_issues", 0),
+                due_on=x.get("due_on"),
+            ),
+        )
+
+    # ---------------------------------------------------------------- actions
+    async def list_action_runs(
+        self, user: str, owner: str, repo: str, status: str | None, branch: str | None, page: int, limit: int
+    ) -> m.Listing[m.ActionRun]:
+        params = {"status": status, "branch": branch, "page": page, "limit": limit}
+        p = await self.gitea.get_page(repo_path(owner, repo, "actions", "runs"), user, params)
+        return _listing(
+            p,
+            lambda r: m.ActionRun(
+                id=r["id"],
+                run_number=r.get("run_number", 0),
+                title=cap(r.get("display_title"), 200),
+                workflow=r.get("path", ""),
+                status=r.get("status", ""),
+                conclusion=r.get("conclusion", ""),
+                event=r.get("event", ""),
+                branch=r.get("head_branch", ""),
+                head_sha=r.get("head_sha", ""),
+                started_at=r.get("started_at", ""),
+                html_url=r.get("html_url", ""),
+            ),
+        )
+
+    async def list_action_jobs(self, user: str, owner: str, repo: str, run_id: int) -> list[m.ActionJob]:
+        data = await self.gitea.get_json(
+            repo_path(owner, repo, "actions", "runs", str(run_id), "jobs"), user, {"limit": 50}
+        )
+        return [
+            m.ActionJob(
+                id=j["id"],
+                run_id=j.get("run_id", run_id),
+                name=j.get("name", ""),
+                status=j.get("status", ""),
+                conclusion=j.get("conclusion", ""),
+                failed_steps=[s["name"] for s in j.get("steps") or [] if s.get("conclusion") == "failure"],
+            )
+            for j in data.get("jobs") or []
+        ]
+
+    async def get_job_log_tail(self, user: str, owner: str, repo: str, job_id: int, lines: int) -> m.JobLog:
+        lines = min(lines, self.max_log_lines)
+        path = repo_path(owner, repo, "actions", "jobs", str(job_id), "logs")
+        text, more = await self.gitea.get_text(path, user, limit=MAX_LOG_BYTES)
+        all_lines = text.splitlines()
+        if more:
+            raise ToolError(f"job {job_id}'s log is over {MAX_LOG_BYTES} bytes; open it in Gitea instead")
+        return m.JobLog(
+            job_id=job_id,
+            lines=all_lines[-lines:],
+            total_lines=len(all_lines),
+            truncated=len(all_lines) > lines,
+        )
+
+    # ---------------------------------------------------------------- wiki
+    async def list_wiki_pages(
+        self, user: str, owner: str, repo: str, page: int, limit: int
+    ) -> m.Listing[m.WikiPageSummary]:
+        p = await self.gitea.get_page(
+            repo_path(owner, repo, "wiki", "pages"), user, {"page": page, "limit": limit}
+        )
+        return _listing(
+            p,
+            lambda w: m.WikiPageSummary(
+                title=w.get("title", ""),
+                page_name=w.get("sub_url", ""),
+                last_commit=_title((w.get("last_commit") or {}).get("message", "")),
+            ),
+        )
+
+    async def get_wiki_page(self, user: str, owner: str, repo: str, page_name: str) -> m.WikiPage:
+        w = await self.gitea.get_json(repo_path(owner, repo, "wiki", "page", _ref(page_name)), user)
+        content = base64.b64decode(w.get("content_base64") or "").decode("utf-8", errors="replace")
+        return m.WikiPage(
+            title=w.get("title", ""),
+            content=cap(content, self.max_file_bytes),
+            truncated=len(content) > self.max_file_bytes,
+            html_url=w.get("html_url", ""),
+        )
+
+    # ---------------------------------------------------------------- writes
+    async def create_issue(
+        self,
+        user: str,
+        owner: str,
+        repo: str,
+        title: str,
+        body: str,
+        labels: list[str] | None,
+        assignees: list[str] | None,
+    ) -> m.IssueSummary:
+        payload: dict[str, Any] = {"title": title, "body": body}
+        if labels:
+            payload["labels"] = await self._label_ids(user, owner, repo, labels)
+        if assignees:
+            payload["assignees"] = assignees
+        issue = await self.gitea.write("POST", repo_path(owner, repo, "issues"), user, payload)
+        return issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
+
+    async def _label_ids(self, user: str, owner: str, repo: str, names: list[str]) -> list[int]:
+        page = await self.gitea.get_page(repo_path(owner, repo, "labels"), user, {"page": 1, "limit": 50})
+        known = {lb["name"]: lb["id"] for lb in page.items}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise ToolError(f"no such label(s) in {owner}/{repo}: {', '.join(missing)} (see list_labels)")
+        return [known[n] for n in names]
+
+    async def comment_on_issue(self, user: str, owner: str, repo: str, number: int, body: str) -> m.Comment:
+        path = repo_path(owner, repo, "issues", str(number), "comments")
+        return comment(await self.gitea.write("POST", path, user, {"body": body}))
+
+    async def edit_issue(
+        self, user: str, owner: str, repo: str, number: int, changes: dict[str, Any]
+    ) -> m.IssueSummary:
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            raise ToolError("nothing to change: pass at least one of title, body, state, assignees")
+        issue = await self.gitea.write("PATCH", repo_path(owner, repo, "issues", str(number)), user, changes)
+        return issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
+
+    async def add_issue_labels(
+        self, user: str, owner: str, repo: str, number: int, labels: list[str]
+    ) -> m.IssueLabels:
+        ids = await self._label_ids(user, owner, repo, labels)
+        path = repo_path(owner, repo, "issues", str(number), "labels")
+        result = await self.gitea.write("POST", path, user, {"labels": ids})
+        return m.IssueLabels(number=number, labels=[lb["name"] for lb in result or []])
+
+    async def remove_issue_label(
+        self, user: str, owner: str, repo: str, number: int, label: str
+    ) -> m.IssueLabels:
+        (label_id,) = await self._label_ids(user, owner, repo, [label])
+        await self.gitea.write(
+            "DELETE", repo_path(owner, repo, "issues", str(number), "labels", str(label_id)), user
+        )
+        issue = await self.gitea.get_json(repo_path(owner, repo, "issues", str(number)), user)
+        return m.IssueLabels(number=number, labels=[lb["name"] for lb in issue.get("labels") or []])
+
+    async def create_branch(self, user: str, owner: str, repo: str, name: str, source: str) -> m.Branch:
+        body = {"new_branch_name": name, "old_ref_name": source}
+        b = await self.gitea.write("POST", repo_path(owner, repo, "branches"), user, body)
+        return m.Branch(
+            name=b["name"],
+            commit_sha=(b.get("commit") or {}).get("id", ""),
+            commit_title=_title((b.get("commit") or {}).get("message", "")),
+            protected=b.get("protected", False),
+            can_push=b.get("user_can_push", False),
+        )
+
+    async def create_or_update_file(
+        self,
+        user: str,
+        owner: str,
+        repo: str,
+        path: str,
+        content: str,
+        message: str,
+        branch: str | None,
+        new_branch: str | None,
+        sha: str | None,
+    ) -> m.FileWrite:
+        body: dict[str, Any] = {"content": base64.b64encode(content.encode()).decode(), "message": message}
+        if branch:
+            body["branch"] = branch
+        if new_branch:
+            body["new_branch"] = new_branch
+        target = repo_path(owner, repo, "contents", file_path(path))
+        if sha:
+            body["sha"] = sha
+            result = await self.gitea.write("PUT", target, user, body)
+        else:
+            result = await self.gitea.write("POST", target, user, body)
+        content_info, commit = result.get("content") or {}, result.get("commit") or {}
+        return m.FileWrite(
+            path=content_info.get("path", path),
+            branch=new_branch or branch or "(default branch)",
+            commit_sha=commit.get("sha", ""),
+            sha=content_info.get("sha", ""),
+            html_url=commit.get("html_url", ""),
+        )
+
+    async def create_pull_request(
+        self, user: str, owner: str, repo: str, title: str, head: str, base: str, body: str
+    ) -> m.PullSummary:
+        payload = {"title": title, "head": head, "base": base, "body": body}
+        return pull_summary(await self.gitea.write("POST", repo_path(owner, repo, "pulls"), user, payload))
+
+    async def review_pull_request(
+        self, user: str, owner: str, repo: str, number: int, event: str, body: str
+    ) -> m.Review:
+        path = repo_path(owner, repo, "pulls", str(number), "reviews")
+        return review(await self.gitea.write("POST", path, user, {"event": event, "body": body}))
+
+    async def merge_pull_request(
+        self,
+        user: str,
+        owner: str,
+        repo: str,
+        number: int,
+        method: str,
+        message: str | None,
+        expected_head_sha: str | None,
+        delete_branch: bool,
+    ) -> m.MergeResult:
+        body: dict[str, Any] = {"do": method, "delete_branch_after_merge": delete_branch}
+        if message:
+            body["merge_message_field"] = message
+        if expected_head_sha:
+            body["head_commit_id"] = expected_head_sha
+        await self.gitea.write("POST", repo_path(owner, repo, "pulls", str(number), "merge"), user, body)
+        p = await self.gitea.get_json(repo_path(owner, repo, "pulls", str(number)), user)
+        return m.MergeResult(
+            number=number,
+            merged=p.get("merged", False),
+            method=method,
+            base=(p.get("base") or {}).get("ref", ""),
+        )
+
+    async def create_release(
+        self,
+        user: str,
+        owner: str,
+        repo: str,
+        tag: str,
+        target: str | None,
+        name: str,
+        body: str,
+        draft: bool,
+        prerelease: bool,
+    ) -> m.Release:
+        payload: dict[str, Any] = {
+            "tag_name": tag,
+            "name": name or tag,
+            "body": body,
+            "draft": draft,
+            "prerelease": prerelease,
+        }
+        if target:
+            payload["target_commitish"] = target
+        return release(await self.gitea.write("POST", repo_path(owner, repo, "releases"), user, payload))
+
+
+def _ref(ref: str) -> str:
+    if not ref or ".." in ref or any(ord(c) < 0x21 for c in ref):
+        raise ToolError(f"invalid ref {ref!r}")
+    return quote(ref, safe="")

@@ -1,0 +1,65 @@
+"""Settings for fleet-gitea (env prefix FLEET_GITEA_), validated at startup."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from fleet_core import ServerSettings
+
+__all__ = ["GiteaSettings"]
+
+
+class GiteaSettings(ServerSettings):
+    model_config = SettingsConfigDict(env_prefix="FLEET_GITEA_", extra="ignore", frozen=True)
+
+    url: str = Field(default="", description="Gitea base URL, e.g. https://gitea.example.com (no /api/v1).")
+    token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Service token of a site-admin account (scopes read+write on repository, issue, user, "
+        "misc): Gitea only honours `Sudo` for admins.",
+    )
+    user_mapping: Literal["identity", "map"] = Field(
+        default="identity",
+        description="identity: the caller's subject is the Gitea username; map: look it up in user_map "
+        "(unmapped callers are refused).",
+    )
+    user_map: dict[str, str] = Field(
+        default_factory=dict, description='Subject → Gitea username, as JSON, e.g. {"user-123": "alice"}.'
+    )
+    user_map_file: pathlib.Path | None = Field(
+        default=None, description="A JSON file with the same mapping (merged over user_map)."
+    )
+    read_only: bool = Field(default=False, description="Register only the read tools.")
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120, description="Per-request timeout to Gitea.")
+    read_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries of idempotent GETs on 429/502/503/504 (writes never retry).",
+    )
+    max_file_bytes: int = Field(default=65_536, ge=1024, description="Largest file content returned.")
+    max_diff_bytes: int = Field(default=65_536, ge=1024, description="Largest PR diff returned.")
+    max_log_lines: int = Field(default=200, ge=10, le=5000, description="Most job-log lines returned.")
+
+    @model_validator(mode="after")
+    def _load_map(self) -> GiteaSettings:
+        if self.user_map_file is not None:
+            loaded = json.loads(self.user_map_file.read_text())
+            if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+                raise ValueError(f"{self.user_map_file}: expected a JSON object of subject → username")
+            object.__setattr__(self, "user_map", {**self.user_map, **loaded})
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError("url must be an http(s) URL")
+        object.__setattr__(self, "url", self.url.rstrip("/"))
+        return self
+
+    def gitea_username(self, subject: str) -> str | None:
+        """The Gitea account the caller acts as, or None when the caller has none."""
+        if self.user_mapping == "map":
+            return self.user_map.get(subject)
+        return subject
