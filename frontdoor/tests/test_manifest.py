@@ -177,3 +177,10 @@ def test_user_with_unknown_scope(tmp_path):
     )
     with pytest.raises(ManifestError, match=r"dev user 'alice': unknown scopes \['x:read'\]"):
         load_manifest(write(tmp_path, text))
+
+
+def test_dump_and_validate_round_trip_keeps_resources():
+    m = load_manifest(REPO_MANIFEST)
+    again = type(m).model_validate(m.model_dump())
+    assert again.resources == m.resources
+    assert again.server("db").prm_url == m.server("db").prm_url

@@ -223,7 +223,7 @@ class Manifest(_Model):
         if isinstance(data, dict):
             origin = (data.get("gateway") or {}).get("origin", "")
             servers = data.get("servers") or []
-            if isinstance(servers, list):
+            if isinstance(servers, (list, tuple)):
                 data = {**data, "servers": [_with_origin(s, origin) for s in servers]}
         return data
 

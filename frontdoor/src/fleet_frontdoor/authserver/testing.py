@@ -35,17 +35,17 @@ def manifest_with_issuer(manifest: Manifest, url: str) -> Manifest:
     return Manifest.model_validate(data)
 
 
-@contextlib.asynccontextmanager
-async def serve_auth_server(
-    manifest: Manifest, *, state_dir: Path, **build_kwargs: Any
-) -> AsyncIterator[tuple[str, Starlette, Manifest]]:
-    """The issuer URL must name the real port, so the socket is bound before the app is built."""
+def bind_loopback() -> socket.socket:
+    """A listening-ready socket on a free 127.0.0.1 port (know the URL before building the app)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    served = manifest_with_issuer(manifest, issuer)
-    app = build_auth_server(served, state_dir=state_dir, **build_kwargs)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_on(app: Any, sock: socket.socket) -> AsyncIterator[str]:
+    """uvicorn serving `app` on `sock` for the duration; yields the base URL."""
     config = uvicorn.Config(app, lifespan="on", log_level="error", access_log=False)
     server = uvicorn.Server(config)
     try:
@@ -54,14 +54,26 @@ async def serve_auth_server(
             with anyio.fail_after(10):
                 while not server.started:
                     if server.should_exit:
-                        raise RuntimeError("auth server failed to start")
+                        raise RuntimeError("test server failed to start")
                     await anyio.sleep(0.005)
             try:
-                yield issuer, app, served
+                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
             finally:
                 server.should_exit = True
     finally:
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_auth_server(
+    manifest: Manifest, *, state_dir: Path, **build_kwargs: Any
+) -> AsyncIterator[tuple[str, Starlette, Manifest]]:
+    """The issuer URL must name the real port, so the socket is bound before the app is built."""
+    sock = bind_loopback()
+    served = manifest_with_issuer(manifest, f"http://127.0.0.1:{sock.getsockname()[1]}")
+    app = build_auth_server(served, state_dir=state_dir, **build_kwargs)
+    async with serve_on(app, sock) as issuer:
+        yield issuer, app, served
 
 
 SAMPLE_TOML = """
