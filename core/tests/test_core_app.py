@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import pathlib
+import sys
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
@@ -159,3 +161,29 @@ async def test_in_memory_calls_fail_closed_without_an_explicit_identity(
     assert "no caller identity" in refused.content[0].text
     assert allowed.structured_content is not None
     assert allowed.structured_content["subject"] == "bob"
+
+
+async def test_in_memory_calls_still_obey_tool_scopes(server: MCPServer, ran: list[str]) -> None:
+    with anyio.fail_after(10), acting_as(identity("bob", "test:read", audience="stdio")):
+        async with Client(server) as client:
+            refused = await client.call_tool("change", {})
+            allowed = await client.call_tool("echo", {"text": "hi"})
+    assert refused.is_error
+    assert refused.content[0].text == "insufficient scope: this call needs test:read test:write"
+    assert not allowed.is_error
+    assert ran == ["echo"]
+
+
+async def test_stdio_serves_the_explicit_local_identity(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / "stdio_server.py"
+    script.write_text(
+        "from fleet_core import create_server, run_stdio\n"
+        "from fleet_core.testing import identity\n"
+        "run_stdio(create_server('test'), identity('carol', 'test:read', audience='stdio'))\n"
+    )
+    params = StdioServerParameters(command=sys.executable, args=[str(script)])
+    with anyio.fail_after(30):
+        async with Client(params) as client:
+            result = await client.call_tool("whoami", {})
+    assert result.structured_content is not None
+    assert result.structured_content["subject"] == "carol"

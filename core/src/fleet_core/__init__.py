@@ -1,6 +1,6 @@
 """fleet_core: who is calling, and may they do this? — answered once, for every server."""
 
-from ._app import WhoAmI, build_app, caller, create_server, serve
+from ._app import WhoAmI, build_app, caller, create_server, run_stdio, serve
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
@@ -21,5 +21,6 @@ __all__ = [
     "caller",
     "create_server",
     "requires",
+    "run_stdio",
     "serve",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,17 +19,13 @@ from ._audit import AuditMiddleware, configure_audit_logging
 from ._errors import ToolError
 from ._gate import Gate
 from ._identity import Identity
+from ._local import LocalScopeGate, local_identity
 from ._scopes import READ_ONLY, requires, tool_scopes
 from ._settings import ServerSettings, TrustMode
 
-__all__ = ["WhoAmI", "build_app", "caller", "create_server", "serve"]
+__all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio", "serve"]
 
 logger = logging.getLogger("fleet.core")
-
-# Identity for transports without HTTP (stdio, in-memory tests), set explicitly by whoever runs them.
-local_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar(
-    "fleet_local_identity", default=None
-)
 
 Ready = Callable[[], Awaitable[None]]
 
@@ -59,6 +54,7 @@ def caller(ctx: Context[Any, Any]) -> Identity:
 def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
     """An MCPServer with the fleet's audit middleware and a `whoami` tool."""
     mcp = MCPServer(name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING")
+    mcp.middleware.append(LocalScopeGate(mcp))
 
     @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)
     async def whoami(ctx: Context[Any, Any]) -> WhoAmI:
@@ -167,3 +163,14 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
         log_level=settings.log_level.lower(),
         server_header=False,
     )
+
+
+def run_stdio(mcp: MCPServer, who: Identity) -> None:
+    """Serve one local user over stdio. There is no front door, so the identity is given explicitly
+    (e.g. from the environment by the server's main) and the scope rules still apply."""
+    configure_audit_logging()
+    token = local_identity.set(who)
+    try:
+        mcp.run("stdio")
+    finally:
+        local_identity.reset(token)

@@ -17,6 +17,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from ._errors import call_outcome
 from ._identity import Identity
+from ._local import local_identity
 
 __all__ = ["AuditMiddleware", "audit", "audit_logger"]
 
@@ -63,7 +64,9 @@ class AuditMiddleware:
             return await call_next(ctx)
         params = ctx.params if isinstance(ctx.params, dict) else {}
         tool = params.get("name")
-        identity = ctx.request.scope.get("fleet.identity") if ctx.request is not None else None
+        identity = (
+            ctx.request.scope.get("fleet.identity") if ctx.request is not None else local_identity.get()
+        )
         _sentry_tags(self.server, tool, identity)
         outcome = {"outcome": "ok"}
         token = call_outcome.set(outcome)

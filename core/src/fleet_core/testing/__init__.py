@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from .._app import build_app, local_identity
+from .._app import build_app
 from .._identity import Identity
+from .._local import local_identity
 from .._settings import ServerSettings, TrustMode
 
 __all__ = [
