@@ -8,7 +8,7 @@ import pytest
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser, form_fields
-from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest
+from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest, seeded
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
@@ -18,7 +18,7 @@ REDIRECT = "http://127.0.0.1:5555/callback"
 
 @pytest.fixture
 def app(tmp_path):
-    return build_auth_server(sample_manifest(), state_dir=tmp_path)
+    return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
 
 
 def auth_url(challenge: str, **overrides: str | None) -> str:

@@ -14,7 +14,7 @@ from fleet_core.testing import running_app
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser
 from fleet_frontdoor.authserver.cimd import CimdError, CimdFetcher
-from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest
+from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest, seeded
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
@@ -243,7 +243,7 @@ async def test_cimd_client_full_flow_and_consent_shows_client_host(tmp_path, doc
     """Checklist A10, A13: consent names the client_id host and redirect host (name is self-asserted)."""
     base, _ = docs
     client_id = f"{base}/ok.json"
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path, allow_loopback_cimd=True)
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), allow_loopback_cimd=True)
     verifier, challenge = pkce_pair()
     with anyio.fail_after(15):
         async with asgi_client(app) as http:
@@ -271,7 +271,7 @@ async def test_cimd_client_full_flow_and_consent_shows_client_host(tmp_path, doc
 @pytest.mark.anyio
 async def test_cimd_redirect_uri_must_be_listed_exactly(tmp_path, docs):
     base, _ = docs
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path, allow_loopback_cimd=True)
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), allow_loopback_cimd=True)
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         other_port = await http.get(auth_query(f"{base}/ok.json", challenge, "http://127.0.0.1:6001/cb"))
@@ -284,7 +284,7 @@ async def test_cimd_redirect_uri_must_be_listed_exactly(tmp_path, docs):
 @pytest.mark.anyio
 async def test_authorize_with_refused_cimd_shows_error_without_redirect(tmp_path, docs):
     base, _ = docs
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path)  # no loopback dev flag
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))  # no loopback dev flag
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         http_id = await http.get(auth_query(f"{base}/ok.json", challenge))

@@ -7,7 +7,7 @@ import pytest
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_device, form_fields
-from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest
+from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest, seeded
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
@@ -29,7 +29,7 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    return build_auth_server(sample_manifest(), state_dir=tmp_path, clock=clock)
+    return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), clock=clock)
 
 
 async def start(http: httpx2.AsyncClient, **overrides: str) -> dict:

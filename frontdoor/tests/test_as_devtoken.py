@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from fleet_frontdoor.authserver import DevTokenError, build_auth_server, mint_dev_token
-from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest
+from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest, seeded
 
 DB = "http://127.0.0.1:8700/mcp/db"
 GITEA = "http://127.0.0.1:8700/mcp/gitea"
@@ -12,7 +12,7 @@ GITEA = "http://127.0.0.1:8700/mcp/gitea"
 
 @pytest.fixture
 def app(tmp_path):
-    return build_auth_server(sample_manifest(), state_dir=tmp_path, dev_token_endpoint=True)
+    return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
 
 
 def claims_of(token: str) -> dict:
@@ -60,7 +60,7 @@ async def test_dev_token_refusals(app, body, status):
 
 @pytest.mark.anyio
 async def test_dev_token_answers_loopback_peers_only(tmp_path):
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path, dev_token_endpoint=True)
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
     async with asgi_client(app, peer="192.168.1.20") as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "db:read"})
     assert r.status_code == 403
@@ -88,7 +88,7 @@ async def test_dev_token_refuses_browser_requests(app):
 
 @pytest.mark.anyio
 async def test_dev_token_endpoint_is_off_by_default(tmp_path):
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path)
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "db:read"})
     assert r.status_code == 404
@@ -96,8 +96,8 @@ async def test_dev_token_endpoint_is_off_by_default(tmp_path):
 
 @pytest.mark.anyio
 async def test_mint_dev_token_uses_the_servers_keys(tmp_path):
-    token = mint_dev_token(sample_manifest(), state_dir=tmp_path, user="bob", scope="db:read")
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path)
+    token = mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:read")
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
         jwks = (await http.get("/.well-known/jwks.json")).json()
         me = await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
@@ -109,5 +109,5 @@ async def test_mint_dev_token_uses_the_servers_keys(tmp_path):
 
 def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path):
     with pytest.raises(DevTokenError, match="bob does not hold db:write") as info:
-        mint_dev_token(sample_manifest(), state_dir=tmp_path, user="bob", scope="db:write")
+        mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:write")
     assert info.value.status == 403

@@ -21,6 +21,7 @@ from fleet_frontdoor.authserver.testing import (
     bind_loopback,
     pkce_pair,
     sample_manifest,
+    seeded,
     serve_auth_server,
     serve_on,
 )
@@ -39,7 +40,7 @@ async def jwks_key(http: httpx2.AsyncClient, issuer: str, token: str) -> Any:
 async def test_code_flow_over_real_http(tmp_path):
     verifier, challenge = pkce_pair()
     with anyio.fail_after(20):
-        async with serve_auth_server(sample_manifest(), state_dir=tmp_path) as (issuer, _, manifest):
+        async with serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path)) as (issuer, _, manifest):
             resource = manifest.server("db").resource
             params = {
                 "response_type": "code",
@@ -78,7 +79,7 @@ async def test_code_flow_over_real_http(tmp_path):
 @pytest.mark.anyio
 async def test_dev_token_over_real_http_from_loopback(tmp_path):
     with anyio.fail_after(20):
-        served = serve_auth_server(sample_manifest(), state_dir=tmp_path, dev_token_endpoint=True)
+        served = serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
         async with served as (issuer, _, manifest), httpx2.AsyncClient() as http:
             r = await http.post(f"{issuer}/dev/token", json={"user": "bob", "scope": "db:read"})
             key = await jwks_key(http, issuer, r.json()["access_token"])
@@ -105,7 +106,7 @@ async def test_device_flow_over_real_http(tmp_path):
     clock = Clock()
     with anyio.fail_after(20):
         async with (
-            serve_auth_server(sample_manifest(), state_dir=tmp_path, clock=clock) as (
+            serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path), clock=clock) as (
                 issuer,
                 _,
                 manifest,
@@ -207,7 +208,7 @@ async def test_mcp_sdk_oauth_client_completes_the_code_flow(tmp_path):
         return box.pop("r")
 
     with anyio.fail_after(30):
-        async with serve_auth_server(manifest, state_dir=tmp_path) as (issuer, app, served):
+        async with serve_auth_server(manifest, state_dir=seeded(tmp_path)) as (issuer, app, served):
             resource = served.server("db").resource
             rs = resource_server(issuer, resource, app.state.ctx.keys.jwks())
             async with serve_on(rs, rs_sock):

@@ -16,6 +16,7 @@ from fleet_frontdoor.authserver.testing import (
     manifest_with_issuer,
     pkce_pair,
     sample_manifest,
+    seeded,
 )
 
 ISSUER = "http://127.0.0.1:8701"
@@ -41,7 +42,7 @@ def clock():
 @pytest.fixture
 def app(tmp_path, clock, monkeypatch):
     monkeypatch.setenv("FLEET_TEST_CI_BOT_SECRET", CI_SECRET)
-    return build_auth_server(sample_manifest(), state_dir=tmp_path, clock=clock)
+    return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), clock=clock)
 
 
 async def user_tokens(http: httpx2.AsyncClient, user: str = "alice", scope: str = "db:read db:write") -> dict:
@@ -122,7 +123,7 @@ async def test_discovery_documents(app):
 async def test_cimd_not_advertised_when_disabled(tmp_path):
     """Checklist A9."""
     manifest = sample_manifest(SAMPLE_TOML.replace("access_token_ttl_seconds = 300", "cimd_enabled = false"))
-    app = build_auth_server(manifest, state_dir=tmp_path)
+    app = build_auth_server(manifest, state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
         doc = (await http.get("/.well-known/oauth-authorization-server")).json()
         _, challenge = pkce_pair()
@@ -145,7 +146,7 @@ def test_non_loopback_http_issuer_is_refused(tmp_path):
     """Checklist A16: the AS is https, or plain http on loopback only."""
     manifest = manifest_with_issuer(sample_manifest(), "http://auth.example.com")
     with pytest.raises(ValueError, match="must be https"):
-        build_auth_server(manifest, state_dir=tmp_path)
+        build_auth_server(manifest, state_dir=seeded(tmp_path))
 
 
 @pytest.mark.anyio
@@ -313,7 +314,7 @@ async def test_client_credentials_needs_the_secret(app):
 @pytest.mark.anyio
 async def test_confidential_client_without_configured_secret_cannot_authenticate(tmp_path, monkeypatch):
     monkeypatch.delenv("FLEET_TEST_CI_BOT_SECRET", raising=False)
-    app = build_auth_server(sample_manifest(), state_dir=tmp_path)
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
         r = await http.post(
             "/oauth/token", data={"grant_type": "client_credentials", "resource": DB}, auth=("ci-bot", "")
@@ -422,7 +423,7 @@ async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app):
 @pytest.mark.anyio
 async def test_state_survives_a_restart(tmp_path, monkeypatch):
     """Same SQLite file: keys, grants and browser sessions survive."""
-    first = build_auth_server(sample_manifest(), state_dir=tmp_path)
+    first = build_auth_server(sample_manifest(), state_dir=tmp_path)  # its own key, not the seeded one
     async with asgi_client(first) as http:
         tokens = await user_tokens(http)
         jwks_before = (await http.get("/.well-known/jwks.json")).json()

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import secrets
 import socket
+import tempfile
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +27,28 @@ import uvicorn
 from starlette.applications import Starlette
 
 from fleet_frontdoor.authserver.app import build_auth_server
+from fleet_frontdoor.authserver.keys import KeyRing
+from fleet_frontdoor.authserver.store import Store
 from fleet_frontdoor.manifest import Manifest
+
+_SEEDED: list[bytes] = []
+
+
+def seeded(state_dir: Path) -> Path:
+    """`state_dir` pre-seeded with a signing key, so tests skip RSA key generation (the slow part).
+    Every seeded dir shares that one test key; use a plain dir when a test needs its own."""
+    if not _SEEDED:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(Path(tmp))
+            KeyRing(store)
+            store.close()
+            _SEEDED.append((Path(tmp) / "authserver.sqlite3").read_bytes())
+    state_dir.mkdir(parents=True, exist_ok=True)
+    target = state_dir / "authserver.sqlite3"
+    if not target.exists():
+        target.write_bytes(_SEEDED[0])
+        target.chmod(0o600)
+    return state_dir
 
 
 def manifest_with_issuer(manifest: Manifest, url: str) -> Manifest:
