@@ -231,8 +231,8 @@ class MediaWikiClient:
         return await self._action("POST", params, write=True)
 
     async def query_list(
-        self, key: str, limit: int, cursor: Mapping[str, str] | None = None, **params: Any
-    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        self, key: str, limit: int, cursor: Mapping[str, Any] | None = None, **params: Any
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Follow `continue` until `limit` items of query[key]; returns items and the next continuation."""
         items: list[dict[str, Any]] = []
         current: dict[str, Any] = {"action": "query", **params, **(cursor or {})}

@@ -53,16 +53,18 @@ def check_title(title: str) -> str:
         raise ToolError("title must not be empty")
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in title):
         raise ToolError("title contains control characters")
+    if "|" in title:  # never valid in a title, and the API's list separator
+        raise ToolError(f"invalid title {title!r}: '|' is not allowed in titles")
     if len(title.encode()) > 255:
         raise ToolError("title is longer than 255 bytes")
     return title
 
 
-def _encode_cursor(cont: dict[str, str] | None) -> str | None:
+def _encode_cursor(cont: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(cont).encode()).decode() if cont else None
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
+def _decode_cursor(cursor: str | None) -> dict[str, str | int] | None:
     if not cursor:
         return None
     try:
@@ -70,7 +72,7 @@ def _decode_cursor(cursor: str | None) -> dict[str, str] | None:
     except (ValueError, binascii.Error) as exc:
         raise ToolError("invalid cursor: pass next_cursor from a previous result unchanged") from exc
     if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        isinstance(k, str) and isinstance(v, str | int) for k, v in value.items()
     ):
         raise ToolError("invalid cursor: pass next_cursor from a previous result unchanged")
     return value
@@ -143,7 +145,7 @@ class _TextExtractor(HTMLParser):
         if self._skip:
             self._skip -= 1
             return
-        if tag in self._BLOCK:
+        if tag in self._BLOCK and tag not in ("li", "dd", "dt", "tr"):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
@@ -226,7 +228,10 @@ class Wiki:
                     rvslots="main",
                     rvsection=section,
                 )
-                text = body["query"]["pages"][0]["revisions"][0]["slots"]["main"].get("content", "")
+                slot = body["query"]["pages"][0]["revisions"][0]["slots"]["main"]
+                if slot.get("nosuchsection"):
+                    raise WikiApiError("nosuchsection", f"no section {section}")
+                text = slot.get("content", "")
             else:
                 body = await self.client.get(
                     action="parse",
@@ -295,15 +300,15 @@ class Wiki:
             raise ToolError("query must not be empty")
         cont = _decode_cursor(cursor)
         if mode == "text":
-            items, nxt = await self.client.query_list(
-                "search",
-                limit,
-                cont,
+            body = await self.client.get(
+                action="query",
                 list="search",
                 srsearch=query,
+                srwhat="text",  # without it, SQLite-backed wikis search titles only
                 srlimit=limit,
                 srprop="snippet|size|timestamp",
                 srinfo="totalhits",
+                **(cont or {}),
             )
             hits = [
                 m.SearchHit(
@@ -312,12 +317,10 @@ class Wiki:
                     size=h.get("size"),
                     timestamp=h.get("timestamp"),
                 )
-                for h in items
+                for h in body.get("query", {}).get("search", [])
             ]
-            info = await self.client.get(
-                action="query", list="search", srsearch=query, srlimit=1, srinfo="totalhits", srprop=""
-            )
-            total = info.get("query", {}).get("searchinfo", {}).get("totalhits")
+            total = body.get("query", {}).get("searchinfo", {}).get("totalhits")
+            nxt = body.get("continue")
             return m.SearchResult(
                 query=query, mode=mode, total_hits=total, hits=hits, next_cursor=_encode_cursor(nxt)
             )
@@ -573,6 +576,8 @@ class Wiki:
             raise ToolError(
                 f"{what}: the wiki did not save the edit ({edit.get('result', 'unknown result')})"
             )
+        if edit.get("nochange"):  # nothing saved: report the page's current revision
+            edit["newrevid"] = (await self._page_meta(edit["title"], None))["lastrevid"]
         return edit
 
     def _edit_result(self, edit: dict[str, Any], summary: str, created: bool = False) -> m.EditResult:
