@@ -8,7 +8,13 @@ import pytest
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser, form_fields
-from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest, seeded
+from fleet_frontdoor.authserver.testing import (
+    asgi_client,
+    manifest_with_issuer,
+    pkce_pair,
+    sample_manifest,
+    seeded,
+)
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
@@ -408,3 +414,18 @@ async def test_session_cookie_is_httponly_and_lax(app):
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
+
+
+@pytest.mark.anyio
+async def test_https_issuer_uses_host_prefixed_secure_cookie(tmp_path):
+    """Checklist P2: `__Host-` Secure HttpOnly SameSite=Lax session cookie when served over TLS."""
+    manifest = manifest_with_issuer(sample_manifest(), "https://auth.example.com")
+    app = build_auth_server(manifest, state_dir=seeded(tmp_path))
+    _, challenge = pkce_pair()
+    async with asgi_client(app) as http:
+        r = await http.get(auth_url(challenge).replace(ISSUER, "https://auth.example.com"))
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("__Host-fleet_as=")
+    assert "Secure" in cookie
+    assert "Path=/" in cookie
+    assert "Domain" not in cookie

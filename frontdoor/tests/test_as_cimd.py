@@ -294,3 +294,16 @@ async def test_authorize_with_refused_cimd_shows_error_without_redirect(tmp_path
     assert "location" not in http_id.headers
     assert mismatch.status_code == 400
     assert "non-public" in mismatch.text
+
+
+@pytest.mark.anyio
+async def test_cimd_client_resource_must_be_allowlisted(tmp_path, docs):
+    """Checklist A14: a CIMD client gets only manifest resources, byte for byte."""
+    base, _ = docs
+    app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), allow_loopback_cimd=True)
+    _, challenge = pkce_pair()
+    async with asgi_client(app) as http:
+        r = await http.get(auth_query(f"{base}/ok.json", challenge).replace("%2Fmcp%2Fdb", "%2Fmcp%2Fdb%2F"))
+    got = parse_qs(urlsplit(r.headers["location"]).query)
+    assert got["error"] == ["invalid_target"]
+    assert got["iss"] == [ISSUER]
