@@ -1,1 +1,7 @@
-"""fleet_db."""
+"""fleet_db: a PostgreSQL MCP server that acts as the caller (role + claims → row-level security)."""
+
+from .pg import Database
+from .server import build_server
+from .settings import DbSettings
+
+__all__ = ["Database", "DbSettings", "build_server"]

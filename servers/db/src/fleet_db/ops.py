@@ -1,0 +1,464 @@
+"""Domain functions: each runs inside a caller-scoped transaction (pg.Database.session) and returns a model.
+
+The caller's SQL is never parsed for safety here: it runs as one statement (the extended protocol refuses
+`;`-stacked commands) inside the caller's role, read-only where the tool is read-only, under
+statement_timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import AsyncRawCursor, sql
+from psycopg.generators import fetch
+from psycopg.pq import ExecStatus
+
+from fleet_core import BackendError, ToolError
+
+from .models import (
+    Column,
+    ColumnInfo,
+    ConstraintInfo,
+    ExplainResult,
+    ForeignKeyInfo,
+    HealthReport,
+    IndexInfo,
+    PolicyInfo,
+    QueryResult,
+    SchemaInfo,
+    SchemaList,
+    StatementResult,
+    TableDescription,
+    TableInfo,
+    TableList,
+    TopQueries,
+    TopQuery,
+)
+
+__all__ = [
+    "database_health",
+    "describe_table",
+    "execute_statement",
+    "explain_query",
+    "list_schemas",
+    "list_tables",
+    "run_query",
+    "top_queries",
+]
+
+Conn = psycopg.AsyncConnection[Any]
+Param = str | int | float | bool | None
+_CHUNK = 256
+_KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}
+_CONSTRAINTS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key", "x": "exclusion"}
+
+
+def database_error(exc: psycopg.Error, role: str) -> ToolError:
+    """PostgreSQL's refusal, said plainly. Connection trouble is the backend's fault, not the caller's."""
+    if exc.sqlstate is None and isinstance(exc, psycopg.ProgrammingError) and "COPY" in str(exc):
+        return ToolError("COPY is not supported: use a SELECT (reads) or INSERT/UPDATE/DELETE (writes)")
+    message = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+    if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):
+        return BackendError(f"database connection failed: {message}")
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return ToolError(f"the statement was stopped: {message} (time limits apply to every call)")
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return ToolError(
+            f"read-only: {message}. Read tools run in a READ ONLY transaction; "
+            "changes go through execute_statement (scope db:write)"
+        )
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return ToolError(f"PostgreSQL refused this for role {role}: {message}{detail}")
+    return ToolError(f"PostgreSQL error {exc.sqlstate}: {message}{detail}")
+
+
+class _Cursor(AsyncRawCursor[Any]):
+    """A raw ($1 placeholders) cursor whose stream() also takes statements without a result set and keeps
+    the final command tag; stream() always uses the extended protocol, so `;`-stacking is refused."""
+
+    command_status: str = ""
+    affected: int = -1
+
+    def _tag(self, res: Any) -> None:
+        if res.command_status:
+            self.command_status = res.command_status.decode()
+            self.affected = res.command_tuples if res.command_tuples is not None else -1
+
+    def _stream_fetchone_gen(self, first: bool) -> Any:  # psycopg 3.2/3.3 internals (pinned <3.4)
+        res = yield from fetch(self._pgconn)
+        if res is None:
+            return None
+        if res.status in (ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK):
+            self._tag(res)  # in chunked mode the last chunk carries the command tag
+            self.pgresult = res
+            self._tx.set_pgresult(res, set_loaders=first)
+            if first:
+                self._make_row = self._make_row_maker()
+            return res
+        if res.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+            if first and res.status == ExecStatus.TUPLES_OK:
+                self.pgresult = res  # an empty result still has columns
+                self._tx.set_pgresult(res, set_loaders=True)
+            self._tag(res)
+            while res:
+                res = yield from fetch(self._pgconn)
+            return None
+        return self._raise_for_result(res)
+
+
+def _columns(cur: psycopg.AsyncCursor[Any]) -> list[Column]:
+    return [Column(name=d.name, type=d.type_display) for d in cur.description or ()]
+
+
+def _take(rows: list[list[Any]], batch: list[list[Any]], size: int, max_bytes: int) -> tuple[int, bool]:
+    """Append the batch within the byte cap (JSON size); True when the cap cut it."""
+    encoded = len(json.dumps(batch, default=str, ensure_ascii=False))
+    if size + encoded <= max_bytes:
+        rows.extend(batch)
+        return size + encoded, False
+    for row in batch:
+        row_size = len(json.dumps(row, default=str, ensure_ascii=False)) + 1
+        if size + row_size > max_bytes:
+            return size, True
+        rows.append(row)
+        size += row_size
+    return size, False
+
+
+async def _stream(
+    conn: Conn, query: str | bytes, params: Sequence[Param], max_rows: int, max_bytes: int, *, drain: bool
+) -> tuple[_Cursor, list[list[Any]], str | None, int]:
+    """Run one statement (extended protocol: no stacking) and keep rows within the caps.
+
+    Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
+    counted and dropped. Returns (cursor, rows, truncated_reason, total_rows_seen).
+    """
+    cur = _Cursor(conn)
+    rows: list[list[Any]] = []
+    batch: list[list[Any]] = []
+    size, reason, seen = 2, None, 0
+    async for row in cur.stream(query, list(params), size=_CHUNK):
+        seen += 1
+        if reason is not None:
+            continue  # draining a write
+        if len(rows) + len(batch) >= max_rows:
+            reason = "max_rows"
+        else:
+            batch.append(list(row))
+            if len(batch) == _CHUNK:
+                size, over = _take(rows, batch, size, max_bytes)
+                batch = []
+                reason = "max_bytes" if over else None
+        if reason is not None and not drain:
+            break
+    if batch and reason is None:
+        size, over = _take(rows, batch, size, max_bytes)
+        reason = "max_bytes" if over else None
+    return cur, rows, reason, seen
+
+
+async def run_query(
+    conn: Conn, role: str, query: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
+) -> QueryResult:
+    try:
+        cur, rows, reason, _ = await _stream(conn, query, params, max_rows, max_bytes, drain=False)
+    except psycopg.Error as exc:
+        raise database_error(exc, role) from exc
+    return QueryResult.model_construct(
+        columns=_columns(cur),
+        rows=rows,
+        row_count=len(rows),
+        truncated=reason is not None,
+        truncated_reason=reason,
+        role=role,
+    )
+
+
+async def execute_statement(
+    conn: Conn, role: str, statement: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
+) -> StatementResult:
+    try:
+        cur, rows, reason, _ = await _stream(conn, statement, params, max_rows, max_bytes, drain=True)
+    except psycopg.Error as exc:
+        raise database_error(exc, role) from exc
+    return StatementResult.model_construct(
+        columns=_columns(cur),
+        rows=rows,
+        row_count=len(rows),
+        truncated=reason is not None,
+        truncated_reason=reason,
+        role=role,
+        status=cur.command_status,
+        affected_rows=cur.affected,
+    )
+
+
+async def explain_query(
+    conn: Conn, role: str, query: str, params: Sequence[Param], *, analyze: bool
+) -> ExplainResult:
+    # The one place caller text is composed into SQL: EXPLAIN must precede the statement. It stays a single
+    # statement (extended protocol) in the caller's read-only, time-limited transaction; ANALYZE executes it
+    # there and nowhere else.
+    prefix = b"EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else b"EXPLAIN (FORMAT JSON) "
+    try:
+        _, rows, _, _ = await _stream(conn, prefix + query.encode(), params, 10, 10_000_000, drain=True)
+    except psycopg.Error as exc:
+        raise database_error(exc, role) from exc
+    plan = rows[0][0] if rows else []
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return ExplainResult(plan=plan, analyzed=analyze, role=role)
+
+
+async def _fetch(conn: Conn, role: str, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    try:
+        cur = await conn.execute(query, list(params))
+        return await cur.fetchall()
+    except psycopg.Error as exc:
+        raise database_error(exc, role) from exc
+
+
+async def list_schemas(conn: Conn, role: str, *, include_system: bool) -> SchemaList:
+    rows = await _fetch(
+        conn,
+        role,
+        "SELECT n.nspname, pg_get_userbyid(n.nspowner), obj_description(n.oid, 'pg_namespace') "
+        "FROM pg_namespace n WHERE n.nspname !~ '^pg_(toast|temp_|toast_temp_)' "
+        "AND (%s OR n.nspname NOT IN ('pg_catalog', 'information_schema')) "
+        "AND has_schema_privilege(n.oid, 'USAGE') ORDER BY 1",
+        [include_system],
+    )
+    return SchemaList(schemas=[SchemaInfo(name=r[0], owner=r[1], comment=r[2]) for r in rows])
+
+
+async def list_tables(conn: Conn, role: str, *, schema: str | None, limit: int) -> TableList:
+    rows = await _fetch(
+        conn,
+        role,
+        "SELECT n.nspname, c.relname, c.relkind::text, c.reltuples::float8, "
+        "obj_description(c.oid, 'pg_class'), "
+        "array_remove(ARRAY["
+        " CASE WHEN has_table_privilege(c.oid, 'SELECT') THEN 'SELECT' END,"
+        " CASE WHEN has_any_column_privilege(c.oid, 'INSERT') THEN 'INSERT' END,"
+        " CASE WHEN has_any_column_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,"
+        " CASE WHEN has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END], NULL), c.relrowsecurity "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname !~ '^pg_' AND (%s::text IS NULL OR n.nspname = %s::text) "
+        "AND has_schema_privilege(n.oid, 'USAGE') "
+        "AND has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES') "
+        "ORDER BY 1, 2 LIMIT %s",
+        [schema, schema, limit + 1],
+    )
+    tables = [
+        TableInfo(
+            schema_name=r[0],
+            name=r[1],
+            kind=_KINDS.get(r[2], r[2]),
+            estimated_rows=int(r[3]) if r[3] is not None and r[3] >= 0 and r[2] in "rmp" else None,
+            comment=r[4],
+            privileges=r[5],
+            row_level_security=r[6],
+        )
+        for r in rows[:limit]
+    ]
+    return TableList(tables=tables, truncated=len(rows) > limit)
+
+
+async def describe_table(conn: Conn, role: str, *, schema: str, table: str) -> TableDescription:
+    found = await _fetch(
+        conn,
+        role,
+        "SELECT c.oid, c.relkind::text, obj_description(c.oid, 'pg_class'), c.relrowsecurity, "
+        "c.relforcerowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+        "AND has_schema_privilege(n.oid, 'USAGE') "
+        "AND has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES')",
+        [schema, table],
+    )
+    if not found:
+        raise ToolError(f"table {schema}.{table} does not exist or role {role} may not use it")
+    oid, kind, comment, rls, force_rls = found[0]
+    columns = await _fetch(
+        conn,
+        role,
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
+        "pg_get_expr(d.adbin, d.adrelid), col_description(a.attrelid, a.attnum) "
+        "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        [oid],
+    )
+    constraints = await _fetch(
+        conn,
+        role,
+        "SELECT conname, contype::text, pg_get_constraintdef(oid), "
+        "(SELECT array_agg(attname ORDER BY k.i) FROM unnest(conkey) WITH ORDINALITY k(n, i) "
+        "  JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n), "
+        "confrelid::regclass::text, "
+        "(SELECT array_agg(attname ORDER BY k.i) FROM unnest(confkey) WITH ORDINALITY k(n, i) "
+        "  JOIN pg_attribute ON attrelid = confrelid AND attnum = k.n) "
+        "FROM pg_constraint WHERE conrelid = %s ORDER BY conname",
+        [oid],
+    )
+    indexes = await _fetch(
+        conn,
+        role,
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisunique, i.indisprimary "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s ORDER BY c.relname",
+        [oid],
+    )
+    policies = await _fetch(
+        conn,
+        role,
+        "SELECT polname, CASE polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' "
+        "WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, polpermissive, "
+        "ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r) END FROM unnest(polroles) r), "
+        "pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid) "
+        "FROM pg_policy WHERE polrelid = %s ORDER BY polname",
+        [oid],
+    )
+    return TableDescription(
+        schema_name=schema,
+        name=table,
+        kind=_KINDS.get(kind, kind),
+        comment=comment,
+        columns=[
+            ColumnInfo(name=c[0], type=c[1], nullable=c[2], default=c[3], comment=c[4]) for c in columns
+        ],
+        constraints=[
+            ConstraintInfo(name=c[0], type=_CONSTRAINTS.get(c[1], c[1]), definition=c[2]) for c in constraints
+        ],
+        indexes=[IndexInfo(name=i[0], definition=i[1], unique=i[2], primary=i[3]) for i in indexes],
+        foreign_keys=[
+            ForeignKeyInfo(
+                name=c[0], columns=c[3] or [], references_table=c[4], references_columns=c[5] or []
+            )
+            for c in constraints
+            if c[1] == "f"
+        ],
+        row_level_security=rls,
+        force_row_level_security=force_rls,
+        policies=[
+            PolicyInfo(name=p[0], command=p[1], permissive=p[2], roles=p[3], using=p[4], with_check=p[5])
+            for p in policies
+        ],
+    )
+
+
+_TOP_ORDER = {"total_time": "total_exec_time", "mean_time": "mean_exec_time", "calls": "calls"}
+PGSS_HINT = (
+    "pg_stat_statements is not available in this database: add it to shared_preload_libraries, "
+    "restart PostgreSQL, then CREATE EXTENSION pg_stat_statements"
+)
+
+
+async def top_queries(conn: Conn, role: str, *, order_by: str, limit: int) -> TopQueries:
+    where = await _fetch(
+        conn,
+        role,
+        "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_stat_statements'",
+    )
+    if not where:
+        return TopQueries(available=False, message=PGSS_HINT, order_by=order_by, queries=[])
+    query = sql.SQL(
+        "SELECT query, calls, total_exec_time, mean_exec_time, rows, shared_blks_hit, shared_blks_read "
+        "FROM {}.pg_stat_statements "
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY {} DESC LIMIT %s"
+    ).format(sql.Identifier(where[0][0]), sql.Identifier(_TOP_ORDER[order_by]))
+    try:
+        cur = await conn.execute(query, [limit])
+        rows = await cur.fetchall()
+    except psycopg.errors.ObjectNotInPrerequisiteState:
+        return TopQueries(available=False, message=PGSS_HINT, order_by=order_by, queries=[])
+    except psycopg.Error as exc:
+        raise database_error(exc, role) from exc
+    return TopQueries(
+        available=True,
+        order_by=order_by,
+        queries=[
+            TopQuery(
+                query=r[0][:2000] if r[0] else "<not visible to your role>",
+                calls=r[1],
+                total_ms=round(r[2], 3),
+                mean_ms=round(r[3], 3),
+                rows=r[4],
+                shared_blocks_hit=r[5],
+                shared_blocks_read=r[6],
+            )
+            for r in rows
+        ],
+    )
+
+
+def _dicts(rows: list[tuple[Any, ...]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+async def database_health(conn: Conn, role: str, *, long_running_seconds: float) -> HealthReport:
+    version = (await _fetch(conn, role, "SELECT current_setting('server_version')"))[0][0]
+    states = await _fetch(
+        conn,
+        role,
+        "SELECT coalesce(state, 'unknown'), count(*)::int FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' GROUP BY 1 UNION ALL "
+        "SELECT 'max_connections', current_setting('max_connections')::int",
+    )
+    hit = await _fetch(
+        conn,
+        role,
+        "SELECT blks_hit::float8 / nullif(blks_hit + blks_read, 0) FROM pg_stat_database "
+        "WHERE datname = current_database()",
+    )
+    long_running = await _fetch(
+        conn,
+        role,
+        "SELECT pid, usename::text, state, extract(epoch FROM now() - query_start)::float8, left(query, 300) "
+        "FROM pg_stat_activity WHERE state IS DISTINCT FROM 'idle' AND backend_type = 'client backend' "
+        "AND pid <> pg_backend_pid() AND query_start < now() - make_interval(secs => %s) "
+        "ORDER BY query_start LIMIT 20",
+        [long_running_seconds],
+    )
+    blocking = await _fetch(
+        conn,
+        role,
+        "SELECT pid, pg_blocking_pids(pid), wait_event_type, "
+        "extract(epoch FROM now() - query_start)::float8, "
+        "left(query, 300) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0 LIMIT 20",
+    )
+    bloat = await _fetch(
+        conn,
+        role,
+        "SELECT schemaname::text, relname::text, n_live_tup, n_dead_tup, "
+        "round((n_dead_tup::numeric / nullif(n_live_tup + n_dead_tup, 0)), 3)::float8, "
+        "last_autovacuum::text FROM pg_stat_user_tables WHERE n_dead_tup > 0 "
+        "ORDER BY n_dead_tup DESC LIMIT 10",
+    )
+    unused = await _fetch(
+        conn,
+        role,
+        "SELECT s.schemaname::text, s.relname::text, s.indexrelname::text, pg_relation_size(s.indexrelid) "
+        "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid "
+        "WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary ORDER BY 4 DESC LIMIT 10",
+    )
+    sees_all = (await _fetch(conn, role, "SELECT pg_has_role('pg_read_all_stats', 'USAGE')"))[0][0]
+    notes = (
+        [] if sees_all else [f"role {role} is not in pg_read_all_stats: other sessions' queries are hidden"]
+    )
+    return HealthReport(
+        server_version=version,
+        connections={k: v for k, v in states},
+        cache_hit_ratio=round(hit[0][0], 4) if hit and hit[0][0] is not None else None,
+        long_running=_dicts(long_running, ("pid", "user", "state", "seconds", "query")),
+        blocking_locks=_dicts(blocking, ("pid", "blocked_by", "wait_event_type", "seconds", "query")),
+        bloat=_dicts(
+            bloat, ("schema", "table", "live_tuples", "dead_tuples", "dead_ratio", "last_autovacuum")
+        ),
+        unused_indexes=_dicts(unused, ("schema", "table", "index", "bytes")),
+        notes=notes,
+    )

@@ -1,0 +1,201 @@
+"""The backend: a psycopg pool whose every checkout is one transaction *as the caller* (the PostgREST model).
+
+Per call: BEGIN [READ ONLY] → set_config(fleet.subject, fleet.claims, timeouts) → SET LOCAL ROLE <role> (one
+round trip, pipelined) → the caller's single statement → COMMIT/ROLLBACK → reset of anything session-level
+the statement may have left behind (advisory locks, LISTEN, prepared statements, SET, cursors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from psycopg.types.string import TextLoader
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from fleet_core import BackendError, Identity, ToolError
+
+from .settings import DbSettings
+
+__all__ = ["CallContext", "Database", "call_context"]
+
+logger = logging.getLogger("fleet.db")
+
+# Returned as PostgreSQL's own text so results stay exact and JSON-ready (no float rounding, no tz games).
+_AS_TEXT = (
+    "numeric", "money", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid", "inet",
+    "cidr", "macaddr", "bytea", "oid", "xid", "tid", "pg_lsn", "bit", "varbit", "tsvector", "tsquery",
+    "point", "line", "lseg", "box", "path", "polygon", "circle",
+)  # fmt: skip
+
+# Session state a statement can leave on a pooled connection even after ROLLBACK/COMMIT.
+_RESET = b"RESET ROLE; RESET ALL; CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who the transaction acts as: the database role, the subject and the claims for RLS."""
+
+    role: str
+    subject: str
+    claims: Mapping[str, Any]
+
+
+def call_context(who: Identity, roles: Mapping[str, str]) -> CallContext:
+    """The role for the caller's scopes (first mapped scope wins); unmapped → a clear error."""
+    for scope, role in roles.items():
+        if who.has_scope(scope):
+            claims = {
+                "sub": who.subject,
+                "scope": " ".join(sorted(who.scopes)),
+                "iss": who.issuer,
+                "aud": list(who.audience),
+                "client_id": who.client_id,
+                "jti": who.token_id,
+                "exp": int(who.expires_at.timestamp()),
+            }
+            return CallContext(role=role, subject=who.subject, claims=claims)
+    raise ToolError(f"no database role is mapped to your scopes ({' '.join(sorted(who.scopes)) or 'none'})")
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    for name in _AS_TEXT:
+        info = conn.adapters.types.get(name)
+        if info is not None:  # arrays of these load element by element through the same loader
+            conn.adapters.register_loader(info.oid, TextLoader)
+
+
+class Database:
+    """A pool of connections as the login role; `session()` hands out one caller-scoped transaction."""
+
+    def __init__(self, settings: DbSettings, url: str | None = None) -> None:
+        conninfo = url or (settings.database_url.get_secret_value() if settings.database_url else "")
+        if not conninfo:
+            raise ValueError("no database URL (set FLEET_DB_DATABASE_URL)")
+        self.settings = settings
+        self.pool = AsyncConnectionPool(
+            conninfo,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout=settings.pool_timeout_seconds,
+            kwargs={
+                "autocommit": True,  # we send BEGIN ourselves: one round trip with the setup
+                "prepare_threshold": None,  # DEALLOCATE ALL in the reset would orphan psycopg's cache
+                "connect_timeout": settings.connect_timeout_seconds,
+                "application_name": "fleet-db",
+            },
+            configure=_configure,
+            open=False,
+            name="fleet-db",
+        )
+
+    async def open(self) -> None:
+        """Start the pool (idempotent; done lazily on first use, inside the serving event loop)."""
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def ready(self) -> None:
+        await self.open()
+        async with self.pool.connection(timeout=5) as conn:
+            await conn.execute("SELECT 1")
+
+    async def _checkout(self, ctx: CallContext, *, write: bool) -> psycopg.AsyncConnection[Any]:
+        s = self.settings
+        timeout = s.write_timeout_ms if write else s.statement_timeout_ms
+        settings = [
+            ctx.subject,
+            json.dumps(dict(ctx.claims)),
+            f"{timeout}ms",
+            f"{s.idle_in_transaction_timeout_ms}ms",
+        ]
+        begin = "BEGIN READ WRITE" if write else "BEGIN READ ONLY"
+        await self.open()
+        for attempt in (1, 2):
+            try:
+                conn = await self.pool.getconn()
+            except PoolTimeout as exc:
+                raise BackendError(
+                    f"database unavailable: no connection within {s.pool_timeout_seconds:g}s"
+                ) from exc
+            try:
+                async with conn.pipeline():
+                    await conn.execute(begin)
+                    await conn.execute(
+                        "SELECT set_config('fleet.subject', %s, true), set_config('fleet.claims', %s, true), "
+                        "set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true), "
+                        "set_config('idle_in_transaction_session_timeout', %s, true)",
+                        [settings[0], settings[1], settings[2], settings[2], settings[3]],
+                    )
+                    await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ctx.role)))
+                return conn
+            except psycopg.OperationalError as exc:
+                # A connection that died under us (e.g. PostgreSQL restarted): drop it, purge its siblings,
+                # retry once on a fresh one. Nothing of the caller's has run yet, so a retry is safe.
+                await self._release(conn, broken=True)
+                if attempt == 2:
+                    raise BackendError(f"database unavailable: {_first_line(exc)}") from exc
+                await self.pool.check()
+            except psycopg.Error as exc:
+                await self._release(conn, broken=False)
+                raise BackendError(f"could not act as role {ctx.role!r}: {_first_line(exc)}") from exc
+        raise AssertionError("unreachable")
+
+    async def _release(
+        self, conn: psycopg.AsyncConnection[Any], *, broken: bool, commit: bool = False
+    ) -> None:
+        """End the transaction, clean session state, return the connection (closed if it can't be trusted)."""
+        try:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(10) as scope:
+                status = conn.info.transaction_status
+                if broken or status in (TransactionStatus.ACTIVE, TransactionStatus.UNKNOWN):
+                    # A statement may still run (cancelled call, COPY): stop it, drop the link.
+                    if not conn.closed:
+                        with contextlib.suppress(Exception):
+                            await conn.cancel_safe(timeout=2)
+                        await conn.close()
+                else:
+                    try:
+                        if commit:
+                            await conn.execute("COMMIT")
+                    finally:
+                        await conn.execute(b"ROLLBACK; " + _RESET)
+            if scope.cancelled_caught:
+                await conn.close()
+        except psycopg.Error:
+            await conn.close()
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.pool.putconn(conn)
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, ctx: CallContext, *, write: bool = False
+    ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One transaction as the caller. Read sessions always roll back; write sessions commit on success."""
+        conn = await self._checkout(ctx, write=write)
+        ok = False
+        try:
+            yield conn
+            ok = True
+        finally:
+            try:
+                await self._release(conn, broken=False, commit=write and ok)
+            except psycopg.Error as exc:
+                if ok:  # the COMMIT itself failed (e.g. a deferred constraint)
+                    raise ToolError(f"commit failed, nothing was written: {_first_line(exc)}") from exc
+                logger.warning("connection reset failed: %s", _first_line(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]

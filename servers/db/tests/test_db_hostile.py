@@ -1,0 +1,388 @@
+# ruff: noqa: E501  (the corpus reads best one attempt per line)
+"""A hostile-SQL corpus: every attempt must fail (or do nothing) and leave the database exactly as it was.
+
+PostgreSQL is the guard (roles, grants, RLS, READ ONLY, timeouts, single-statement protocol); these tests
+check that by inspecting the database afterwards as a superuser, and by probing the pooled connection
+(the pool has ONE connection here, so any session state left behind would show up in the next call).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+from mcp import Client
+
+from fleet_core.testing import acting_as, identity
+from fleet_db import Database, build_server
+
+AUD = "http://127.0.0.1:8700/mcp/db"
+READER = "db:read"
+WRITER = "db:read db:write"
+PWNED = Path("/tmp/fleet-db-hostile-pwned")
+
+SNAPSHOT = {
+    "tickets": "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY id), '')) FROM demo.tickets t",
+    "members": "SELECT md5(coalesce(string_agg(m::text, '|' ORDER BY subject), '')) FROM demo.members m",
+    "large_objects": "SELECT count(*) FROM pg_largeobject_metadata",
+    "functions": "SELECT string_agg(p.oid::regprocedure::text, ',' ORDER BY 1) FROM pg_proc p "
+    "WHERE pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)",
+    "relations": "SELECT string_agg(c.oid::regclass::text, ',' ORDER BY 1) FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname !~ '^(pg_|information_schema)'",
+    "temp_schemas": "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname ~ '^pg_temp'",
+    "roles": "SELECT string_agg(format('%s:%s%s%s%s', rolname, rolsuper, rolinherit, rolcreaterole, rolcanlogin), "
+    "',' ORDER BY rolname) FROM pg_roles",
+    "memberships": "SELECT string_agg(format('%s>%s', roleid::regrole, member::regrole), ',' ORDER BY 1) "
+    "FROM pg_auth_members",
+    "acls": "SELECT string_agg(format('%s=%s', oid::regclass, relacl), ',' ORDER BY 1) FROM pg_class "
+    "WHERE relnamespace = 'demo'::regnamespace",
+    "rls": "SELECT string_agg(format('%s:%s%s', relname, relrowsecurity, relforcerowsecurity), ',' ORDER BY 1) "
+    "FROM pg_class WHERE relnamespace = 'demo'::regnamespace",
+    "policies": "SELECT count(*) FROM pg_policy",
+    "extensions": "SELECT string_agg(extname, ',' ORDER BY 1) FROM pg_extension",
+    "schemas": "SELECT string_agg(nspname, ',' ORDER BY 1) FROM pg_namespace",
+    "advisory_locks": "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+    "prepared_xacts": "SELECT count(*) FROM pg_prepared_xacts",
+    "set_config_acl": "SELECT proacl::text FROM pg_proc WHERE oid = 'set_config(text,text,boolean)'::regprocedure",
+    "settings": "SELECT md5(string_agg(name || setting, ',' ORDER BY name)) FROM pg_settings "
+    "WHERE context NOT IN ('user', 'superuser') OR source = 'configuration file'",
+    "db_acl": "SELECT datacl::text FROM pg_database WHERE datname = current_database()",
+}
+
+PROBE = (
+    "SELECT current_user::text, session_user::text, current_setting('fleet.subject'), "
+    "current_setting('transaction_read_only'), (SELECT count(*) FROM pg_listening_channels())::int, "
+    "(SELECT count(*) FROM pg_prepared_statements)::int, (SELECT count(*) FROM pg_cursors WHERE name <> '')::int, "
+    "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())::int, "
+    "current_setting('statement_timeout'), current_setting('row_security')"
+)
+
+
+def snapshot(admin: psycopg.Connection[Any]) -> dict[str, Any]:
+    return {name: admin.execute(query).fetchone()[0] for name, query in SNAPSHOT.items()}  # type: ignore[index]
+
+
+# (id, tool, sql, scopes, outcome): outcome "error" = a tool error; "ok" = allowed but must change nothing.
+CORPUS: list[tuple[str, str, str, str, str]] = [
+    # stacked statements: the archived reference server's escape
+    (
+        "stacked-commit-insert",
+        "run_query",
+        "COMMIT; INSERT INTO demo.tickets (title, team) VALUES ('x', 'platform')",
+        READER,
+        "error",
+    ),
+    ("stacked-rollback-delete", "run_query", "ROLLBACK; DELETE FROM demo.tickets", READER, "error"),
+    (
+        "stacked-begin-read-write",
+        "run_query",
+        "COMMIT; BEGIN READ WRITE; UPDATE demo.tickets SET title = 'pwned'; COMMIT",
+        READER,
+        "error",
+    ),
+    (
+        "stacked-writes-in-write-tool",
+        "execute_statement",
+        "UPDATE demo.tickets SET status = 'closed' WHERE owner = 'alice'; DELETE FROM demo.tickets",
+        WRITER,
+        "error",
+    ),
+    (
+        "stacked-set-role-then-delete",
+        "run_query",
+        "SET ROLE fleet_writer; DELETE FROM demo.tickets",
+        READER,
+        "error",
+    ),
+    ("stacked-reset-role-then-read", "run_query", "RESET ROLE; SELECT * FROM demo.tickets", READER, "error"),
+    ("lone-commit", "run_query", "COMMIT", READER, "ok"),
+    ("lone-commit-and-chain", "run_query", "COMMIT AND CHAIN", READER, "ok"),
+    # role and identity switching
+    ("set-role-writer", "run_query", "SET ROLE fleet_writer", READER, "ok"),
+    ("reset-role", "run_query", "RESET ROLE", READER, "ok"),
+    ("set-session-authorization", "run_query", "SET SESSION AUTHORIZATION fleet_admin", READER, "error"),
+    (
+        "set-session-authorization-writer",
+        "execute_statement",
+        "SET SESSION AUTHORIZATION fleet_admin",
+        WRITER,
+        "error",
+    ),
+    ("set-config-role", "run_query", "SELECT set_config('role', 'fleet_writer', false)", READER, "error"),
+    (
+        "set-config-subject",
+        "run_query",
+        "SELECT set_config('fleet.subject', 'bob', true), * FROM demo.tickets",
+        READER,
+        "error",
+    ),
+    (
+        "set-config-subject-cte",
+        "execute_statement",
+        "WITH s AS MATERIALIZED (SELECT set_config('fleet.subject', 'bob', true)) DELETE FROM demo.tickets WHERE owner = 'bob' AND EXISTS (SELECT 1 FROM s)",
+        WRITER,
+        "error",
+    ),
+    (
+        "set-config-row-security",
+        "run_query",
+        "SELECT set_config('row_security', 'off', false)",
+        READER,
+        "error",
+    ),
+    ("session-set-subject-writer", "execute_statement", "SET fleet.subject = 'bob'", WRITER, "ok"),
+    # server files and programs
+    ("pg-read-file", "run_query", "SELECT pg_read_file('/etc/passwd')", READER, "error"),
+    ("pg-read-file-in-from", "run_query", "SELECT * FROM pg_read_file('postgresql.conf')", READER, "error"),
+    ("pg-read-binary-file", "run_query", "SELECT pg_read_binary_file('PG_VERSION')", READER, "error"),
+    ("pg-ls-dir", "run_query", "SELECT pg_ls_dir('.')", READER, "error"),
+    ("pg-stat-file", "run_query", "SELECT pg_stat_file('postgresql.conf')", READER, "error"),
+    ("copy-to-program", "run_query", f"COPY (SELECT 1) TO PROGRAM 'touch {PWNED}'", READER, "error"),
+    (
+        "copy-from-program",
+        "execute_statement",
+        f"COPY demo.members FROM PROGRAM 'touch {PWNED}'",
+        WRITER,
+        "error",
+    ),
+    ("copy-to-file", "run_query", f"COPY demo.tickets TO '{PWNED}'", READER, "error"),
+    ("copy-to-stdout", "run_query", "COPY demo.tickets TO STDOUT", READER, "error"),
+    ("copy-from-stdin", "execute_statement", "COPY demo.tickets (title, team) FROM STDIN", WRITER, "error"),
+    # large objects
+    ("lo-import", "run_query", "SELECT lo_import('/etc/passwd')", READER, "error"),
+    ("lo-create-writer", "execute_statement", "SELECT lo_create(0)", WRITER, "error"),
+    ("lo-from-bytea", "execute_statement", "SELECT lo_from_bytea(0, 'pwned')", WRITER, "error"),
+    ("lo-export", "run_query", f"SELECT lo_export(1, '{PWNED}')", READER, "error"),
+    # dblink / extensions / functions / DO
+    (
+        "dblink-call",
+        "run_query",
+        "SELECT * FROM dblink('host=127.0.0.1 user=fleet_admin', 'DELETE FROM demo.tickets') AS t(x text)",
+        READER,
+        "error",
+    ),
+    ("create-extension-dblink", "execute_statement", "CREATE EXTENSION dblink", WRITER, "error"),
+    (
+        "create-function",
+        "execute_statement",
+        "CREATE FUNCTION demo.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        WRITER,
+        "error",
+    ),
+    (
+        "create-function-pg-temp",
+        "execute_statement",
+        "CREATE FUNCTION pg_temp.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        WRITER,
+        "error",
+    ),
+    (
+        "create-function-public",
+        "execute_statement",
+        "CREATE FUNCTION public.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        WRITER,
+        "error",
+    ),
+    ("do-block-reader", "run_query", "DO $$ BEGIN PERFORM 1; END $$", READER, "error"),
+    ("do-block-writer", "execute_statement", "DO $$ BEGIN DELETE FROM demo.tickets; END $$", WRITER, "error"),
+    # DDL and privilege changes under the writer role
+    ("create-table", "execute_statement", "CREATE TABLE demo.evil (a int)", WRITER, "error"),
+    ("create-temp-table-writer", "execute_statement", "CREATE TEMP TABLE evil (a int)", WRITER, "error"),
+    ("create-temp-table-reader", "run_query", "CREATE TEMP TABLE evil AS SELECT 1", READER, "error"),
+    ("drop-table", "execute_statement", "DROP TABLE demo.tickets", WRITER, "error"),
+    ("truncate", "execute_statement", "TRUNCATE demo.tickets", WRITER, "error"),
+    (
+        "disable-rls",
+        "execute_statement",
+        "ALTER TABLE demo.tickets DISABLE ROW LEVEL SECURITY",
+        WRITER,
+        "error",
+    ),
+    ("drop-policy", "execute_statement", "DROP POLICY tickets_visible ON demo.tickets", WRITER, "error"),
+    ("create-role", "execute_statement", "CREATE ROLE evil SUPERUSER LOGIN", WRITER, "error"),
+    ("grant-writer-to-reader", "execute_statement", "GRANT fleet_writer TO fleet_reader", WRITER, "error"),
+    ("alter-system", "execute_statement", "ALTER SYSTEM SET fsync = on", WRITER, "error"),
+    ("prepare-transaction", "execute_statement", "PREPARE TRANSACTION 'evil'", WRITER, "error"),
+    ("load-library", "run_query", "LOAD 'auto_explain'", READER, "error"),
+    ("read-pg-authid", "run_query", "SELECT rolpassword FROM pg_authid", READER, "error"),
+    (
+        "terminate-backends",
+        "run_query",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        READER,
+        "error",
+    ),
+    # column grants and RLS under the writer role
+    ("update-owner-column", "execute_statement", "UPDATE demo.tickets SET owner = 'bob'", WRITER, "error"),
+    ("forge-updated-by", "execute_statement", "UPDATE demo.tickets SET updated_by = 'bob'", WRITER, "error"),
+    ("delete-other-team", "execute_statement", "DELETE FROM demo.tickets WHERE owner = 'bob'", WRITER, "ok"),
+    (
+        "update-other-team",
+        "execute_statement",
+        "UPDATE demo.tickets SET title = 'pwned' WHERE team = 'payments'",
+        WRITER,
+        "ok",
+    ),
+    (
+        "insert-as-someone-else",
+        "execute_statement",
+        "INSERT INTO demo.tickets (title, team, owner) VALUES ('x', 'payments', 'bob')",
+        WRITER,
+        "error",
+    ),
+    (
+        "write-members",
+        "execute_statement",
+        "UPDATE demo.members SET team = 'payments' WHERE subject = 'alice'",
+        WRITER,
+        "error",
+    ),
+    # timeouts and caps
+    ("pg-sleep-past-timeout", "run_query", "SELECT pg_sleep(30)", READER, "error"),
+    (
+        "pg-sleep-in-write",
+        "execute_statement",
+        "UPDATE demo.tickets SET title = title || pg_sleep(30)::text",
+        WRITER,
+        "error",
+    ),
+    (
+        "runaway-cross-join-rows",
+        "run_query",
+        "SELECT * FROM generate_series(1, 100000) a, generate_series(1, 100000) b",
+        READER,
+        "ok",
+    ),
+    (
+        "runaway-cross-join-bytes",
+        "run_query",
+        "SELECT repeat('x', 5000) FROM demo.tickets a, demo.tickets b, demo.tickets c, generate_series(1, 100000)",
+        READER,
+        "ok",
+    ),
+    (
+        "recursive-cte-forever",
+        "run_query",
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+        READER,
+        "error",
+    ),
+    # session state that would outlive the call on a pooled connection
+    ("advisory-lock-reader", "run_query", "SELECT pg_advisory_lock(42)", READER, "ok"),
+    ("advisory-lock-writer", "execute_statement", "SELECT pg_advisory_lock(43)", WRITER, "ok"),
+    ("listen-reader", "run_query", "LISTEN fleet_evil", READER, "ok"),
+    ("listen-writer", "execute_statement", "LISTEN fleet_evil", WRITER, "ok"),
+    ("prepare-delete", "execute_statement", "PREPARE evil AS DELETE FROM demo.tickets", WRITER, "ok"),
+    (
+        "declare-cursor-with-hold",
+        "execute_statement",
+        "DECLARE evil CURSOR WITH HOLD FOR SELECT 1",
+        WRITER,
+        "ok",
+    ),
+    ("session-statement-timeout", "execute_statement", "SET statement_timeout = 0", WRITER, "ok"),
+    # comment and quoting tricks
+    (
+        "comment-hides-semicolon",
+        "run_query",
+        "SELECT 1 /* ; */ ; DELETE FROM demo.tickets --",
+        READER,
+        "error",
+    ),
+    (
+        "line-comment-newline",
+        "run_query",
+        "SELECT 1 -- harmless\n; DELETE FROM demo.tickets",
+        READER,
+        "error",
+    ),
+    ("dollar-quote-semicolon", "run_query", "SELECT $$;$$; DELETE FROM demo.tickets", READER, "error"),
+    ("quoted-semicolon-is-data", "run_query", "SELECT 'x'';DELETE FROM demo.tickets;--'", READER, "ok"),
+    (
+        "unicode-escape-identifier",
+        "run_query",
+        'SELECT * FROM demo.U&"\\0074ickets"; DELETE FROM demo.tickets',
+        READER,
+        "error",
+    ),
+    # writes smuggled into reads
+    (
+        "write-via-cte-delete",
+        "run_query",
+        "WITH d AS (DELETE FROM demo.tickets RETURNING *) SELECT count(*) FROM d",
+        READER,
+        "error",
+    ),
+    (
+        "write-via-cte-update",
+        "run_query",
+        "WITH u AS (UPDATE demo.tickets SET title = 'x' RETURNING 1) SELECT * FROM u",
+        READER,
+        "error",
+    ),
+    ("write-via-function", "run_query", "SELECT demo.touch_ticket(1)", READER, "error"),
+    ("write-via-function-writer-scope", "run_query", "SELECT demo.touch_ticket(1)", WRITER, "error"),
+    (
+        "nextval-in-read",
+        "run_query",
+        "SELECT nextval(pg_get_serial_sequence('demo.tickets', 'id'))",
+        READER,
+        "error",
+    ),
+    ("set-transaction-read-write", "run_query", "SET TRANSACTION READ WRITE", READER, "error"),
+    ("select-for-update", "run_query", "SELECT * FROM demo.tickets FOR UPDATE", READER, "error"),
+    ("explain-analyze-delete", "explain_query", "DELETE FROM demo.tickets", READER, "error"),
+    ("explain-stacked", "explain_query", "SELECT 1; DELETE FROM demo.tickets", READER, "error"),
+    ("vacuum", "run_query", "VACUUM demo.tickets", READER, "error"),
+]
+
+
+@pytest.fixture
+async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[Callable[..., Any]]:
+    """Call a tool as alice with the given scopes, in memory, on a ONE-connection pool."""
+    settings = make_settings(pool_min_size=1, pool_max_size=1, max_rows=500, max_bytes=200_000)
+    db = Database(settings, db_url)
+    await db.open()
+    mcp = build_server(settings, db)
+
+    async def invoke(tool: str, args: dict[str, Any], scopes: str = READER) -> Any:
+        with acting_as(identity("alice", scopes, audience=AUD)):
+            async with Client(mcp) as client:
+                return await client.call_tool(tool, args)
+
+    try:
+        yield invoke
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("tool", "sql", "scopes", "outcome"), [c[1:] for c in CORPUS], ids=[c[0] for c in CORPUS]
+)
+async def test_hostile_sql_has_no_side_effects(call, admin, tool, sql, scopes, outcome):
+    await anyio.Path(PWNED).unlink(missing_ok=True)
+    before = snapshot(admin)
+    args: dict[str, Any] = {"sql": sql} | ({"analyze": True} if tool == "explain_query" else {})
+    started = time.monotonic()
+    with anyio.fail_after(20):
+        result = await call(tool, args, scopes)
+    assert result.is_error is (outcome == "error"), result.content
+    assert time.monotonic() - started < 10  # timeouts bite, nothing hangs
+    if outcome == "ok" and tool == "run_query" and "cross-join" in sql:
+        assert result.structured_content["truncated"] is True
+    # the pooled connection is clean: caller's role back, no listeners, prepared statements, cursors, locks
+    with anyio.fail_after(20):
+        probe = await call("run_query", {"sql": PROBE}, READER)
+    assert not probe.is_error, probe.content
+    assert probe.structured_content["rows"] == [
+        ["fleet_reader", "fleet_authenticator", "alice", "on", 0, 0, 0, 0, "1500ms", "on"]
+    ]
+    assert snapshot(admin) == before
+    assert not await anyio.Path(PWNED).exists()
