@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.types import Receive, Scope, Send
@@ -433,7 +433,9 @@ class FakeSentry:
         await send({"type": "http.response.body", "body": data})
 
     async def _handle(self, scope: Scope, body: bytes) -> tuple[int, Any, dict[str, str]]:
-        method, path = scope["method"], scope["path"]
+        # Route on the raw path, one segment at a time, as an encoded `/` must not split a segment.
+        method = scope["method"]
+        path = (scope.get("raw_path") or scope["path"].encode()).decode().split("?", 1)[0]
         query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
         found = self.spec.match(method, path)
         try:
@@ -444,7 +446,8 @@ class FakeSentry:
         if found is None:
             self.violations.append(f"{method} {path}: no such operation in the spec")
             return 404, {"detail": "The requested resource does not exist"}, {}
-        op, path_params = found
+        op, raw_params = found
+        path_params = {k: unquote(v) for k, v in raw_params.items()}
         problems = op.check_request(path_params, query, body or None)
         if problems:
             self.violations.extend(f"{op.operation_id}: {p}" for p in problems)
