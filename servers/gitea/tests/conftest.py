@@ -21,19 +21,19 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-async def _shared(anyio_backend: str) -> AsyncIterator[Harness]:
+async def shared(anyio_backend: str) -> AsyncIterator[Harness]:
     async with harness(FakeGitea(TOKEN)) as running:
         yield running
 
 
 @pytest.fixture
-def fake(_shared: Harness) -> FakeGitea:
-    _shared.fake.reset()
-    return _shared.fake
+def fake(shared: Harness) -> FakeGitea:
+    shared.fake.reset()
+    return shared.fake
 
 
 @pytest.fixture
-async def h(_shared: Harness, fake: FakeGitea) -> AsyncIterator[Harness]:
-    yield _shared
+async def h(shared: Harness, fake: FakeGitea) -> AsyncIterator[Harness]:
+    yield shared
     # Every request the server made must have matched the official spec subset.
     assert fake.violations == []

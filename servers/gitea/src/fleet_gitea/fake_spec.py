@@ -91,13 +91,14 @@ class SpecChecker:
             m = op.regex.match(rel)
             if not m:
                 continue
+            params = {p["name"]: p for p in op.spec.get("parameters", []) if p["in"] == "path"}
+            values = {k: unquote(v) for k, v in m.groupdict().items()}
+            if not all(_type_ok(params[name], value) for name, value in values.items()):
+                continue
             if op.method != method:
                 methods_seen.append(op.method)
                 continue
-            params = {p["name"]: p for p in op.spec.get("parameters", []) if p["in"] == "path"}
-            values = {k: unquote(v) for k, v in m.groupdict().items()}
-            if all(_type_ok(params[name], value) for name, value in values.items()):
-                return Match(op, values), []
+            return Match(op, values), []
         if methods_seen:
             return None, [f"{method} {rel}: method not in spec (spec has {sorted(set(methods_seen))})"]
         return None, [f"{method} {rel}: no such path in the spec subset"]

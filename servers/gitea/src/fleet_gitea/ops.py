@@ -499,7 +499,9 @@ class GiteaOps:
         )
 
     async def get_wiki_page(self, user: str, owner: str, repo: str, page_name: str) -> m.WikiPage:
-        w = await self.gitea.get_json(repo_path(owner, repo, "wiki", "page", _ref(page_name)), user)
+        w = await self.gitea.get_json(
+            repo_path(owner, repo, "wiki", "page", _ref(page_name.strip().replace(" ", "-"))), user
+        )
         content = base64.b64decode(w.get("content_base64") or "").decode("utf-8", errors="replace")
         return m.WikiPage(
             title=w.get("title", ""),

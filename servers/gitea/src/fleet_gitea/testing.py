@@ -107,17 +107,24 @@ def gitea_settings(gitea_url: str, **overrides: Any) -> GiteaSettings:
 
 
 @contextlib.asynccontextmanager
+async def mcp_in_front(fake: FakeGitea, gitea_url: str, **overrides: Any) -> AsyncIterator[Harness]:
+    """The fleet-gitea MCP server (real HTTP, gateway-secret trust) talking to the Gitea at `gitea_url`."""
+    settings = gitea_settings(gitea_url, **overrides)
+    client = GiteaClient(
+        settings.url,
+        settings.token.get_secret_value(),
+        timeout=settings.timeout_seconds,
+        read_retries=settings.read_retries,
+    )
+    try:
+        async with serve_server(build_server(settings, client), settings) as url:
+            yield Harness(fake, gitea_url, url, settings)
+    finally:
+        await client.aclose()
+
+
+@contextlib.asynccontextmanager
 async def harness(fake: FakeGitea, **overrides: Any) -> AsyncIterator[Harness]:
-    async with serve_fake(fake) as gitea_url:
-        settings = gitea_settings(overrides.pop("gitea_url", gitea_url), **overrides)
-        client = GiteaClient(
-            settings.url,
-            settings.token.get_secret_value(),
-            timeout=settings.timeout_seconds,
-            read_retries=settings.read_retries,
-        )
-        try:
-            async with serve_server(build_server(settings, client), settings) as url:
-                yield Harness(fake, gitea_url, url, settings)
-        finally:
-            await client.aclose()
+    """The fake Gitea over loopback HTTP plus the MCP server in front of it."""
+    async with serve_fake(fake) as gitea_url, mcp_in_front(fake, gitea_url, **overrides) as running:
+        yield running
