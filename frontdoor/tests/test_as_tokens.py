@@ -447,3 +447,13 @@ async def test_state_survives_a_restart(tmp_path, monkeypatch):
         )
         page = await http.get(f"/oauth/authorize?{q}")
     assert "Signed in as <b>alice</b>" in page.text  # still signed in: straight to consent
+
+
+@pytest.mark.anyio
+async def test_rotation_never_extends_the_grant_lifetime(app, clock):
+    async with asgi_client(app) as http:
+        tokens = await user_tokens(http)
+        first_exp = jwt.decode(tokens["refresh_token"], options={"verify_signature": False})["exp"]
+        clock.now += 20 * 24 * 3600
+        rotated = (await refresh(http, tokens["refresh_token"])).json()
+    assert jwt.decode(rotated["refresh_token"], options={"verify_signature": False})["exp"] <= first_exp

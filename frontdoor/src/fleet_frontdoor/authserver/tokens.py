@@ -75,6 +75,9 @@ class TokenService:
     def mint_refresh(self, grant: Grant) -> str:
         claims = self._claims(grant, "refresh", self.issuer, self.refresh_ttl)
         claims["resource"] = grant.resource
+        family = self._store.one("SELECT expires FROM families WHERE id = ?", grant.family)
+        if family is not None:  # rotation never outlives the grant's absolute lifetime
+            claims["exp"] = min(claims["exp"], int(family["expires"]))
         self._store.run(
             "INSERT INTO refresh (jti, family, expires) VALUES (?, ?, ?)",
             claims["jti"],
