@@ -22,6 +22,7 @@ from fleet_core.jwt import InvalidToken, JwksUnavailable, JwksVerifier
 
 from ..manifest import Manifest, ServerEntry
 from ._claims import ClaimError, forwarded_headers
+from ._cors import CORS
 from ._proxy import HOP_BY_HOP, Proxy, error, respond
 
 __all__ = ["GATEWAY_SECRET_HEADER", "build_gateway"]
@@ -33,14 +34,10 @@ UpstreamAuthMode = Literal["strip", "passthrough"]
 
 # MCP auth spec, Token Requirements: tokens MUST NOT travel in the URI query string (G14).
 QUERY_TOKEN_PARAMS = frozenset({"access_token", "jwt", "token", "id_token"})
-# What Kong's cors plugin answers (origins "*", credentials off); clients must read the challenge (G24).
-CORS_EXPOSE = b"WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version"
-CORS_METHODS = b"GET, HEAD, POST, DELETE, OPTIONS"
-CORS_DEFAULT_HEADERS = (
-    b"Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, "
-    b"Last-Event-ID"
-)
-CORS_MAX_AGE = b"3600"
+CORS_EXPOSE = ", ".join(CORS.exposed_headers).encode()
+CORS_METHODS = ", ".join(CORS.methods).encode()
+CORS_HEADERS = ", ".join(CORS.headers).encode()
+CORS_MAX_AGE = str(CORS.max_age).encode()
 _FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-", b"x_mcp_")  # never taken from the client (G18)
 
 
@@ -157,7 +154,6 @@ class Gateway:
         origin = host = connection = None
         content_length: int | None = None
         chunked = False
-        acrh = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 auths.append(value)
@@ -175,8 +171,6 @@ class Gateway:
                     origin = value
                 elif name == b"content-length":
                     content_length = int(value) if value.isdigit() else None
-                elif name == b"access-control-request-headers":
-                    acrh = value
                 keep.append((name, value))
         cors = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", CORS_EXPOSE)]
         if origin is None:
@@ -191,7 +185,7 @@ class Gateway:
                 [
                     (b"access-control-allow-origin", b"*"),
                     (b"access-control-allow-methods", CORS_METHODS),
-                    (b"access-control-allow-headers", acrh or CORS_DEFAULT_HEADERS),
+                    (b"access-control-allow-headers", CORS_HEADERS),
                     (b"access-control-max-age", CORS_MAX_AGE),
                 ],
                 content_type=b"text/plain",

@@ -1,0 +1,137 @@
+"""The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import anyio
+import httpx2
+
+from .manifest import Manifest, ManifestError, find_manifest, is_loopback_host, load_manifest
+
+__all__ = ["main"]
+
+
+def _load(args: argparse.Namespace) -> tuple[Path, Manifest]:
+    path = (args.manifest or find_manifest()).resolve()
+    return path, load_manifest(path)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from .devrun import DevFleet
+
+    path, manifest = _load(args)
+    state_dir = (args.state_dir or path.parent / ".fleet").resolve()
+    fleet = DevFleet(
+        manifest,
+        path,
+        state_dir,
+        live=not args.no_live,
+        allow_loopback_cimd=args.allow_loopback_cimd,
+    )
+    return anyio.run(fleet.run)
+
+
+def cmd_dev_token(args: argparse.Namespace) -> int:
+    """Print only the access token on stdout; everything else goes to stderr."""
+    _, manifest = _load(args)
+    issuer = manifest.issuer.url
+    if not is_loopback_host(httpx2.URL(issuer).host):
+        print(
+            f"fleet dev token: the issuer {issuer} is not on loopback; this is a dev-only shortcut",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        response = httpx2.post(
+            issuer + "/dev/token", json={"user": args.user, "scope": args.scope}, timeout=10, trust_env=False
+        )
+    except httpx2.HTTPError:
+        print(
+            f"fleet dev token: no dev authorization server at {issuer}; start it with `uv run fleet dev`",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or "access_token" not in body:
+        reason = body.get("error_description") or f"HTTP {response.status_code}"
+        print(f"fleet dev token: refused: {reason}", file=sys.stderr)
+        return 1
+    print(body["access_token"])
+    return 0
+
+
+def cmd_gateway_kong(args: argparse.Namespace) -> int:
+    from .generate import check, write
+
+    path, manifest = _load(args)
+    root = (args.root or path.parent).resolve()
+    if args.check:
+        stale = check(manifest, root)
+        for rel in stale:
+            print(f"fleet gateway kong: {rel} is out of date with {path.name}", file=sys.stderr)
+        if stale:
+            print("run `uv run fleet gateway kong` and commit the result", file=sys.stderr)
+            return 1
+        print("generated gateway config is up to date")
+        return 0
+    written = write(manifest, root)
+    for file in written:
+        print(f"wrote {file.relative_to(root)}")
+    if not written:
+        print("generated gateway config is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleet", description="mcp-fleet: the front door and the fleet, locally"
+    )
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="fleet.toml (default: $FLEET_MANIFEST or nearest)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the authorization server, gateway and every enabled server")
+    dev.add_argument("--state-dir", type=Path, default=None, help="default: .fleet/ next to fleet.toml")
+    dev.add_argument("--no-live", action="store_true", help="plain log lines instead of the live table")
+    dev.add_argument(
+        "--allow-loopback-cimd", action="store_true", help="dev only: CIMD documents on loopback"
+    )
+    dev.set_defaults(func=cmd_dev)
+    dev_commands = dev.add_subparsers(dest="dev_command")
+    token = dev_commands.add_parser("token", help="print a dev access token (fleet dev must be running)")
+    token.add_argument("--user", required=True, help="a dev user from fleet.toml, e.g. alice")
+    token.add_argument("--scope", required=True, help='scopes of one server, e.g. "db:read"')
+    token.set_defaults(func=cmd_dev_token)
+
+    gateway = commands.add_parser("gateway", help="production gateway config")
+    gateway_commands = gateway.add_subparsers(dest="gateway_command", required=True)
+    kong = gateway_commands.add_parser(
+        "kong", help="write gateway/kong.yml (+ AuthGate settings) from fleet.toml"
+    )
+    kong.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
+    kong.add_argument("--root", type=Path, default=None, help="repo root (default: the manifest's folder)")
+    kong.set_defaults(func=cmd_gateway_kong)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except ManifestError as exc:
+        print(f"fleet: {exc}", file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

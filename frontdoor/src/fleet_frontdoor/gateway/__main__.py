@@ -1,0 +1,46 @@
+"""`python -m fleet_frontdoor.gateway`: serve the dev gateway on the manifest's gateway origin.
+
+The gateway secret is read from $FLEET_GATEWAY_SECRET (never from a file or the command line).
+`fleet dev` runs this as a subprocess; it is also handy on its own in front of running servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..manifest import ManifestError, find_manifest, load_manifest
+from ._app import build_gateway
+from ._serve import uvicorn_config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fleet-gateway", description="mcp-fleet dev gateway")
+    parser.add_argument("--manifest", type=Path, default=None, help="fleet.toml (default: nearest one)")
+    parser.add_argument("--log-level", default="info", help="log level of the gateway's own decisions")
+    args = parser.parse_args(argv)
+    secret = os.environ.get("FLEET_GATEWAY_SECRET", "")
+    if not secret:
+        sys.exit("fleet-gateway: set FLEET_GATEWAY_SECRET (the secret the servers expect)")
+    try:
+        manifest = load_manifest(args.manifest or find_manifest())
+    except ManifestError as exc:
+        sys.exit(f"fleet-gateway: {exc}")
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=args.log_level.upper(), format=fmt)
+    origin = urlsplit(manifest.gateway.origin)
+    app = build_gateway(manifest, secret=secret)
+    import uvicorn
+
+    config = uvicorn_config(app, host=origin.hostname or "127.0.0.1", port=origin.port or 80)
+    config.loop = "uvloop"
+    config.http = "httptools"
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()
