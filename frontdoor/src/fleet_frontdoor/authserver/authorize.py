@@ -72,6 +72,7 @@ async def authorize(ctx: Context, request: Request) -> Response:
         )
 
     browser = sessions.ensure(ctx, request)
+    ctx.store.run("DELETE FROM pending WHERE expires < ?", ctx.clock())  # anyone can add rows: prune
     pending_id = secrets.token_urlsafe(24)
     data = {
         "client_id": client.client_id,

@@ -24,6 +24,7 @@ import httpx2
 
 MAX_BYTES = 64 * 1024
 MAX_CACHE_SECONDS = 24 * 3600
+MAX_CACHE_ENTRIES = 256  # anyone can make us fetch: keep the cache bounded
 _DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")
 
 
@@ -74,6 +75,8 @@ class CimdFetcher:
         target = self._check_url(client_id)
         metadata, ttl = await self._fetch(client_id, *target)
         if ttl > 0:
+            if len(self._cache) >= MAX_CACHE_ENTRIES:
+                self._cache.pop(next(iter(self._cache)))
             self._cache[client_id] = (self._clock() + ttl, metadata)
         return metadata
 
