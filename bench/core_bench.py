@@ -23,7 +23,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-SECRET = "bench-gateway-secret-0123456789"
+SECRET = "bench-gateway-secret-0123456789"  # noqa: S105 - a throwaway benchmark value
 PUBLIC_URL = "http://127.0.0.1:8700/mcp/bench"
 
 
@@ -54,16 +54,25 @@ def serve(kind: str, port: int) -> None:
     fleet_serve(build_app(mcp, settings), settings)
 
 
-def request_bytes(port: int) -> bytes:
-    body = json.dumps(
-        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "noop", "arguments": {}}}
-    ).encode()
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def request_bytes(port: int, era: str = "2026-07-28") -> bytes:
+    """One tools/call as the SDK's client sends it in that protocol era."""
+    params: dict[str, object] = {"name": "noop", "arguments": {}}
+    if era == "2026-07-28":
+        params["_meta"] = MODERN_META
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).encode()
     expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = {
         "Host": f"127.0.0.1:{port}",
         "Accept": "application/json, text/event-stream",
         "Content-Type": "application/json",
-        "MCP-Protocol-Version": "2025-11-25",
+        "MCP-Protocol-Version": era,
         "X-MCP-Subject": "alice",
         "X-MCP-Scope": "bench:read",
         "X-MCP-Issuer": "http://127.0.0.1:8701",
@@ -74,6 +83,8 @@ def request_bytes(port: int) -> bytes:
         "X-MCP-Gateway-Secret": SECRET,
         "Content-Length": str(len(body)),
     }
+    if era == "2026-07-28":
+        headers |= {"Mcp-Method": "tools/call", "Mcp-Name": "noop"}
     head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     return head.encode() + body
 
@@ -91,8 +102,8 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def load(port: int, calls: int, concurrency: int) -> tuple[float, list[float]]:
-    payload = request_bytes(port)
+async def load(port: int, calls: int, concurrency: int, era: str) -> tuple[float, list[float]]:
+    payload = request_bytes(port, era)
     latencies: list[float] = []
     remaining = calls
 
@@ -126,7 +137,14 @@ def wait_ready(port: int, deadline: float) -> None:
     raise SystemExit(f"server on port {port} did not start")
 
 
-def measure(kind: str, port: int, calls: int, concurrency: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux): robust to other load on the machine."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(kind: str, port: int, calls: int, concurrency: int, era: str) -> dict[str, float]:
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     with open(os.devnull, "w") as devnull:
         proc = subprocess.Popen(
@@ -134,8 +152,10 @@ def measure(kind: str, port: int, calls: int, concurrency: int) -> dict[str, flo
         )
     try:
         wait_ready(port, time.monotonic() + 20)
-        asyncio.run(load(port, min(500, calls), concurrency))  # warm-up
-        elapsed, latencies = asyncio.run(load(port, calls, concurrency))
+        asyncio.run(load(port, min(500, calls), concurrency, era))  # warm-up
+        cpu_before = cpu_seconds(proc.pid)
+        elapsed, latencies = asyncio.run(load(port, calls, concurrency, era))
+        cpu = cpu_seconds(proc.pid) - cpu_before
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -144,26 +164,44 @@ def measure(kind: str, port: int, calls: int, concurrency: int) -> dict[str, flo
         "calls_per_s": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "cpu_us_per_call": cpu / len(latencies) * 1e6,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--calls", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--era", nargs="+", default=["2026-07-28", "2025-11-25"], choices=["2026-07-28", "2025-11-25"]
+    )
     parser.add_argument("--serve", choices=["sdk", "core"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port)
         return
-    sdk = measure("sdk", 18931, args.calls, args.concurrency)
-    core = measure("core", 18932, args.calls, args.concurrency)
-    print(f"no-op tool, {args.calls} calls, {args.concurrency} concurrent connections, loopback")
-    print(f"{'':22}{'calls/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, row in (("SDK defaults", sdk), ("fleet_core app", core)):
-        print(f"{name:22}{row['calls_per_s']:>10.0f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}")
-    print(f"ratio core/sdk calls/s: {core['calls_per_s'] / sdk['calls_per_s']:.2f}x")
+    for offset, era in enumerate(args.era):
+        sdk = measure("sdk", 18931 + 2 * offset, args.calls, args.concurrency, era)
+        core = measure("core", 18932 + 2 * offset, args.calls, args.concurrency, era)
+        print(
+            f"\nno-op tool, protocol {era}, {args.calls} calls, "
+            f"{args.concurrency} concurrent connections, loopback"
+        )
+        print(
+            f"{'':18}{'calls/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'server CPU us/call':>20}{'calls/s per core':>18}"
+        )
+        for name, row in (("SDK defaults", sdk), ("fleet_core app", core)):
+            per_core = 1e6 / row["cpu_us_per_call"]
+            print(
+                f"{name:18}{row['calls_per_s']:>9.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+                f"{row['cpu_us_per_call']:>20.0f}{per_core:>18.0f}"
+            )
+        print(f"ratio core/sdk, wall-clock calls/s: {core['calls_per_s'] / sdk['calls_per_s']:.2f}x")
+        print(f"ratio core/sdk, server CPU per call: {sdk['cpu_us_per_call'] / core['cpu_us_per_call']:.2f}x")
 
 
 if __name__ == "__main__":
