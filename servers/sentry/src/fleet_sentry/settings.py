@@ -24,7 +24,7 @@ class SentrySettings(ServerSettings):
     )
     ui_url: str = Field(default="", description="Origin for links shown to humans; defaults to base_url.")
     auth_token: SecretStr = Field(
-        default=SecretStr(""), description="Organization auth token (Settings → Developer Settings)."
+        default=SecretStr(""), description="Organization-owned token (internal integration); see README."
     )
     org: str = Field(default="", description="Default organization slug.")
     timeout_seconds: float = Field(default=15.0, gt=0, le=120, description="Per-request timeout.")
