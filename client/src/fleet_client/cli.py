@@ -1,0 +1,240 @@
+"""`fleet-client`: log in once through the front door, then list and call any server's tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import anyio
+from mcp_types import CallToolResult
+
+from .config import ClientConfig, load_config
+from .errors import ConfigError, FleetClientError, explain
+from .generate import dumps, mcp_json, metadata_document
+from .session import FleetClient
+from .storage import stored_grants
+
+__all__ = ["main", "parse_arguments"]
+
+SCOPE_META_KEY = "fleet/scope"
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    if not rows:
+        print("(none)", file=out)
+        return
+    cells = [[str(row.get(c, "") if row.get(c) is not None else "") for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
+
+
+def _emit(args: argparse.Namespace, data: Any, columns: Sequence[str] | None, out: TextIO) -> None:
+    if args.output == "json":
+        print(json.dumps(data, indent=2, default=str), file=out)
+    elif columns is not None:
+        _table(data, columns, out)
+    else:
+        print(data if isinstance(data, str) else json.dumps(data, indent=2, default=str), file=out)
+
+
+def parse_value(raw: str) -> Any:
+    """`key=value` values: JSON literals (numbers, true/false/null, lists, objects), else a string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def parse_call_arguments(pairs: Sequence[str], json_text: str | None) -> dict[str, Any]:
+    if json_text is not None:
+        if pairs:
+            raise ConfigError("use either key=value arguments or --json, not both")
+        try:
+            value = json.loads(json_text)
+        except ValueError as exc:
+            raise ConfigError(f"--json is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise ConfigError("--json must be a JSON object")
+        return value
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"argument {pair!r} is not key=value")
+        arguments[key] = parse_value(raw)
+    return arguments
+
+
+def _result(result: CallToolResult) -> Any:
+    if result.structured_content is not None:
+        return result.structured_content
+    texts = [getattr(c, "text", None) for c in result.content]
+    return "\n".join(t for t in texts if t is not None)
+
+
+def _expiry(expires_at: float | None) -> str:
+    if expires_at is None:
+        return "unknown"
+    left = int(expires_at - time.time())
+    return "expired" if left <= 0 else f"in {left // 60} min {left % 60} s"
+
+
+async def _run(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
+    fleet = FleetClient(config, headless=args.headless)
+    cc = args.client_credentials
+    if args.command == "login":
+        names = [args.server] if args.server else [s.name for s in config.servers]
+        if not names:
+            raise ConfigError("no servers configured: pass --server URL or set up fleet.toml / config.toml")
+        for name in names:
+            if args.device:
+                await fleet.device_login(name, scope=args.scope)
+            else:
+                await fleet.login(name, force=args.force, client_credentials=cc)
+            print(f"logged in to {name}", file=sys.stderr)
+        return 0
+    if args.command == "tools":
+        async with fleet.connect(args.server, client_credentials=cc) as client:
+            listed = await client.list_tools()
+        rows = [
+            {
+                "name": t.name,
+                "scope": (t.meta or {}).get(SCOPE_META_KEY, ""),
+                "read_only": bool(t.annotations and t.annotations.read_only_hint),
+                "description": (t.description or "").strip().splitlines()[0] if t.description else "",
+            }
+            for t in listed.tools
+        ]
+        _emit(args, rows, ["name", "scope", "read_only", "description"], out)
+        return 0
+    if args.command == "call":
+        arguments = parse_call_arguments(args.arguments, args.json)
+        async with fleet.connect(args.server, client_credentials=cc) as client:
+            result = await client.call_tool(args.tool, arguments)
+        _emit(
+            args,
+            {"is_error": result.is_error, "result": _result(result)}
+            if args.output == "json"
+            else _result(result),
+            None,
+            out,
+        )
+        return 1 if result.is_error else 0
+    if args.command == "whoami":
+        if args.server:
+            async with fleet.connect(args.server, client_credentials=cc) as client:
+                result = await client.call_tool("whoami", {})
+            _emit(args, _result(result), None, out)
+            return 1 if result.is_error else 0
+        return _local_grants(args, config, out)
+    raise AssertionError(args.command)
+
+
+def _local_grants(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
+    names = {s.url: s.name for s in config.servers}
+    rows = [
+        {
+            "server": names.get(g.resource, g.resource),
+            "issuer": g.issuer,
+            "scope": g.scope,
+            "expires": _expiry(g.expires_at),
+            "refreshable": g.has_refresh_token,
+        }
+        for g in stored_grants(config.state_dir)
+    ]
+    _emit(args, rows, ["server", "scope", "expires", "refreshable", "issuer"], out)
+    return 0
+
+
+def _servers(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
+    held = {g.resource for g in stored_grants(config.state_dir)}
+    rows = [
+        {
+            "name": s.name,
+            "url": s.url,
+            "scopes": " ".join(s.scopes),
+            "logged_in": s.url in held,
+            "description": s.description,
+        }
+        for s in config.servers
+    ]
+    _emit(args, rows, ["name", "url", "scopes", "logged_in", "description"], out)
+    return 0
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fleet-client", description=__doc__)
+    parser.add_argument("--output", choices=["table", "json"], default="table", help="output format")
+    parser.add_argument(
+        "--headless", action="store_true", help="print the sign-in URL instead of opening a browser"
+    )
+    parser.add_argument(
+        "--client-credentials", action="store_true", help="authenticate as the configured confidential client"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    login = sub.add_parser("login", help="sign in (all servers, or one)")
+    login.add_argument("--server", help="server name from the manifest, or a full MCP URL")
+    flow = login.add_mutually_exclusive_group()
+    flow.add_argument("--device", action="store_true", help="device authorization grant (RFC 8628)")
+    flow.add_argument("--client-credentials", action="store_true", help="client credentials grant")
+    login.add_argument("--scope", help="scopes to request with --device (default: the server's)")
+    login.add_argument("--force", action="store_true", help="discard stored tokens first")
+
+    sub.add_parser("servers", help="list configured servers")
+    tools = sub.add_parser("tools", help="list a server's tools")
+    tools.add_argument("server")
+    call = sub.add_parser("call", help="call a tool: key=value ... or --json '{...}'")
+    call.add_argument("server")
+    call.add_argument("tool")
+    call.add_argument("arguments", nargs="*", metavar="key=value")
+    call.add_argument("--json", help="all arguments as one JSON object")
+    whoami = sub.add_parser("whoami", help="stored sign-ins, or who a server thinks you are")
+    whoami.add_argument("server", nargs="?")
+    logout = sub.add_parser("logout", help="forget stored tokens")
+    logout.add_argument("--server")
+    cfg = sub.add_parser("config", help="print an mcp.json for VS Code or Claude Code from the manifest")
+    cfg.add_argument("--format", choices=["vscode", "claude"], required=True)
+    doc = sub.add_parser("metadata-document", help="print the Client ID Metadata Document for a URL")
+    doc.add_argument("--url", required=True, help="the https URL the document will be served at")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = parse_arguments(argv)
+    # The SDK logs a traceback for every failed OAuth flow; the user gets one clear line instead.
+    logging.getLogger("mcp").setLevel(logging.CRITICAL)
+    try:
+        config = load_config()
+        if args.command == "servers":
+            return _servers(args, config, out)
+        if args.command == "logout":
+            removed = FleetClient(config).logout(args.server)
+            print(f"removed {removed} stored token file(s)", file=sys.stderr)
+            return 0
+        if args.command == "config":
+            out.write(dumps(mcp_json(config, args.format)))
+            return 0
+        if args.command == "metadata-document":
+            out.write(dumps(metadata_document(args.url)))
+            return 0
+        return anyio.run(_run, args, config, out)
+    except KeyboardInterrupt:
+        return 130
+    except FleetClientError as exc:
+        print(f"fleet-client: {exc}", file=sys.stderr)
+        return 2
+    except BaseException as exc:  # exception groups from the transports
+        message = explain(exc)
+        if message is None:
+            raise
+        print(f"fleet-client: {message}", file=sys.stderr)
+        return 2

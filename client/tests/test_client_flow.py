@@ -1,0 +1,117 @@
+"""The authorization-code flow against the stub AS/RS over real loopback HTTP."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from fleet_client import FleetClient
+
+
+@pytest.mark.anyio
+async def test_login_then_call_read_tool(stack, browser):
+    fleet = FleetClient(stack.config(), opener=browser)
+    with anyio.fail_after(20):
+        async with fleet.connect("demo") as client:
+            result = await client.call_tool("echo", {"text": "hi"})
+    assert result.content[0].text == "hi"
+    authorize = [q for kind, q in stack.auth.log if kind == "authorize"]
+    assert len(authorize) == 1
+    assert authorize[0]["scope"] == "demo:read"
+    assert authorize[0]["resource"] == stack.rs.url
+    assert authorize[0]["code_challenge_method"] == "S256"
+    assert authorize[0]["client_id"] == "fleet-client"
+
+
+@pytest.mark.anyio
+async def test_step_up_requests_the_union_of_scopes_and_retries_once(stack, browser):
+    fleet = FleetClient(stack.config(), opener=browser)
+    with anyio.fail_after(20):
+        async with fleet.connect("demo") as client:
+            assert (await client.call_tool("echo", {"text": "r"})).content[0].text == "r"
+            result = await client.call_tool("write_note", {"text": "w"})
+    assert result.content[0].text == "wrote w"
+    scopes = [q["scope"] for kind, q in stack.auth.log if kind == "authorize"]
+    assert scopes == ["demo:read", "demo:read demo:write"]  # SEP-2350 union, one step-up
+
+
+@pytest.mark.anyio
+async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack, browser):
+    with anyio.fail_after(30):
+        async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
+            await client.call_tool("echo", {"text": "r"})
+        async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
+            await client.call_tool("write_note", {"text": "w"})
+    scopes = [q["scope"] for kind, q in stack.auth.log if kind == "authorize"]
+    assert scopes == ["demo:read", "demo:read demo:write"]
+
+
+@pytest.mark.anyio
+async def test_stored_token_is_reused_and_refreshed_after_expiry(stack, browser):
+    stack.auth.access_ttl = 1
+    with anyio.fail_after(30):
+        async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
+            await client.call_tool("echo", {"text": "first"})
+        first_token = stack.rs.seen_tokens[-1]
+        stack.auth.tokens[first_token].expires_at = 0  # the RS now refuses it
+        storage = FleetClient(stack.config()).storage(stack.config().servers[0])
+        storage.bind_issuer(stack.auth.issuer)
+        data = storage._load()
+        storage._update(expires_at=data["expires_at"] - 3600)  # and the client knows it expired
+
+        async def no_browser(url: str) -> None:
+            raise AssertionError("a refresh must not need the browser")
+
+        seen_before = len(stack.rs.seen_tokens)
+        async with FleetClient(stack.config(), opener=no_browser).connect("demo") as client:
+            result = await client.call_tool("echo", {"text": "second"})
+    assert result.content[0].text == "second"
+    assert stack.auth.count("authorize") == 1
+    assert stack.auth.count("token:refresh_token") == 1
+    assert first_token not in stack.rs.seen_tokens[seen_before:]  # refreshed before sending
+
+
+@pytest.mark.anyio
+async def test_tokens_from_a_previous_authorization_server_are_never_sent(stack, browser, other_as):
+    with anyio.fail_after(30):
+        async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
+            await client.call_tool("echo", {"text": "as1"})
+        old_tokens = set(stack.auth.tokens)
+        async with other_as() as second:
+            # The resource moves to another AS (SEP-2352): its PRM now names `second`.
+            stack.rs.auth = second
+            stack.rs.authorization_server = second.issuer
+            seen_before = len(stack.rs.seen_tokens)
+            async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
+                result = await client.call_tool("echo", {"text": "as2"})
+    assert result.content[0].text == "as2"
+    after = stack.rs.seen_tokens[seen_before:]
+    assert after, "the second login must have sent a token"
+    assert not old_tokens & set(after)
+    assert all(t.startswith("as2-") for t in after)
+    assert second.count("authorize") == 1
+
+
+@pytest.mark.anyio
+async def test_logout_forgets_the_tokens(stack, browser):
+    fleet = FleetClient(stack.config(), opener=browser)
+    with anyio.fail_after(30):
+        await fleet.login("demo")
+        assert fleet.logout("demo") == 1
+        await fleet.login("demo")
+        assert fleet.logout() == 1
+    assert stack.auth.count("authorize") == 2
+
+
+@pytest.mark.anyio
+async def test_dynamic_registration_when_no_client_is_preregistered(stack, browser):
+    stack.auth.registration = True
+    fleet = FleetClient(stack.config(client_id=None), opener=browser)
+    with anyio.fail_after(20):
+        async with fleet.connect("demo") as client:
+            await client.call_tool("echo", {"text": "dcr"})
+    registrations = [q for kind, q in stack.auth.log if kind == "register"]
+    assert len(registrations) == 1
+    assert registrations[0]["application_type"] == "native"
+    authorize = next(q for kind, q in stack.auth.log if kind == "authorize")
+    assert authorize["client_id"] == "dcr-client"
