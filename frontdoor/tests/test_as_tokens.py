@@ -457,3 +457,21 @@ async def test_rotation_never_extends_the_grant_lifetime(app, clock):
         clock.now += 20 * 24 * 3600
         rotated = (await refresh(http, tokens["refresh_token"])).json()
     assert jwt.decode(rotated["refresh_token"], options={"verify_signature": False})["exp"] <= first_exp
+
+
+@pytest.mark.anyio
+async def test_cors_for_browser_clients_only_on_public_endpoints(app):
+    preflight = {"Origin": "https://inspector.example", "Access-Control-Request-Method": "POST"}
+    async with asgi_client(app) as http:
+        token = await http.options("/oauth/token", headers=preflight)
+        meta = await http.get(
+            "/.well-known/oauth-authorization-server", headers={"Origin": "https://x.example"}
+        )
+        page = await http.get("/device", headers={"Origin": "https://x.example"})
+        dev = await http.options("/dev/token", headers=preflight)
+    assert token.status_code == 200
+    assert token.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in token.headers
+    assert meta.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in page.headers
+    assert "access-control-allow-origin" not in dev.headers

@@ -21,9 +21,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fleet_frontdoor.authserver import authorize, device, devtoken, endpoints, grants
 from fleet_frontdoor.authserver.cimd import CimdFetcher
@@ -123,9 +126,43 @@ def build_auth_server(
             await ctx.cimd.aclose()
             ctx.store.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(PublicCors)])
     app.state.ctx = ctx
     return app
+
+
+CORS_PATHS = frozenset(
+    {
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+        "/oauth/token",
+        "/oauth/revoke",
+        "/oauth/device/code",
+        "/oauth/userinfo",
+    }
+)
+
+
+class PublicCors:
+    """Browser-based MCP clients (e.g. MCP Inspector) fetch() metadata and tokens: any origin may,
+    without cookies. The HTML pages and /dev/token get no CORS at all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "MCP-Protocol-Version"],
+            expose_headers=["WWW-Authenticate"],
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in CORS_PATHS:
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 async def _healthz(request: Request) -> Response:
