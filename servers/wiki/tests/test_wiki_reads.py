@@ -33,7 +33,7 @@ async def test_search_pages_pages_through_results_with_a_cursor(
         for n in (1, 2):
             await domain.create_page(alice, f"{title} {n}", "the word zanzibarite appears here", "")
         # MediaWiki updates its search index after the response (a deferred update): poll.
-        while (first := await domain.search_pages("zanzibarite", "text", 1, None)).total_hits != 2:
+        while (first := await domain.search_pages("zanzibarite", "text", 1, None)).total_hits != 2:  # noqa: ASYNC110
             await anyio.sleep(0.05)
         assert first.next_cursor is not None
         second = await domain.search_pages("zanzibarite", "text", 1, first.next_cursor)
@@ -50,7 +50,9 @@ async def test_get_page_returns_wikitext_and_the_revision_to_edit_from(domain: W
         page = await domain.get_page("Onboarding", "wikitext", None, 0, None)
     assert page.content.startswith("Welcome to the team. Read the [[Deploy guide]]")
     assert "[[Category:Guides]]" in page.content
-    assert page.revision_id > 0 and not page.truncated and page.next_offset is None
+    assert page.revision_id > 0
+    assert not page.truncated
+    assert page.next_offset is None
     assert page.total_bytes == len(page.content.encode())
 
 
@@ -58,7 +60,8 @@ async def test_get_page_renders_plain_text(domain: Wiki) -> None:
     with anyio.fail_after(20):
         page = await domain.get_page("Onboarding", "text", None, 0, None)
     assert "Read the Deploy guide first." in page.content
-    assert "[[" not in page.content and "<" not in page.content
+    assert "[[" not in page.content
+    assert "<" not in page.content
 
 
 async def test_get_page_reads_one_section(domain: Wiki) -> None:
@@ -112,15 +115,16 @@ async def test_large_page_is_read_in_parts_that_add_up_exactly(domain: Wiki) -> 
                 assert not page.truncated
                 parts.append(body)
                 break
-            assert page.truncated and f"{MARKER} truncated at byte {page.next_offset}" in body
+            assert page.truncated
+            assert f"{MARKER} truncated at byte {page.next_offset}" in body
             parts.append(body.rsplit(f"\n{MARKER}", 1)[0])
             offset, revision = page.next_offset, page.revision_id
     assert len(parts) > 3
     assert "".join(parts) == expected.strip()  # MediaWiki trims trailing whitespace on save
 
 
-async def test_get_page_offset_must_be_a_character_boundary(domain: Wiki, client: object) -> None:
-    with anyio.fail_after(20), pytest.raises(ToolError, match="character boundary"):
+async def test_get_page_offset_must_be_a_character_boundary(domain: Wiki) -> None:
+    with pytest.raises(ToolError, match="character boundary"):
         window("héllo", 2, 10)  # byte 2 is inside 'é'
     with anyio.fail_after(20), pytest.raises(ToolError, match="outside the text"):
         await domain.get_page("Onboarding", "wikitext", None, 10_000, None)
@@ -135,7 +139,8 @@ async def test_list_sections_gives_numbers_levels_and_sizes(domain: Wiki) -> Non
         (3, 3, "Editors"),
     ]
     tools = listing.sections[1]
-    assert tools.bytes is not None and tools.byte_offset is not None
+    assert tools.bytes is not None
+    assert tools.byte_offset is not None
     assert tools.byte_offset + tools.bytes == listing.total_bytes  # includes its subsection
 
 
@@ -160,7 +165,8 @@ async def test_get_revision_and_missing_revision(domain: Wiki) -> None:
     with anyio.fail_after(20):
         page = await domain.get_page("Deploy guide", "wikitext", None, 0, None)
         revision = await domain.get_revision(page.revision_id)
-        assert revision.title == "Deploy guide" and revision.content == page.content
+        assert revision.title == "Deploy guide"
+        assert revision.content == page.content
         with pytest.raises(ToolError, match="does not exist"):
             await domain.get_revision(9_999_999)
 
@@ -169,7 +175,8 @@ async def test_get_revision_of_a_large_page_is_capped_with_a_marker(domain: Wiki
     with anyio.fail_after(20):
         page = await domain.get_page("Big page", "wikitext", None, 0, None)
         revision = await domain.get_revision(page.revision_id)
-    assert revision.truncated and revision.total_bytes > domain.cap
+    assert revision.truncated
+    assert revision.total_bytes > domain.cap
     assert f"{MARKER} truncated at byte" in revision.content
     assert len(revision.content.encode()) < domain.cap + 400
 
@@ -189,8 +196,10 @@ async def test_recent_changes_lists_edits_newest_first(domain: Wiki, alice: Iden
         await domain.create_page(alice, title, "fresh", "new page")
         changes = await domain.recent_changes(5, 0, None)
     newest = changes.changes[0]
-    assert newest.title == title and newest.type == "new"
-    assert "fleet-mcp" in newest.tags and "alice" in newest.comment
+    assert newest.title == title
+    assert newest.type == "new"
+    assert "fleet-mcp" in newest.tags
+    assert "alice" in newest.comment
 
 
 async def test_category_members(domain: Wiki) -> None:
@@ -224,15 +233,19 @@ async def test_what_links_here_bad_title(domain: Wiki) -> None:
 async def test_site_info(domain: Wiki) -> None:
     with anyio.fail_after(20):
         info = await domain.site_info(read_only=True)
-    assert info.sitename == "Fleet Wiki" and info.generator.startswith("MediaWiki 1.")
-    assert info.bot_user == "Fleetbot" and info.read_only and info.change_tag == "fleet-mcp"
+    assert info.sitename == "Fleet Wiki"
+    assert info.generator.startswith("MediaWiki 1.")
+    assert info.bot_user == "Fleetbot"
+    assert info.read_only
+    assert info.change_tag == "fleet-mcp"
 
 
 async def test_render_wikitext_to_plain_text_with_links_and_categories(domain: Wiki) -> None:
     with anyio.fail_after(20):
         rendered = await domain.render_wikitext("'''Bold''' see [[Onboarding]].\n[[Category:Demo]]", None)
     assert rendered.text == "Bold see Onboarding."
-    assert rendered.links == ["Onboarding"] and rendered.categories == ["Demo"]
+    assert rendered.links == ["Onboarding"]
+    assert rendered.categories == ["Demo"]
 
 
 async def test_render_wikitext_refuses_oversized_input(domain: Wiki) -> None:

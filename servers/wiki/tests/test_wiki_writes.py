@@ -35,7 +35,8 @@ async def test_create_page_names_the_caller_and_tags_the_edit(
     with anyio.fail_after(20):
         result = await domain.create_page(alice, title, PAGE, "start the page")
         current = await _current(client, title)
-    assert result.created and result.revision_id == current["id"]
+    assert result.created
+    assert result.revision_id == current["id"]
     assert current["user"] == "Fleetbot"
     assert current["comment"] == "start the page (for alice via fleet-wiki)"
     assert current["tags"] == ["fleet-mcp"]
@@ -49,7 +50,7 @@ async def test_create_page_refuses_an_existing_page(domain: Wiki, alice: Identit
 
 @pytest.mark.parametrize("bad", ["Bad [title]", "Curly {x}", "a|b", "<x>"])
 async def test_create_page_bad_title_characters(domain: Wiki, alice: Identity, bad: str) -> None:
-    with anyio.fail_after(20), pytest.raises(ToolError, match="not valid|invalid title"):
+    with anyio.fail_after(20), pytest.raises(ToolError, match=r"not valid|invalid title"):
         await domain.create_page(alice, bad, "text", "")
 
 
@@ -64,7 +65,8 @@ async def test_caller_subject_cannot_inject_wiki_markup_into_the_summary(
     with anyio.fail_after(20):
         await domain.create_page(mallory, title, "x", "hi")
         current = await _current(client, title)
-    assert "[[" not in str(current["comment"]) and "{{" not in str(current["comment"])
+    assert "[[" not in str(current["comment"])
+    assert "{{" not in str(current["comment"])
     assert "mallory__" in str(current["comment"])
 
 
@@ -78,9 +80,11 @@ async def test_edit_page_replaces_the_text_from_the_base_revision(
         )
         current = await _current(client, title)
         again = await domain.edit_page(alice, title, "All new.", edited.revision_id or 0, None, "same", False)
-    assert current["text"] == "All new." and current["tags"] == ["fleet-mcp"]
+    assert current["text"] == "All new."
+    assert current["tags"] == ["fleet-mcp"]
     assert edited.old_revision_id == created.revision_id
-    assert again.no_change and again.revision_id == edited.revision_id
+    assert again.no_change
+    assert again.revision_id == edited.revision_id
 
 
 async def test_edit_page_one_section(
@@ -102,12 +106,13 @@ async def test_edit_conflict_is_reported_and_nothing_is_overwritten(
         await admin.post(
             action="edit", title=title, text=PAGE.replace("alpha text", "theirs"), summary="other"
         )
-        with pytest.raises(ToolError, match="edit conflict.*Nothing was saved"):
+        with pytest.raises(ToolError, match=r"edit conflict.*Nothing was saved"):
             await domain.edit_page(
                 alice, title, PAGE.replace("alpha text", "mine"), created.revision_id or 0, None, "", False
             )
         current = await _current(client, title)
-    assert "theirs" in str(current["text"]) and "mine" not in str(current["text"])
+    assert "theirs" in str(current["text"])
+    assert "mine" not in str(current["text"])
 
 
 async def test_edit_conflict_with_another_caller_through_the_same_bot(
@@ -139,7 +144,8 @@ async def test_concurrent_edit_elsewhere_is_merged_not_overwritten(
             alice, title, PAGE.replace("alpha text", "mine"), created.revision_id or 0, None, "", False
         )
         current = await _current(client, title)
-    assert "theirs" in str(current["text"]) and "mine" in str(current["text"])
+    assert "theirs" in str(current["text"])
+    assert "mine" in str(current["text"])
 
 
 async def test_edit_page_on_a_protected_page_is_refused(domain: Wiki, alice: Identity) -> None:
@@ -220,7 +226,8 @@ async def test_append_to_page_and_to_a_section(
         await domain.append_to_page(alice, title, "\nthe end", None, "")
         current = await _current(client, title)
     assert current["text"] == PAGE.replace("alpha text", "alpha text\nmore alpha") + "\nthe end"
-    assert current["tags"] == ["fleet-mcp"] and "alice" in str(current["comment"])
+    assert current["tags"] == ["fleet-mcp"]
+    assert "alice" in str(current["comment"])
 
 
 async def test_append_to_missing_and_protected_pages(domain: Wiki, alice: Identity) -> None:
@@ -239,7 +246,8 @@ async def test_move_page(domain: Wiki, client: MediaWikiClient, alice: Identity,
         moved = await domain.move_page(alice, title, f"{title} renamed", "better name", True, True)
         old = await domain.get_page(title, "wikitext", None, 0, None)
         new = await _current(client, f"{title} renamed")
-    assert moved.to_title == f"{title} renamed" and moved.redirect_left
+    assert moved.to_title == f"{title} renamed"
+    assert moved.redirect_left
     assert old.content.startswith("#REDIRECT")
     assert new["text"] == "movable"
 
@@ -248,9 +256,9 @@ async def test_move_page_refusals(domain: Wiki, alice: Identity, title: str) -> 
     with anyio.fail_after(20):
         with pytest.raises(ToolError, match="does not exist"):
             await domain.move_page(alice, "No such page", title, "", True, True)
-        with pytest.raises(ToolError, match="protected|right"):
+        with pytest.raises(ToolError, match=r"protected|right"):
             await domain.move_page(alice, "Protected page", title, "", True, True)
-        with pytest.raises(ToolError, match="not valid|invalid title"):
+        with pytest.raises(ToolError, match=r"not valid|invalid title"):
             await domain.move_page(alice, "Onboarding", "Bad [title]", "", True, True)
 
 
@@ -270,5 +278,8 @@ async def test_change_tag_the_bot_may_not_create_is_a_clear_error(
     # The seeding account's BotPassword lacks the managechangetags grant.
     async with wiki.admin_client() as admin:
         domain = Wiki(admin, max_bytes=20_000, change_tag="never-created", bot_user="Admin@seed")
-        with anyio.fail_after(20), pytest.raises(BackendError, match="addChangeTag.php --tag never-created"):
+        with (
+            anyio.fail_after(20),
+            pytest.raises(BackendError, match=r"addChangeTag\.php --tag never-created"),
+        ):
             await domain.create_page(alice, title, "x", "")

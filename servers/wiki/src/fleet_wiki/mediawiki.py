@@ -247,15 +247,20 @@ class MediaWikiClient:
             current = {"action": "query", **params, **nxt}
 
     async def rest_get(self, path: str, **params: Any) -> dict[str, Any]:
-        """GET rest.php/<path> (reads are anonymous-safe; the session cookie applies)."""
-        await self._ensure_login()
-        body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)
-        if isinstance(body, dict) and "httpCode" in body and int(body["httpCode"]) >= 400:
-            code = str(body.get("errorKey") or body["httpCode"])
-            raise WikiApiError(
-                code, str(body.get("messageTranslations", {}).get("en") or body.get("message") or code)
-            )
-        return body
+        """GET rest.php/<path> with the bot session; 401/403 (session gone, private wiki): log in again once."""
+        for retry in (False, True):
+            await self._ensure_login()
+            body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)
+            status = int(body.get("httpCode", 200)) if isinstance(body, dict) else 200
+            if status in (401, 403) and not retry:
+                self._logged_in, self._csrf = False, None
+                continue
+            if status >= 400:
+                code = str(body.get("errorKey") or status)
+                message = body.get("messageTranslations", {}).get("en") or body.get("message") or code
+                raise WikiApiError(code, str(message))
+            return body
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def ping(self) -> None:
         """Readiness: the wiki answers and the bot can log in."""

@@ -1,0 +1,231 @@
+"""The wiki server over real HTTP through fleet_core's app (trust gate, scope gate), against the real wiki."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from fleet_core import build_app
+from fleet_core.testing import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    running_app,
+)
+from fleet_core.testing import settings_for as core_settings_for
+from fleet_wiki.embedded import EmbeddedWiki
+from fleet_wiki.mediawiki import MediaWikiClient
+from fleet_wiki.server import build_server
+from fleet_wiki.settings import WikiSettings
+
+pytestmark = pytest.mark.anyio
+
+AUDIENCE = "http://127.0.0.1:8700/mcp/wiki"
+READ_TOOLS = {
+    "search_pages", "get_page", "list_sections", "get_page_history", "get_revision", "compare_revisions",
+    "recent_changes", "category_members", "what_links_here", "site_info", "render_wikitext", "whoami",
+}  # fmt: skip
+WRITE_TOOLS = {"create_page", "edit_page", "append_to_page", "move_page"}
+
+
+def settings_for(url: str, username: str = "Bot@x", password: str = "p", **overrides: Any) -> WikiSettings:  # noqa: S107
+    values = {"url": url, "bot_username": username, "bot_password": password, "max_output_bytes": 20_000}
+    return core_settings_for(WikiSettings, name="wiki", **values | overrides)  # type: ignore[return-value]
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: WikiSettings) -> AsyncIterator[tuple[str, MediaWikiClient]]:
+    backend = MediaWikiClient(
+        settings.url,
+        settings.bot_username,
+        settings.bot_password.get_secret_value(),
+        timeout=settings.timeout_seconds,
+    )
+    async with backend, running_app(build_app(build_server(settings, backend), settings)) as base:
+        yield base + settings.path, backend
+
+
+def wiki_settings(wiki: EmbeddedWiki, **overrides: Any) -> WikiSettings:
+    return settings_for(wiki.url, wiki.bot_username, wiki.bot_password, **overrides)
+
+
+def writer() -> Any:
+    return identity("alice", "wiki:read wiki:write", audience=AUDIENCE)
+
+
+def reader() -> Any:
+    return identity("bob", "wiki:read", audience=AUDIENCE)
+
+
+async def test_tools_declare_scopes_and_honest_annotations(wiki: EmbeddedWiki) -> None:
+    async with serve(wiki_settings(wiki)) as (url, _), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(20):
+            tools = {t.name: t for t in (await mcp.list_tools()).tools}
+    assert set(tools) == READ_TOOLS | WRITE_TOOLS
+    for name, tool in tools.items():
+        scope = (tool.meta or {}).get("fleet/scope")
+        assert scope == ("wiki:write" if name in WRITE_TOOLS else "wiki:read")
+        hints = tool.annotations
+        assert hints is not None
+        assert hints.read_only_hint is (name not in WRITE_TOOLS)
+        assert hints.open_world_hint is False
+    assert tools["move_page"].annotations.destructive_hint is True  # type: ignore[union-attr]
+    assert tools["append_to_page"].annotations.destructive_hint is False  # type: ignore[union-attr]
+
+
+async def test_read_only_mode_registers_no_write_tools(wiki: EmbeddedWiki) -> None:
+    async with serve(wiki_settings(wiki, read_only=True)) as (url, _), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(20):
+            names = {t.name for t in (await mcp.list_tools()).tools}
+            info = await mcp.call_tool("site_info", {})
+    assert names == READ_TOOLS
+    assert info.structured_content is not None
+    assert info.structured_content["read_only"] is True
+
+
+async def test_read_scope_caller_editing_gets_403_step_up(wiki: EmbeddedWiki) -> None:
+    settings = wiki_settings(wiki)
+    async with serve(settings) as (url, _):
+        headers = MCP_HEADERS | identity_headers(reader()) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+        body = call_body("edit_page", {"title": "Onboarding", "text": "x", "base_revision_id": 1})
+        async with httpx2.AsyncClient(timeout=10) as http:
+            with anyio.fail_after(20):
+                response = await http.post(url, json=body, headers=headers)
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge
+    assert "wiki:write" in challenge
+    assert settings.resource_metadata_url in challenge
+
+
+async def test_write_scope_caller_shows_in_the_page_history(wiki: EmbeddedWiki) -> None:
+    title = f"Via MCP {uuid.uuid4().hex[:8]}"
+    async with serve(wiki_settings(wiki)) as (url, _), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(30):
+            created = await mcp.call_tool("create_page", {"title": title, "text": "v1", "summary": "start"})
+            assert not created.is_error, created.content
+            rev = created.structured_content["revision_id"]  # type: ignore[index]
+            edit = {"title": title, "text": "v2", "base_revision_id": rev, "summary": "update"}
+            edited = await mcp.call_tool("edit_page", edit)
+            assert not edited.is_error, edited.content
+            history = await mcp.call_tool("get_page_history", {"title": title})
+    comments = [r["comment"] for r in history.structured_content["revisions"]]  # type: ignore[index]
+    assert comments == ["update (for alice via fleet-wiki)", "start (for alice via fleet-wiki)"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# One valid call per tool; `p` is a fresh page {"title", "rev"} where a tool needs one.
+CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "search_pages": lambda p: {"query": "deploy"},
+    "get_page": lambda p: {"title": p["title"]},
+    "list_sections": lambda p: {"title": p["title"]},
+    "get_page_history": lambda p: {"title": p["title"]},
+    "get_revision": lambda p: {"revision_id": p["rev"]},
+    "compare_revisions": lambda p: {"from_revision_id": p["rev"], "to_revision_id": p["rev"]},
+    "recent_changes": lambda p: {"limit": 3},
+    "category_members": lambda p: {"category": "Guides"},
+    "what_links_here": lambda p: {"title": "Deploy guide"},
+    "site_info": lambda p: {},
+    "render_wikitext": lambda p: {"wikitext": "''hi''"},
+    "create_page": lambda p: {"title": p["title"] + " new", "text": "new"},
+    "edit_page": lambda p: {"title": p["title"], "text": "edited", "base_revision_id": p["rev"]},
+    "append_to_page": lambda p: {"title": p["title"], "text": "\nmore"},
+    "move_page": lambda p: {"from_title": p["title"], "to_title": p["title"] + " moved"},
+}
+
+
+async def _fresh_page(wiki: EmbeddedWiki) -> dict[str, Any]:
+    title = f"Tool page {uuid.uuid4().hex[:8]}"
+    async with wiki.admin_client() as admin:
+        body = await admin.post(action="edit", title=title, text="Lead.\n\n== S ==\ntext", createonly=True)
+    return {"title": title, "rev": body["edit"]["newrevid"]}
+
+
+@pytest.mark.parametrize("tool", sorted(CALLS))
+async def test_each_tool_works_after_the_wiki_session_expired(wiki: EmbeddedWiki, tool: str) -> None:
+    page = await _fresh_page(wiki)
+    async with serve(wiki_settings(wiki)) as (url, backend), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(30):
+            warmup = await mcp.call_tool("site_info", {})
+            assert not warmup.is_error
+            with sqlite3.connect(wiki.session_db) as db:
+                db.execute("DELETE FROM objectcache WHERE keyname LIKE '%MWSession%'")
+            result = await mcp.call_tool(tool, CALLS[tool](page))
+    assert not result.is_error, result.content
+    # rest.php serves a public wiki's history to anyone, so only Action API calls notice the lost session.
+    assert backend.logins == (1 if tool == "get_page_history" else 2)
+
+
+@pytest.mark.parametrize("tool", sorted(CALLS))
+async def test_each_tool_reports_an_unreachable_wiki_within_the_timeout(tool: str) -> None:
+    settings = settings_for(f"http://127.0.0.1:{_closed_port()}", timeout_seconds=2)
+    page = {"title": "Anything", "rev": 1}
+    async with serve(settings) as (url, _), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(10):
+            result = await mcp.call_tool(tool, CALLS[tool](page))
+    assert result.is_error
+    assert "unreachable" in result.content[0].text  # type: ignore[union-attr]
+
+
+MISSING: dict[str, dict[str, Any]] = {
+    "get_page": {"title": "No such page"},
+    "list_sections": {"title": "No such page"},
+    "get_page_history": {"title": "No such page"},
+    "get_revision": {"revision_id": 9_999_999},
+    "compare_revisions": {"from_revision_id": 1, "to_revision_id": 9_999_999},
+    "edit_page": {"title": "No such page", "text": "x", "base_revision_id": 9_999_999},
+    "append_to_page": {"title": "No such page", "text": "x"},
+    "move_page": {"from_title": "No such page", "to_title": "Somewhere"},
+}
+
+BAD_TITLE: dict[str, dict[str, Any]] = {
+    "get_page": {"title": "Bad [title]"},
+    "list_sections": {"title": "Bad [title]"},
+    "get_page_history": {"title": "Bad|title"},
+    "category_members": {"category": "Bad [title]"},
+    "what_links_here": {"title": "Bad [title]"},
+    "render_wikitext": {"wikitext": "x", "title": "Bad|title"},
+    "create_page": {"title": "Bad [title]", "text": "x"},
+    "edit_page": {"title": "Bad [title]", "text": "x", "base_revision_id": 1},
+    "append_to_page": {"title": "Bad [title]", "text": "x"},
+    "move_page": {"from_title": "Onboarding", "to_title": "Bad [title]"},
+}
+
+PROTECTED: dict[str, dict[str, Any]] = {
+    "append_to_page": {"title": "Protected page", "text": "x"},
+    "move_page": {"from_title": "Protected page", "to_title": "Unprotected"},
+}
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"),
+    [(t, a, "does not exist") for t, a in MISSING.items()]
+    + [(t, a, "title") for t, a in BAD_TITLE.items()]
+    + [(t, a, "protected") for t, a in PROTECTED.items()],
+)
+async def test_each_tool_refuses_clearly(
+    wiki: EmbeddedWiki, tool: str, args: dict[str, Any], expected: str
+) -> None:
+    async with serve(wiki_settings(wiki)) as (url, _), connect(url, identity=writer()) as mcp:
+        with anyio.fail_after(20):
+            result = await mcp.call_tool(tool, args)
+    assert result.is_error
+    text = result.content[0].text.lower()  # type: ignore[union-attr]
+    assert expected in text or (expected == "protected" and "right" in text)
+    assert "traceback" not in text
