@@ -117,3 +117,46 @@ async def test_unreachable_sentry_is_a_backend_error_and_readyz_says_so(
     assert f"Sentry is unreachable at {dead_url}" in result.content[0].text
     assert audit_lines[-1]["outcome"] == "backend_error"
     assert ready.status_code == 503
+
+
+ARGS: dict[str, dict[str, Any]] = {
+    "whoami": {},
+    "find_organizations": {},
+    "find_projects": {},
+    "find_teams": {},
+    "search_issues": {},
+    "get_issue": {"issue": "1001"},
+    "get_event": {"event_id": "0100" + "e" * 28},
+    "list_issue_events": {"issue": "1001"},
+    "search_events": {"fields": ["title"]},
+    "get_trace": {"trace_id": "a" * 32},
+    "find_releases": {},
+    "get_release": {"version": "backend@1.0.0"},
+    "resolve_issue": {"issue": "1001"},
+    "unresolve_issue": {"issue": "1001"},
+    "ignore_issue": {"issue": "1001"},
+    "assign_issue": {"issue": "1001", "assignee": "me"},
+    "add_issue_note": {"issue": "1001", "text": "hi"},
+}
+
+
+@pytest.mark.parametrize("tool", sorted(ARGS))
+async def test_every_tool_answers_a_stalled_sentry_with_a_timeout_error(
+    fake: FakeSentry, make_settings: Any, tool: str
+) -> None:
+    from mcp import Client
+
+    from fleet_core.testing import acting_as
+
+    settings = make_settings(timeout_seconds=0.2, max_retries=0)
+    fake.stall()
+    with anyio.fail_after(10):
+        async with serve_fake(fake) as sentry_url:
+            async with SentryClient(settings.model_copy(update={"base_url": sentry_url})) as client:
+                with acting_as(identity("alice", "sentry:read sentry:write", audience=AUDIENCE)):
+                    async with Client(build_server(settings, client)) as session:
+                        result = await session.call_tool(tool, ARGS[tool])
+            fake.release()
+    assert result.is_error
+    assert "Sentry did not answer within 0.2s" in result.content[0].text
+    assert len(fake.calls) == 1
