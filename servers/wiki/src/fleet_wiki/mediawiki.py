@@ -247,7 +247,7 @@ class MediaWikiClient:
             current = {"action": "query", **params, **nxt}
 
     async def rest_get(self, path: str, **params: Any) -> dict[str, Any]:
-        """GET rest.php/<path> with the bot session; 401/403 (session gone, private wiki): log in again once."""
+        """GET rest.php/<path> as the bot; a 401/403 (session gone, private wiki) logs in again once."""
         for retry in (False, True):
             await self._ensure_login()
             body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)

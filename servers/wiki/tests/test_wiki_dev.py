@@ -1,0 +1,62 @@
+"""The `fleet dev` hook, and the `fleet-wiki` process started the way `fleet dev` starts it."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import anyio
+import httpx2
+import pytest
+
+from fleet_core import DevBackendUnavailable
+from fleet_core.testing import TEST_SECRET, connect, free_port, identity
+from fleet_wiki.dev import backend
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_dev_backend_explains_what_to_install(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLEET_WIKI_MEDIAWIKI_DIR", str(tmp_path / "no-mediawiki-here"))
+    with pytest.raises(DevBackendUnavailable, match="30-mediawiki.sh"):
+        async with backend(tmp_path):
+            pass
+
+
+async def test_fleet_wiki_process_serves_the_dev_wiki(tmp_path: pathlib.Path) -> None:
+    port = free_port()
+    public_url = "http://127.0.0.1:8700/mcp/wiki"
+    with anyio.fail_after(90):
+        async with backend(tmp_path) as env:
+            proc_env = os.environ | env
+            proc_env |= {
+                "FLEET_WIKI_PUBLIC_URL": public_url,
+                "FLEET_WIKI_PORT": str(port),
+                "FLEET_WIKI_TRUST_MODE": "gateway-secret",
+                "FLEET_WIKI_GATEWAY_SECRETS": TEST_SECRET,
+                "FLEET_WIKI_ALLOWED_HOSTS": f"127.0.0.1:{port}",
+            }
+            proc = subprocess.Popen([sys.executable, "-m", "fleet_wiki"], env=proc_env)  # noqa: ASYNC220
+            try:
+                base = f"http://127.0.0.1:{port}"
+                async with httpx2.AsyncClient(timeout=5) as http:
+                    while True:  # noqa: ASYNC110 - polling a child process, under fail_after
+                        assert proc.poll() is None, "fleet-wiki exited"
+                        try:
+                            if (await http.get(f"{base}/readyz")).status_code == 200:
+                                break
+                        except httpx2.TransportError:
+                            pass
+                        await anyio.sleep(0.1)
+                who = identity("alice", "wiki:read", audience=public_url)
+                async with connect(f"{base}/mcp", identity=who) as mcp:
+                    result = await mcp.call_tool("get_page", {"title": "Onboarding"})
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+    assert not result.is_error, result.content
+    assert "Deploy guide" in result.structured_content["content"]  # type: ignore[index]
