@@ -22,7 +22,7 @@ async def test_dev_backend_explains_what_to_install(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FLEET_WIKI_MEDIAWIKI_DIR", str(tmp_path / "no-mediawiki-here"))
-    with pytest.raises(DevBackendUnavailable, match="30-mediawiki.sh"):
+    with pytest.raises(DevBackendUnavailable, match=r"30-mediawiki\.sh"):
         async with backend(tmp_path):
             pass
 
@@ -44,7 +44,7 @@ async def test_fleet_wiki_process_serves_the_dev_wiki(tmp_path: pathlib.Path) ->
             try:
                 base = f"http://127.0.0.1:{port}"
                 async with httpx2.AsyncClient(timeout=5) as http:
-                    while True:  # noqa: ASYNC110 - polling a child process, under fail_after
+                    while True:  # polling a child process, under fail_after
                         assert proc.poll() is None, "fleet-wiki exited"
                         try:
                             if (await http.get(f"{base}/readyz")).status_code == 200:
