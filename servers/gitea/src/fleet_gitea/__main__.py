@@ -1,6 +1,10 @@
-"""`fleet-gitea`: serve the Gitea MCP server over stateless Streamable HTTP."""
+"""`fleet-gitea`: serve the Gitea MCP server over stateless Streamable HTTP (FLEET_GITEA_* settings)."""
 
 from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
 
 from fleet_core import build_app, serve
 
@@ -10,11 +14,12 @@ from .settings import GiteaSettings
 
 
 def main() -> None:
-    settings = GiteaSettings()
+    try:
+        settings = GiteaSettings()
+    except ValidationError as exc:
+        sys.exit(f"fleet-gitea: invalid settings:\n{exc}")
     if not settings.url or not settings.token.get_secret_value():
-        raise SystemExit(
-            "fleet-gitea: set FLEET_GITEA_URL and FLEET_GITEA_TOKEN (a site-admin service token)"
-        )
+        sys.exit("fleet-gitea: set FLEET_GITEA_URL and FLEET_GITEA_TOKEN (a site-admin service token)")
     backend = GiteaClient(
         settings.url,
         settings.token.get_secret_value(),
@@ -23,7 +28,7 @@ def main() -> None:
     )
 
     async def ready() -> None:
-        await backend.version()
+        await backend.version()  # service token only: no Sudo, no user's power
 
     serve(build_app(build_server(settings, backend), settings, ready=ready), settings)
 

@@ -20,8 +20,8 @@ class GiteaSettings(ServerSettings):
     url: str = Field(default="", description="Gitea base URL, e.g. https://gitea.example.com (no /api/v1).")
     token: SecretStr = Field(
         default=SecretStr(""),
-        description="Service token of a site-admin account (scopes read+write on repository, issue, user, "
-        "misc): Gitea only honours `Sudo` for admins.",
+        description="Access token of a site-admin service account (scopes write:repository, write:issue, "
+        "read:user): Gitea honours `Sudo` only for admins.",
     )
     user_mapping: Literal["identity", "map"] = Field(
         default="identity",
@@ -40,7 +40,7 @@ class GiteaSettings(ServerSettings):
         default=2,
         ge=0,
         le=5,
-        description="Retries of idempotent GETs on 429/502/503/504 (writes never retry).",
+        description="Retries of idempotent GETs on 429/500/502/503/504 (writes never retry).",
     )
     max_file_bytes: int = Field(default=65_536, ge=1024, description="Largest file content returned.")
     max_diff_bytes: int = Field(default=65_536, ge=1024, description="Largest PR diff returned.")
