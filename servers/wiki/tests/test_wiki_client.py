@@ -153,3 +153,26 @@ async def test_session_lost_twice_is_not_retried_forever() -> None:
         with anyio.fail_after(5), pytest.raises(WikiApiError, match="assertuserfailed"):
             await c.get(action="query", meta="siteinfo")
         assert c.logins == 2
+
+
+async def test_a_write_answered_503_is_not_resent() -> None:
+    """The edit may have been saved before a proxy gave up: resending could apply it twice."""
+    posts: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        params = dict(request.url.params) | dict(httpx2.QueryParams(request.content.decode()))
+        if params.get("type") == "login":
+            return httpx2.Response(200, json={"query": {"tokens": {"logintoken": "t"}}})
+        if params.get("action") == "login":
+            return httpx2.Response(200, json={"login": {"result": "Success"}})
+        if params.get("type") == "csrf":
+            return httpx2.Response(200, json={"query": {"tokens": {"csrftoken": "c+\\"}}})
+        posts.append(params["action"])
+        return httpx2.Response(503, headers={"Retry-After": "0"}, text="busy")
+
+    async with MediaWikiClient(
+        "http://wiki.test", "Bot@x", "p", transport=httpx2.MockTransport(handler)
+    ) as c:
+        with anyio.fail_after(5), pytest.raises(BackendError, match="HTTP 503"):
+            await c.post(action="edit", title="X", appendtext="once")
+    assert posts == ["edit"]

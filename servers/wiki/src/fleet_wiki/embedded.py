@@ -138,7 +138,8 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
     data.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    admin_pass = secrets.token_urlsafe(18)
+    # Hex only: a random password starting with "-" would be parsed as an option by the maintenance scripts.
+    admin_pass = secrets.token_hex(16)
     env = {**os.environ, "MW_CONFIG_FILE": str(workdir / "FleetSettings.php")}
     env.pop("MW_INSTALL_PATH", None)
 
@@ -171,7 +172,7 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
     (workdir / "FleetSettings.php").write_text(SETTINGS_TEMPLATE)
     bot_pass = secrets.token_hex(16)  # BotPasswords are 32 chars
     admin_bot_pass = secrets.token_hex(16)
-    await _php(php, root, "createAndPromote.php", "--bot", "Fleetbot", secrets.token_urlsafe(18), env=env)
+    await _php(php, root, "createAndPromote.php", "--bot", "Fleetbot", secrets.token_hex(16), env=env)
     await _php(
         php,
         root,

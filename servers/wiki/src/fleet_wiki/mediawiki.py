@@ -109,8 +109,13 @@ class MediaWikiClient:
             except httpx2.TransportError as exc:
                 raise BackendError(f"the wiki at {self.url} is unreachable ({type(exc).__name__})") from exc
             lagged = response.headers.get("MediaWiki-API-Error") == "maxlag"
-            if lagged or response.status_code in (429, 503):
-                if attempt < self._max_retries:
+            # maxlag and 429 mean "not executed": safe to resend. A bare 503 may come after a write
+            # went through (a proxy timing out), so only reads are resent on it.
+            retryable = (
+                lagged or response.status_code == 429 or (response.status_code == 503 and method == "GET")
+            )
+            if retryable or response.status_code == 503:
+                if retryable and attempt < self._max_retries:
                     await anyio.sleep(_retry_after(response))
                     continue
                 why = "replication lag" if lagged else f"HTTP {response.status_code}"
