@@ -326,3 +326,13 @@ async def test_trace_spans_are_capped(call: Any) -> None:
     assert trace["spans"][0]["depth"] == 0
     assert trace["spans"][0]["errors"] == len(trace["errors"]) == 3
     assert {s["depth"] for s in trace["spans"][1:]} == {1}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool", sorted(WRITES))
+async def test_a_read_only_caller_cannot_change_anything(call: Any, fake: FakeSentry, tool: str) -> None:
+    bob = identity("bob", "sentry:read", audience="x")
+    result = await call(tool, HAPPY[tool][0], who=bob)
+    assert result.is_error
+    assert "insufficient scope" in text(result)
+    assert fake.calls == []
