@@ -45,3 +45,22 @@ def test_runner_serves_the_issuer_port(tmp_path):
     assert meta.json()["issuer"] == f"http://127.0.0.1:{port}"
     assert token.status_code == 200
     assert (tmp_path / "authserver.sqlite3").stat().st_mode & 0o077 == 0
+
+
+def test_rotate_and_retire_keys_from_the_command_line(tmp_path, capsys):
+    from fleet_frontdoor.authserver import main
+    from fleet_frontdoor.authserver.keys import KeyRing
+    from fleet_frontdoor.authserver.store import Store
+
+    manifest = tmp_path / "fleet.toml"
+    manifest.write_text(SAMPLE_TOML)
+    main(["--manifest", str(manifest), "--state-dir", str(tmp_path), "--rotate-key"])
+    main(["--manifest", str(manifest), "--state-dir", str(tmp_path), "--rotate-key"])
+    store = Store(tmp_path)
+    try:
+        assert len(KeyRing(store).jwks()["keys"]) == 3  # the first key, then two rotations
+        main(["--manifest", str(manifest), "--state-dir", str(tmp_path), "--retire-old-keys"])
+        assert len(KeyRing(store).jwks()["keys"]) == 1
+    finally:
+        store.close()
+    assert "new signing key" in capsys.readouterr().out

@@ -223,12 +223,29 @@ def main(argv: list[str] | None = None) -> None:
         "--allow-loopback-cimd", action="store_true", help="dev only: fetch CIMD from loopback"
     )
     parser.add_argument("--no-dev-token", action="store_true", help="disable POST /dev/token")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--rotate-key", action="store_true", help="add a new signing key (old one stays published)"
+    )
+    keys.add_argument("--retire-old-keys", action="store_true", help="publish only the current signing key")
     args = parser.parse_args(argv)
     path = args.manifest or find_manifest()
     manifest = load_manifest(path)
+    state_dir = args.state_dir or default_state_dir(path)
+    if args.rotate_key or args.retire_old_keys:
+        ctx = make_context(manifest, state_dir=state_dir)
+        try:
+            if args.rotate_key:
+                print(f"new signing key {ctx.keys.rotate()} (a running server signs with it from now on)")
+            else:
+                ctx.keys.retire_old()
+                print("only the current signing key is published now")
+        finally:
+            ctx.store.close()
+        return
     run_auth_server(
         manifest,
-        state_dir=args.state_dir or default_state_dir(path),
+        state_dir=state_dir,
         allow_loopback_cimd=args.allow_loopback_cimd,
         dev_token_endpoint=not args.no_dev_token,
     )
