@@ -93,10 +93,12 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
                     await anyio.sleep(0.01)
                 sentry_sdk.get_client().close(timeout=2)  # before the ingest endpoint goes away
     assert result.is_error
-    (event,) = [e for e in capture.items if e.get("exception")]
-    assert event["tags"]["fleet.server"] == "sentry"
-    assert event["tags"]["fleet.tool"] == "resolve_issue"
-    assert event["user"]["id"] == "alice"
+    events = [e for e in capture.items if e.get("exception")]
+    assert events
+    for event in events:  # however the SDK caught it (logging or MCP integration), it is labelled
+        assert event["tags"]["fleet.server"] == "sentry"
+        assert event["tags"]["fleet.tool"] == "resolve_issue"
+        assert event["user"] == {"id": "alice"}
     everything = b"".join(capture.raw).decode()
     assert FAKE_TOKEN not in everything
     assert TEST_SECRET not in everything
