@@ -110,3 +110,20 @@ async def test_no_request_ever_goes_out_without_sudo(h: Harness) -> None:
         await h.ok(tool, VALID[tool], subject="bob")
     assert h.fake.requests
     assert all(r.sudo == "bob" for r in h.fake.requests)
+
+
+async def test_a_sudo_header_from_the_client_is_not_forwarded(h: Harness) -> None:
+    # bob tries to smuggle `Sudo: alice` through the MCP request: the server builds its own headers.
+    who = identity("bob", "gitea:read", audience=h.settings.public_url)
+    async with connect(h.url, identity=who, headers={"Sudo": "alice"}) as client:
+        result = await client.call_tool("get_me", {})
+    assert result.structured_content["login"] == "bob"
+    assert {r.sudo for r in h.fake.requests} == {"bob"}
+
+
+async def test_a_mapped_name_cannot_inject_headers(shared: Harness, fake: FakeGitea) -> None:
+    mapping = {"sub-x": "alice\r\nX-Evil: 1", "sub-y": "fleet-bot\n"}
+    async with mcp_in_front(fake, shared.gitea_url, user_mapping="map", user_map=mapping) as running:
+        for subject in mapping:
+            assert "not a usable Gitea username" in await running.error("get_me", subject=subject)
+    assert fake.requests == []

@@ -7,6 +7,7 @@ a redirect (a 301/302 would replay a POST as a GET and silently lose the write â
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ _LINK_NEXT = re.compile(r'<[^>]*[?&]page=(\d+)[^>]*>\s*;\s*rel="next"')
 
 def repo_path(owner: str, repo: str, *rest: str) -> str:
     for name in (owner, repo):
-        if not _NAME.match(name) or name in (".", ".."):
+        if not _NAME.fullmatch(name) or name in (".", ".."):
             raise ToolError(f"invalid owner or repository name {name!r}")
     return "/".join(["", "repos", owner, repo, *rest])
 
@@ -193,8 +194,6 @@ def _backoff(response: httpx2.Response, attempt: int) -> float:
 
 
 def _decode(body: bytes, path: str) -> Any:
-    import json
-
     try:
         return json.loads(body)
     except ValueError as e:
@@ -202,8 +201,6 @@ def _decode(body: bytes, path: str) -> Any:
 
 
 def _message(body: bytes) -> str:
-    import json
-
     try:
         data = json.loads(body)
     except ValueError:

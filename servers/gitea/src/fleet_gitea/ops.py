@@ -21,6 +21,7 @@ MAX_COMMENTS = 50
 MAX_FILES = 100
 MAX_TREE_ENTRIES = 1000
 MAX_LOG_BYTES = 2_000_000
+MAX_LABEL_PAGES = 10
 
 
 def cap(text: str | None, limit: int = MAX_BODY_CHARS) -> str:
@@ -530,8 +531,14 @@ class GiteaOps:
         return issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
 
     async def _label_ids(self, user: str, owner: str, repo: str, names: list[str]) -> list[int]:
-        page = await self.gitea.get_page(repo_path(owner, repo, "labels"), user, {"page": 1, "limit": 50})
-        known = {lb["name"]: lb["id"] for lb in page.items}
+        known: dict[str, int] = {}
+        next_page: int | None = 1
+        while next_page is not None and next_page <= MAX_LABEL_PAGES:
+            page = await self.gitea.get_page(
+                repo_path(owner, repo, "labels"), user, {"page": next_page, "limit": 50}
+            )
+            known |= {lb["name"]: lb["id"] for lb in page.items}
+            next_page = page.next_page
         missing = [n for n in names if n not in known]
         if missing:
             raise ToolError(f"no such label(s) in {owner}/{repo}: {', '.join(missing)} (see list_labels)")

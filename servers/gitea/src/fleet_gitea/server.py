@@ -41,7 +41,7 @@ def build_server(settings: GiteaSettings, backend: GiteaClient) -> MCPServer:
             raise ToolError(
                 f"no Gitea account is mapped for {subject!r}; ask an admin to add you to the user map"
             )
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise ToolError(
                 f"{subject!r} is not a usable Gitea username; an admin must map it to a Gitea account"
             )
