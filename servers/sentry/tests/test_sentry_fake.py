@@ -92,9 +92,10 @@ async def test_dev_hook_serves_the_labelled_fake_when_no_sentry_is_configured(
 ) -> None:
     monkeypatch.delenv("FLEET_SENTRY_AUTH_TOKEN", raising=False)
     with anyio.fail_after(15):
-        async with dev.backend(tmp_path) as env, httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {env['FLEET_SENTRY_AUTH_TOKEN']}"}
-        ) as c:
+        async with (
+            dev.backend(tmp_path) as env,
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {env['FLEET_SENTRY_AUTH_TOKEN']}"}) as c,
+        ):
             org = (await c.get(f"{env['FLEET_SENTRY_BASE_URL']}/api/0/organizations/acme/")).json()
     assert org["slug"] == env["FLEET_SENTRY_ORG"] == "acme"
     assert "FAKE Sentry" in caplog.text
