@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import httpx2
@@ -38,6 +39,7 @@ CORS_EXPOSE = ", ".join(CORS.exposed_headers).encode()
 CORS_METHODS = ", ".join(CORS.methods).encode()
 CORS_HEADERS = ", ".join(CORS.headers).encode()
 CORS_MAX_AGE = str(CORS.max_age).encode()
+VERIFIED_CACHE_SIZE = 10_000
 _FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-", b"x_mcp_")  # never taken from the client (G18)
 
 
@@ -58,7 +60,7 @@ class Gateway:
         *,
         secret: str,
         upstream_auth_mode: UpstreamAuthMode,
-        http: httpx2.AsyncClient | None,
+        transport: httpx2.AsyncBaseTransport | None,
         verifier: JwksVerifier | None,
         upstream_timeout: float,
     ) -> None:
@@ -69,15 +71,17 @@ class Gateway:
         self.secret = (GATEWAY_SECRET_HEADER.lower().encode(), secret.encode())
         self.verifier = verifier or JwksVerifier(self.issuer, leeway=manifest.gateway.leeway_seconds)
         self._owns_verifier = verifier is None
-        self._owns_http = http is None
-        if http is None:
-            http = httpx2.AsyncClient(
-                timeout=httpx2.Timeout(upstream_timeout, connect=5.0),
-                limits=httpx2.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=30),
-                follow_redirects=False,
-                trust_env=False,
-            )
-        self.proxy = Proxy(http)
+        self._owns_transport = transport is None
+        if transport is None:
+            # the transport, not an AsyncClient: no redirects, cookies, auth flows or URL logging on the
+            # hot path, just the pooled HTTP/1.1 connections
+            limits = httpx2.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=30)
+            transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+        self.proxy = Proxy(transport, timeout=upstream_timeout)
+        self.leeway = manifest.gateway.leeway_seconds
+        # (token, route) → (exp, claims, identity headers): the signature is checked once per token,
+        # expiry on every request (offline validation can't see revocation either way: keep TTLs short)
+        self._verified: dict[tuple[bytes, str], tuple[float, dict[str, Any], list[tuple[bytes, bytes]]]] = {}
         self.routes: dict[str, _Route] = {}
         self.prm: dict[str, _Route] = {}
         for server in manifest.enabled_servers:
@@ -119,8 +123,8 @@ class Gateway:
                 return
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self.proxy.http.aclose()
+        if self._owns_transport:
+            await self.proxy.transport.aclose()
         if self._owns_verifier:
             await self.verifier.aclose()
 
@@ -236,9 +240,17 @@ class Gateway:
         if not token:  # no credentials, or another scheme (Basic): a bare challenge, RFC 6750 §3.1
             await challenge(401, route.challenge, "unauthorized", "missing bearer token")
             return
+        key = (token, route.server.name)
+        cached = self._verified.get(key)
         try:
-            claims = await self.verifier.verify(token.decode("ascii"), audience=route.server.resource)
-            identity = forwarded_headers(claims)
+            if cached is not None and cached[0] + self.leeway > time.time():
+                _, claims, identity = cached
+            else:
+                claims = await self.verifier.verify(token.decode("ascii"), audience=route.server.resource)
+                identity = [(n.encode(), v.encode()) for n, v in forwarded_headers(claims) if v]
+                if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                    self._verified.clear()
+                self._verified[key] = (float(claims["exp"]), claims, identity)
         except JwksUnavailable as exc:
             # an infrastructure problem, not a token problem: don't send the client back to OAuth (G12)
             logger.error("token keys unavailable: %s", exc)
@@ -277,7 +289,7 @@ class Gateway:
             keep.append((b"x-forwarded-port", str(server[1]).encode()))
         keep.append((b"x-forwarded-prefix", route.server.path.encode()))
         # X-MCP-*: set from the verified claims, absent claims left cleared (G18, G19, G21)
-        keep.extend((name.encode(), value.encode()) for name, value in identity if value)
+        keep.extend(identity)
         if self.passthrough:
             keep.append((b"authorization", auths[0]))
         keep.append(self.secret)
@@ -301,20 +313,21 @@ def build_gateway(
     *,
     secret: str,
     upstream_auth_mode: UpstreamAuthMode | None = None,
-    http: httpx2.AsyncClient | None = None,
+    transport: httpx2.AsyncBaseTransport | None = None,
     verifier: JwksVerifier | None = None,
     upstream_timeout: float = 60.0,
 ) -> Gateway:
     """The dev gateway as an ASGI app for every enabled server in the manifest.
 
     `secret` is sent upstream as X-MCP-Gateway-Secret; `upstream_auth_mode` defaults to the manifest's.
-    `http`/`verifier` are injectable for tests (the gateway closes only what it created).
+    `transport` (the pooled connections to upstreams) and `verifier` are injectable; the gateway closes
+    only what it created. `upstream_timeout` bounds connect/read/write/pool waits on the upstream.
     """
     return Gateway(
         manifest,
         secret=secret,
         upstream_auth_mode=upstream_auth_mode or manifest.gateway.upstream_auth_mode,
-        http=http,
+        transport=transport,
         verifier=verifier,
         upstream_timeout=upstream_timeout,
     )

@@ -57,10 +57,12 @@ def filter_response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes,
 
 
 class Proxy:
-    """Streams requests to upstreams over one pooled httpx2 client."""
+    """Streams requests to upstreams over one pooled httpx2 transport."""
 
-    def __init__(self, http: httpx2.AsyncClient) -> None:
-        self.http = http
+    def __init__(self, transport: httpx2.AsyncBaseTransport, *, timeout: float) -> None:
+        self.transport = transport
+        connect = min(timeout, 5.0)
+        self.timeout = {"connect": connect, "read": timeout, "write": timeout, "pool": timeout}
 
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
@@ -104,9 +106,11 @@ class Proxy:
                 content = await self._read_body(receive)
         except ClientGone:
             return
-        request = httpx2.Request(scope["method"], url, headers=headers, content=content)
+        request = httpx2.Request(
+            scope["method"], url, headers=headers, content=content, extensions={"timeout": self.timeout}
+        )
         try:
-            response = await self.http.send(request, stream=True)
+            response = await self.transport.handle_async_request(request)
         except ClientGone:
             return
         except httpx2.TimeoutException:
@@ -120,7 +124,7 @@ class Proxy:
         try:
             await self._relay(response, receive, send, extra_response_headers)
         finally:
-            await response.aclose()
+            await response.stream.aclose()  # type: ignore[union-attr]
 
     async def _relay(
         self,
@@ -139,7 +143,7 @@ class Proxy:
         )
         if not streaming:
             try:
-                body = b"".join([chunk async for chunk in response.aiter_raw()])
+                body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
             except httpx2.HTTPError as exc:
                 logger.warning("upstream failed mid-response (%s)", exc.__class__.__name__)
                 await error(send, 502, "bad_gateway", "the MCP server failed while answering")
@@ -159,7 +163,7 @@ class Proxy:
 
             tg.start_soon(watch_disconnect)
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.stream:  # type: ignore[union-attr]
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except httpx2.HTTPError as exc:
                 # headers are gone already: all we can do is end the stream early
