@@ -141,7 +141,7 @@ def echo_server() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def fleet_stack(**gateway_options: Any) -> AsyncIterator[Stack]:
+async def fleet_stack(*, leeway: int = 30, **gateway_options: Any) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as stack:
         issuer = await stack.enter_async_context(JwtIssuer())
         port = free_port()
@@ -158,7 +158,7 @@ async def fleet_stack(**gateway_options: Any) -> AsyncIterator[Stack]:
         raw_url = await stack.enter_async_context(running_app(recording(raw_app, raw)))
         manifest = Manifest.model_validate(
             {
-                "gateway": {"origin": origin, "leeway_seconds": 30},
+                "gateway": {"origin": origin, "leeway_seconds": leeway},
                 "issuer": {"url": issuer.url},
                 "servers": [
                     {"name": "echo", "upstream": echo_url, "scopes": ["echo:read", "echo:write"]},
@@ -580,6 +580,35 @@ async def test_g24_cors_preflight_is_not_challenged_and_the_challenge_is_exposed
             assert "WWW-Authenticate" in r.headers["access-control-expose-headers"]
             assert r.headers["access-control-allow-origin"] == "*"
             assert s.echo == []
+
+
+@pytest.mark.anyio
+async def test_verified_token_cache_is_per_resource() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            token = s.token(scope="echo:read other:read")
+            for _ in range(2):  # the second call is answered from the verified-token cache
+                whoami(await http.post(s.resource, json=call_body("whoami"), headers=s.auth(token)))
+            r = await http.post(f"{s.gateway}/mcp/other", json=call_body("whoami"), headers=s.auth(token))
+            assert r.status_code == 401  # verified for /mcp/echo, still not a token for /mcp/other
+            assert len(s.echo) == 2
+
+
+@pytest.mark.anyio
+async def test_verified_token_cache_honours_expiry() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack(leeway=0) as s, client() as http:
+            exp = int(time.time()) + 2
+            token = s.token(exp=exp)
+            whoami(await http.post(s.resource, json=call_body("whoami"), headers=s.auth(token)))
+            while True:  # poll: the cached verdict must lapse at exp, exactly like a fresh check
+                before = len(s.echo)
+                r = await http.post(s.resource, json=call_body("whoami"), headers=s.auth(token))
+                if len(s.echo) == before:  # refused by the gateway itself, not by the server
+                    assert r.status_code == 401
+                    break
+                await anyio.sleep(0.05)
+            assert time.time() >= exp
 
 
 @pytest.mark.anyio
