@@ -56,13 +56,16 @@ _KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign tab
 _CONSTRAINTS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key", "x": "exclusion"}
 
 
+_CONNECTION_LOST = {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03"}
+
+
 def database_error(exc: psycopg.Error, role: str) -> ToolError:
     """PostgreSQL's refusal, said plainly. Connection trouble is the backend's fault, not the caller's."""
     if exc.sqlstate is None and isinstance(exc, psycopg.ProgrammingError) and "COPY" in str(exc):
         return ToolError("COPY is not supported: use a SELECT (reads) or INSERT/UPDATE/DELETE (writes)")
     message = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
-    if exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P")):
+    if exc.sqlstate is None or exc.sqlstate in _CONNECTION_LOST:
         return BackendError(f"database connection failed: {message}")
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return ToolError(f"the statement was stopped: {message} (time limits apply to every call)")
@@ -155,9 +158,9 @@ async def _stream(
                 reason = "max_bytes" if over else None
         if reason is not None and not drain:
             break
-    if batch and reason is None:
+    if batch and reason != "max_bytes":
         size, over = _take(rows, batch, size, max_bytes)
-        reason = "max_bytes" if over else None
+        reason = "max_bytes" if over else reason
     return cur, rows, reason, seen
 
 

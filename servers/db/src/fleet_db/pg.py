@@ -133,7 +133,9 @@ class Database:
                     await conn.execute(
                         "SELECT set_config('fleet.subject', %s, true), set_config('fleet.claims', %s, true), "
                         "set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true), "
-                        "set_config('idle_in_transaction_session_timeout', %s, true)",
+                        "set_config('idle_in_transaction_session_timeout', %s, true), "
+                        # a cancelled call closes its connection: the server then stops the statement
+                        "set_config('client_connection_check_interval', '250ms', true)",
                         [settings[0], settings[1], settings[2], settings[2], settings[3]],
                     )
                     await conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ctx.role)))

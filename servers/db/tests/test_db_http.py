@@ -1,0 +1,131 @@
+"""The real MCP path over HTTP: trust gate → scope gate → tool → PostgreSQL as the caller (RLS)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+
+from fleet_core import build_app
+from fleet_core.testing import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    running_app,
+)
+from fleet_db import build_server
+
+AUD = "http://127.0.0.1:8700/mcp/db"
+MINE = "SELECT owner, team, title FROM demo.tickets ORDER BY id"
+
+
+@pytest.fixture
+async def url(settings, database) -> AsyncIterator[str]:
+    app = build_app(build_server(settings, database), settings, ready=database.ready)
+    async with running_app(app) as base:
+        yield base + settings.path
+
+
+async def call(url: str, subject: str, scopes: str, tool: str, args: dict[str, Any]) -> Any:
+    with anyio.fail_after(20):
+        async with connect(url, identity=identity(subject, scopes, audience=AUD)) as client:
+            return await client.call_tool(tool, args)
+
+
+@pytest.mark.anyio
+async def test_alice_and_bob_get_different_answers_to_the_same_query(url, admin):
+    alice = await call(url, "alice", "db:read", "run_query", {"sql": MINE})
+    bob = await call(url, "bob", "db:read", "run_query", {"sql": MINE})
+    assert {row[1] for row in alice.structured_content["rows"]} == {"platform"}
+    assert {row[1] for row in bob.structured_content["rows"]} == {"payments"}
+    assert len(alice.structured_content["rows"]) == len(bob.structured_content["rows"]) == 4
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+
+
+@pytest.mark.anyio
+async def test_a_stranger_sees_no_tickets(url):
+    result = await call(url, "eve", "db:read", "run_query", {"sql": MINE})
+    assert result.structured_content["rows"] == []
+
+
+@pytest.mark.anyio
+async def test_rls_applies_through_views_and_explain(url):
+    result = await call(
+        url, "bob", "db:read", "run_query", {"sql": "SELECT DISTINCT team FROM demo.open_tickets"}
+    )
+    assert result.structured_content["rows"] == [["payments"]]
+
+
+@pytest.mark.anyio
+async def test_claims_are_visible_to_sql_as_json(url):
+    result = await call(
+        url, "bob", "db:read", "run_query", {"sql": "SELECT current_setting('fleet.claims')::jsonb ->> 'sub'"}
+    )
+    assert result.structured_content["rows"] == [["bob"]]
+
+
+@pytest.mark.anyio
+async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(url, admin):
+    headers = MCP_HEADERS | identity_headers(identity("bob", "db:read", audience=AUD))
+    headers["X-MCP-Gateway-Secret"] = TEST_SECRET
+    body = call_body("execute_statement", {"sql": "DELETE FROM demo.tickets"})
+    with anyio.fail_after(10):
+        async with httpx2.AsyncClient() as http:
+            response = await http.post(url, json=body, headers=headers)
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge
+    assert "db:write" in challenge
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+
+
+@pytest.mark.anyio
+async def test_a_writers_write_lands_and_is_attributed(url, admin):
+    result = await call(
+        url,
+        "alice",
+        "db:read db:write",
+        "execute_statement",
+        {
+            "sql": "INSERT INTO demo.tickets (title, team) VALUES ($1, $2) RETURNING id, owner, updated_by",
+            "params": ["Rotate TLS certificates", "platform"],
+        },
+    )
+    assert not result.is_error, result.content
+    new_id, owner, updated_by = result.structured_content["rows"][0]
+    assert (owner, updated_by) == ("alice", "alice")
+    row = admin.execute(
+        "SELECT title, owner, updated_by FROM demo.tickets WHERE id = %s", [new_id]
+    ).fetchone()
+    assert row == ("Rotate TLS certificates", "alice", "alice")
+    # bob's team cannot see it; alice's teammate carol can
+    bob = await call(
+        url,
+        "bob",
+        "db:read",
+        "run_query",
+        {"sql": "SELECT id FROM demo.tickets WHERE id = $1", "params": [new_id]},
+    )
+    carol = await call(
+        url,
+        "carol",
+        "db:read",
+        "run_query",
+        {"sql": "SELECT id FROM demo.tickets WHERE id = $1", "params": [new_id]},
+    )
+    assert bob.structured_content["rows"] == []
+    assert carol.structured_content["rows"] == [[new_id]]
+
+
+@pytest.mark.anyio
+async def test_readyz_checks_the_database(url):
+    async with httpx2.AsyncClient() as http:
+        response = await http.get(url.removesuffix("/mcp") + "/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True}

@@ -1,0 +1,66 @@
+"""Surviving a PostgreSQL restart, the embedded cluster, and the `fleet dev` hook."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+from fleet_core import BackendError
+from fleet_db import Database, dev
+from fleet_db.embedded import EmbeddedPostgres
+from fleet_db.pg import CallContext
+from fleet_db.provision import provision
+
+ALICE = CallContext(role="fleet_reader", subject="alice", claims={"sub": "alice"})
+
+
+async def tickets_seen(db: Database, who: CallContext = ALICE) -> int:
+    async with db.session(who) as conn:
+        return (await (await conn.execute("SELECT count(*) FROM demo.tickets")).fetchone())[0]  # type: ignore[index]
+
+
+@pytest.mark.anyio
+async def test_the_pool_survives_a_postgresql_restart(make_settings: Any, tmp_path):
+    with EmbeddedPostgres(tmp_path) as pg:
+        url = provision(pg.admin_url, password=secrets.token_urlsafe(16))
+        db = Database(make_settings(pool_min_size=2, pool_max_size=2, pool_timeout_seconds=2), url)
+        try:
+            with anyio.fail_after(60):
+                assert await tickets_seen(db) == 4
+                await anyio.to_thread.run_sync(pg.restart)  # every pooled connection is now dead
+                assert await tickets_seen(db) == 4
+                await anyio.to_thread.run_sync(pg.stop)
+                with pytest.raises(BackendError, match="database unavailable"):
+                    await tickets_seen(db)
+                await anyio.to_thread.run_sync(pg.start)
+                assert await tickets_seen(db) == 4
+        finally:
+            await db.close()
+
+
+@pytest.mark.anyio
+async def test_dev_hook_yields_a_working_database_url(tmp_path):
+    with anyio.fail_after(60):
+        async with dev.backend(tmp_path) as env:
+            url = env["FLEET_DB_DATABASE_URL"]
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                row = await (
+                    await conn.execute(
+                        "SELECT current_user, rolinherit FROM pg_roles WHERE rolname = current_user"
+                    )
+                ).fetchone()
+        assert row == ("fleet_authenticator", False)  # the NOINHERIT login role
+        with pytest.raises(psycopg.OperationalError):
+            await psycopg.AsyncConnection.connect(url, connect_timeout=2)  # stopped on exit
+
+
+def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url):
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("SELECT * FROM demo.tickets")

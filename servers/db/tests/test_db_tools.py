@@ -1,0 +1,318 @@
+"""Each tool against the real demo database, in memory (Client(mcp)), and the bad-input contract."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from fleet_core.testing import acting_as, identity
+from fleet_db import Database, build_server
+from fleet_db.pg import CallContext
+
+AUD = "http://127.0.0.1:8700/mcp/db"
+
+
+@pytest.fixture
+async def client(settings, database) -> AsyncIterator[Client]:
+    with acting_as(identity("alice", "db:read db:write", audience=AUD)):
+        async with Client(build_server(settings, database)) as c:
+            yield c
+
+
+async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
+    with anyio.fail_after(20):
+        result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    return result.structured_content or {}
+
+
+async def error(client: Client, tool: str, **args: Any) -> str:
+    with anyio.fail_after(20):
+        result = await client.call_tool(tool, args)
+    assert result.is_error, result.structured_content
+    return result.content[0].text
+
+
+@pytest.mark.anyio
+async def test_tools_list_declares_scopes_and_honest_annotations(client):
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) >= {
+        "list_schemas", "list_tables", "describe_table", "run_query", "explain_query", "top_queries",
+        "database_health", "execute_statement",
+    }  # fmt: skip
+    for name, tool in tools.items():
+        write = name == "execute_statement"
+        assert tool.meta["fleet/scope"] == ("db:write" if write else "db:read")
+        assert tool.annotations.read_only_hint is (not write)
+        assert tool.annotations.destructive_hint is write
+        assert tool.output_schema is not None
+
+
+@pytest.mark.anyio
+async def test_list_schemas_shows_only_usable_schemas(client, admin):
+    names = [s["name"] for s in (await ok(client, "list_schemas"))["schemas"]]
+    assert "demo" in names
+    assert "pg_catalog" not in names
+    assert "pg_catalog" in [
+        s["name"] for s in (await ok(client, "list_schemas", include_system=True))["schemas"]
+    ]
+
+
+@pytest.mark.anyio
+async def test_list_tables_has_estimates_comments_privileges(client, admin):
+    admin.execute("ANALYZE demo.tickets")
+    tables = {t["name"]: t for t in (await ok(client, "list_tables", schema="demo"))["tables"]}
+    tickets = tables["tickets"]
+    assert tickets["estimated_rows"] == 8
+    assert tickets["comment"].startswith("Support tickets")
+    assert tickets["privileges"] == ["SELECT", "INSERT", "UPDATE", "DELETE"]
+    assert tickets["row_level_security"] is True
+    assert tables["members"]["privileges"] == ["SELECT"]
+    assert tables["open_tickets"]["kind"] == "view"
+    assert tables["open_tickets"]["estimated_rows"] is None
+
+
+@pytest.mark.anyio
+async def test_describe_table_reports_columns_constraints_indexes_fks_and_policies(client):
+    d = await ok(client, "describe_table", schema="demo", table="tickets")
+    columns = {c["name"]: c for c in d["columns"]}
+    assert columns["status"]["default"] == "'open'::text"
+    assert columns["id"]["type"] == "bigint"
+    assert not columns["id"]["nullable"]
+    assert columns["updated_by"]["comment"].startswith("The MCP caller")
+    kinds = {c["type"] for c in d["constraints"]}
+    assert {"primary key", "check", "foreign key"} <= kinds
+    assert {i["name"] for i in d["indexes"]} >= {"tickets_pkey", "tickets_team_idx"}
+    assert d["foreign_keys"] == [
+        {"name": "tickets_owner_fkey", "columns": ["owner"], "references_table": "demo.members",
+         "references_columns": ["subject"]}
+    ]  # fmt: skip
+    assert d["row_level_security"] is True
+    policies = {p["name"]: p for p in d["policies"]}
+    assert policies["tickets_visible"]["command"] == "SELECT"
+    assert "current_subject" in policies["tickets_visible"]["using"]
+    assert policies["tickets_insert"]["with_check"]
+
+
+@pytest.mark.anyio
+async def test_describe_unknown_table_is_a_clear_error(client):
+    message = await error(client, "describe_table", schema="demo", table="nope")
+    assert "demo.nope does not exist or role fleet_writer may not use it" in message
+
+
+@pytest.mark.anyio
+async def test_run_query_binds_params_and_returns_typed_columns(client):
+    r = await ok(
+        client,
+        "run_query",
+        sql="SELECT id, title, created_at, 1.50::numeric AS price, $2::jsonb AS j, ARRAY[1, 2] AS arr, "
+        "gen_random_uuid() IS NOT NULL AS ok FROM demo.tickets WHERE owner = $1 ORDER BY id",
+        params=["alice", '{"a": [1, 2]}'],
+    )
+    assert [(c["name"], c["type"]) for c in r["columns"]] == [
+        ("id", "int8"), ("title", "text"), ("created_at", "timestamptz"), ("price", "numeric"),
+        ("j", "jsonb"), ("arr", "int4[]"), ("ok", "bool"),
+    ]  # fmt: skip
+    first = r["rows"][0]
+    assert first[0] == 1
+    assert first[1] == "Rotate the gateway signing key"
+    assert isinstance(first[2], str)
+    assert first[3] == "1.50"
+    assert first[4] == {"a": [1, 2]}
+    assert first[5:] == [[1, 2], True]
+    assert r["row_count"] == 2
+    assert r["truncated"] is False
+    assert r["role"] == "fleet_writer"
+
+
+@pytest.mark.anyio
+async def test_percent_signs_and_quotes_are_just_sql(client):
+    r = await ok(client, "run_query", sql="SELECT '50%' AS p, $1::text AS q", params=["it's %s"])
+    assert r["rows"] == [["50%", "it's %s"]]
+
+
+@pytest.mark.anyio
+async def test_row_cap_truncates_explicitly(client, settings):
+    r = await ok(client, "run_query", sql="SELECT g FROM generate_series(1, 5000) g")
+    assert r["row_count"] == settings.max_rows == 1000
+    assert r["truncated"] is True
+    assert r["truncated_reason"] == "max_rows"
+
+
+@pytest.mark.anyio
+async def test_byte_cap_truncates_huge_rows(client, settings):
+    r = await ok(client, "run_query", sql="SELECT repeat('y', 100000) FROM generate_series(1, 50)")
+    assert r["truncated_reason"] == "max_bytes"
+    assert 0 < r["row_count"] <= settings.max_bytes // 100_000
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"),
+    [
+        ("SELEC 1", [], "PostgreSQL error 42601: syntax error"),
+        ("SELECT $1::int + $2::int", [1], "PostgreSQL error 08P01: bind message supplies 1 parameters"),
+        ("SELECT 1", ["a", "b"], "PostgreSQL error 42P18: could not determine data type of parameter $1"),
+        ("SELECT $1::int", ["not a number"], "PostgreSQL error 22P02: invalid input syntax for type integer"),
+        ("SELECT * FROM demo.nope", [], 'PostgreSQL error 42P01: relation "demo.nope" does not exist'),
+        ("SELECT nope FROM demo.tickets", [], 'PostgreSQL error 42703: column "nope" does not exist'),
+        ("SELECT 1/0", [], "PostgreSQL error 22012: division by zero"),
+        ("SELECT pg_sleep(5)", [], "the statement was stopped: canceling statement due to statement timeout"),
+    ],
+    ids=[
+        "invalid-sql",
+        "too-few-params",
+        "too-many-params",
+        "bad-param-type",
+        "unknown-table",
+        "unknown-column",
+        "division-by-zero",
+        "timeout",
+    ],
+)
+async def test_bad_input_is_a_clear_tool_error_and_the_pool_stays_healthy(client, sql, params, expected):
+    assert expected in await error(client, "run_query", sql=sql, params=params)
+    assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
+
+
+@pytest.mark.anyio
+async def test_argument_validation_rejects_empty_sql(client):
+    assert "sql" in await error(client, "run_query", sql="")
+
+
+@pytest.mark.anyio
+async def test_explain_returns_json_plan_without_executing(client, admin):
+    r = await ok(client, "explain_query", sql="SELECT * FROM demo.tickets WHERE id = $1", params=[1])
+    assert r["analyzed"] is False
+    assert "Plan" in r["plan"][0]
+    assert "Actual Rows" not in r["plan"][0]["Plan"]
+    r = await ok(client, "explain_query", sql="SELECT count(*) FROM demo.tickets", analyze=True)
+    assert r["plan"][0]["Plan"]["Actual Rows"] == 1
+
+
+@pytest.mark.anyio
+async def test_top_queries_reads_pg_stat_statements(client):
+    await ok(client, "run_query", sql="SELECT count(*) FROM demo.members")
+    r = await ok(client, "top_queries", order_by="calls", limit=50)
+    assert r["available"] is True
+    assert any("demo.members" in q["query"] for q in r["queries"])
+
+
+@pytest.mark.anyio
+async def test_top_queries_says_clearly_when_the_extension_is_absent(client, admin):
+    admin.execute("DROP EXTENSION pg_stat_statements")
+    try:
+        r = await ok(client, "top_queries")
+    finally:
+        admin.execute("CREATE EXTENSION pg_stat_statements")
+    assert r["available"] is False
+    assert r["queries"] == []
+    assert "CREATE EXTENSION pg_stat_statements" in r["message"]
+
+
+@pytest.mark.anyio
+async def test_database_health_reports_connections_locks_and_indexes(client, admin, db_url):
+    admin.execute("BEGIN")
+    admin.execute("LOCK TABLE demo.members IN ACCESS EXCLUSIVE MODE")
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: error(client, "run_query", sql="SELECT * FROM demo.members"))  # blocked
+            with anyio.fail_after(10):
+                while True:
+                    health = await ok(client, "database_health", long_running_seconds=0)
+                    if health["blocking_locks"]:
+                        break
+                    await anyio.sleep(0.05)
+    finally:
+        admin.execute("ROLLBACK")
+    blocked = [b for b in health["blocking_locks"] if b["query"] == "SELECT * FROM demo.members"]
+    assert blocked
+    assert blocked[0]["blocked_by"]
+    assert health["connections"]["max_connections"] > 0
+    assert health["connections"]["active"] >= 1
+    assert 0 <= health["cache_hit_ratio"] <= 1
+    assert all(set(i) == {"schema", "table", "index", "bytes"} for i in health["unused_indexes"])
+    assert any(r["query"] == "SELECT * FROM demo.members" for r in health["long_running"])
+    assert health["notes"] == []
+
+
+@pytest.mark.anyio
+async def test_execute_statement_commits_and_reports_affected_rows(client, admin):
+    r = await ok(
+        client,
+        "execute_statement",
+        sql="UPDATE demo.tickets SET status = $1 WHERE team = 'platform' RETURNING id, updated_by",
+        params=["closed"],
+    )
+    assert r["status"] == "UPDATE 4"
+    assert r["affected_rows"] == 4
+    assert [row[1] for row in r["rows"]] == ["alice"] * 4
+    assert admin.execute("SELECT count(*) FROM demo.tickets WHERE status = 'closed'").fetchone()[0] == 5
+    r = await ok(client, "execute_statement", sql="DELETE FROM demo.tickets WHERE id = $1", params=[1])
+    assert (r["status"], r["affected_rows"], r["rows"]) == ("DELETE 1", 1, [])
+
+
+@pytest.mark.anyio
+async def test_failed_write_leaves_nothing_behind(client, admin):
+    message = await error(
+        client,
+        "execute_statement",
+        sql="UPDATE demo.tickets SET priority = priority + 3 WHERE team = 'platform'",
+    )
+    assert "PostgreSQL error 23514" in message
+    assert "check constraint" in message
+    assert admin.execute("SELECT max(priority) FROM demo.tickets").fetchone()[0] == 5
+
+
+@pytest.mark.anyio
+async def test_ddl_is_refused_by_postgresql_plainly(client):
+    message = await error(client, "execute_statement", sql="ALTER TABLE demo.tickets ADD COLUMN x int")
+    assert message.endswith("PostgreSQL refused this for role fleet_writer: must be owner of table tickets")
+
+
+@pytest.mark.anyio
+async def test_cancelled_call_stops_the_query_and_the_pool_recovers(
+    make_settings: Callable[..., Any], db_url: str, admin
+):
+    settings = make_settings(pool_min_size=1, pool_max_size=1, statement_timeout_ms=30_000)
+    db = Database(settings, db_url)
+    ctx = CallContext(role="fleet_reader", subject="alice", claims={})
+    try:
+        with anyio.move_on_after(0.5):
+            async with db.session(ctx) as conn:
+                await conn.execute("SELECT pg_sleep(20) /* fleet-cancel-me */")
+        running = (
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE query LIKE '%fleet-cancel-me%' AND pid <> pg_backend_pid()"
+        )
+        with anyio.fail_after(5):  # the server-side statement is gone long before its 20 s
+            while admin.execute(running).fetchone()[0]:  # noqa: ASYNC110 - polling another process
+                await anyio.sleep(0.05)
+        async with db.session(ctx) as conn:
+            assert await (await conn.execute("SELECT current_user")).fetchone() == ("fleet_reader",)
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_cancelled_tool_call_through_mcp_leaves_a_usable_server(settings, database):
+    with acting_as(identity("alice", "db:read", audience=AUD)):
+        async with Client(build_server(settings, database)) as c:
+            with anyio.move_on_after(0.3):
+                await c.call_tool("run_query", {"sql": "SELECT pg_sleep(1.2)"})
+            with anyio.fail_after(10):
+                result = await c.call_tool("run_query", {"sql": "SELECT 42"})
+    assert result.structured_content["rows"] == [[42]]
+
+
+@pytest.mark.anyio
+async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(settings, database):
+    with acting_as(identity("mallory", "db:admin", audience=AUD)):
+        async with Client(build_server(settings, database)) as c:
+            result = await c.call_tool("list_schemas", {})
+    # the scope gate may refuse first; either way nothing runs as the login role
+    assert result.is_error
