@@ -141,9 +141,11 @@ def echo_server() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def fleet_stack(*, leeway: int = 30, **gateway_options: Any) -> AsyncIterator[Stack]:
+async def fleet_stack(
+    *, leeway: int = 30, algorithm: str = "RS256", **gateway_options: Any
+) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as stack:
-        issuer = await stack.enter_async_context(JwtIssuer())
+        issuer = await stack.enter_async_context(JwtIssuer(algorithm=algorithm))
         port = free_port()
         origin = f"http://127.0.0.1:{port}"
         echo: list[Seen] = []
@@ -322,6 +324,16 @@ async def test_row5c_g10_hs256_forgery_and_alg_none_rejected_even_without_jwks()
                 assert r.status_code == 401, r.text
                 assert 'error="invalid_token"' in r.headers["www-authenticate"]
             assert s.issuer.jwks_requests == 0
+            assert s.echo == []
+
+
+@pytest.mark.anyio
+async def test_g10_algorithms_pinned_to_rs_like_the_plugin() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack(algorithm="ES256") as s, client() as http:
+            r = await http.post(s.resource, json=call_body("whoami"), headers=s.auth())  # well-signed ES256
+            assert r.status_code == 401
+            assert 'error="invalid_token"' in r.headers["www-authenticate"]
             assert s.echo == []
 
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import httpx2
+import jwt
 from starlette.types import Receive, Scope, Send
 
 from fleet_core.jwt import InvalidToken, JwksUnavailable, JwksVerifier
@@ -40,6 +41,7 @@ CORS_METHODS = ", ".join(CORS.methods).encode()
 CORS_HEADERS = ", ".join(CORS.headers).encode()
 CORS_MAX_AGE = str(CORS.max_age).encode()
 VERIFIED_CACHE_SIZE = 10_000
+PLUGIN_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 _FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-", b"x_mcp_")  # never taken from the client (G18)
 
 
@@ -246,7 +248,12 @@ class Gateway:
             if cached is not None and cached[0] + self.leeway > time.time():
                 _, claims, identity = cached
             else:
-                claims = await self.verifier.verify(token.decode("ascii"), audience=route.server.resource)
+                raw = token.decode("ascii")
+                # the plugin pins RS256/384/512 (keyfunc + golang-jwt); fleet_core would also take ES*,
+                # so pin here too: a token Kong refuses must not work against the dev gateway
+                if jwt.get_unverified_header(raw).get("alg") not in PLUGIN_ALGORITHMS:
+                    raise InvalidToken("algorithm not accepted by the gateway")
+                claims = await self.verifier.verify(raw, audience=route.server.resource)
                 identity = [(n.encode(), v.encode()) for n, v in forwarded_headers(claims) if v]
                 if len(self._verified) >= VERIFIED_CACHE_SIZE:
                     self._verified.clear()
@@ -256,7 +263,7 @@ class Gateway:
             logger.error("token keys unavailable: %s", exc)
             await error(send, 503, "temporarily_unavailable", "token verification keys are unavailable", cors)
             return
-        except (InvalidToken, ClaimError, UnicodeDecodeError) as exc:
+        except (InvalidToken, ClaimError, UnicodeDecodeError, jwt.PyJWTError) as exc:
             logger.info("rejected token: %s", exc)
             await challenge(
                 401,
