@@ -94,7 +94,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     if settings.sentry_dsn is not None:
         from ._sentry import init_sentry
 
-        init_sentry(settings.sentry_dsn.get_secret_value(), server=mcp.name)
+        init_sentry(settings.sentry_dsn.get_secret_value(), mcp=mcp)
     if settings.trust_mode is TrustMode.INSECURE_DEV:
         logger.warning(
             "INSECURE-DEV TRUST MODE: %s believes any X-MCP-* headers without proof. Loopback only; "

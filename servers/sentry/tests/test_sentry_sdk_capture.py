@@ -18,11 +18,7 @@ from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
 from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
 
-pytestmark = [
-    pytest.mark.anyio,
-    # The core's init_sentry still passes send_default_pii, deprecated in sentry-sdk 2.75 (reported).
-    pytest.mark.filterwarnings("ignore:The send_default_pii option is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.anyio
 
 AUDIENCE = "http://127.0.0.1:8700/mcp/sentry"
 PRIVATE = "private-words-8641"  # an argument value that must never leave the process
@@ -102,5 +98,4 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
     everything = b"".join(capture.raw).decode()
     assert FAKE_TOKEN not in everything
     assert TEST_SECRET not in everything
-    # Not yet asserted: PRIVATE (a raw argument) still reaches Sentry through the stack frames' local
-    # variables; the core's init_sentry needs include_local_variables=False (reported to the lead).
+    assert PRIVATE not in everything  # no raw tool arguments: not in frame locals, spans or breadcrumbs
