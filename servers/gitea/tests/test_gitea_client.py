@@ -103,3 +103,12 @@ def test_file_path_refuses_traversal(path: str) -> None:
 
 def test_file_path_is_quoted_segment_by_segment() -> None:
     assert file_path("/docs/my file#1.md") == "docs/my%20file%231.md"
+
+
+async def test_tail_keeps_only_the_last_bytes() -> None:
+    gitea = client(lambda request: httpx2.Response(200, text="".join(f"line {i}\n" for i in range(1000))))
+    text, more = await gitea.get_text_tail("/repos/a/b/actions/jobs/1/logs", "alice", limit=20)
+    await gitea.aclose()
+    assert more is True
+    assert text.endswith("line 999\n")
+    assert len(text) == 20

@@ -177,3 +177,13 @@ async def test_wiki_pages(h: Harness) -> None:
     assert page["content"].startswith("1. Build")
     assert page["truncated"] is False
     assert "not found" in await h.error("get_wiki_page", {**R, "page_name": "Nope"})
+
+
+async def test_a_huge_job_log_still_gives_its_tail(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fleet_gitea.ops
+
+    monkeypatch.setattr(fleet_gitea.ops, "MAX_LOG_TAIL_BYTES", 100)  # as if the log were gigabytes
+    tail = await h.ok("get_job_log_tail", {**R, "job_id": 51, "lines": 2})
+    assert tail["lines"] == ["step output line 499", "step output line 500"]
+    assert tail["total_lines"] is None
+    assert tail["truncated"] is True

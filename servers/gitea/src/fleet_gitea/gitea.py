@@ -84,7 +84,8 @@ class GiteaClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         stream_limit: int | None = None,
-    ) -> tuple[httpx2.Response, bytes]:
+        tail: bool = False,
+    ) -> tuple[httpx2.Response, bytes, bool]:
         url = self.api + path
         headers = {"Sudo": sudo} if sudo is not None else {}
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
@@ -95,13 +96,16 @@ class GiteaClient:
             attempt += 1
             try:
                 with anyio.fail_after(self.timeout * 1.5):
-                    response, body = await self._once(method, url, headers, query, json, stream_limit)
+                    response, body, more = await self._once(
+                        method, url, headers, query, json, stream_limit, tail
+                    )
             except (httpx2.TimeoutException, TimeoutError) as e:
                 raise BackendError(f"Gitea did not answer within {self.timeout:g}s ({method} {path})") from e
             except httpx2.TransportError as e:
                 raise BackendError(f"Gitea is unreachable at {self.base_url}: {e.__class__.__name__}") from e
             if 300 <= response.status_code < 400:
                 url = self._redirect(method, path, url, response)
+                query = {}  # the Location already carries the query
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise BackendError(f"Gitea redirected {method} {path} too many times")
@@ -111,7 +115,7 @@ class GiteaClient:
                 await anyio.sleep(_backoff(response, attempt))
                 continue
             _raise_for_status(method, path, response, body, sudo)
-            return response, body
+            return response, body, more
 
     async def _once(
         self,
@@ -121,17 +125,21 @@ class GiteaClient:
         query: dict[str, Any],
         json: Any,
         limit: int | None,
-    ) -> tuple[httpx2.Response, bytes]:
+        tail: bool,
+    ) -> tuple[httpx2.Response, bytes, bool]:
+        """One exchange; with `limit`, keep only the first (or, with `tail`, the last) `limit` bytes."""
         request = self._http.build_request(method, url, headers=headers, params=query, json=json)
         response = await self._http.send(request, stream=True)
         try:
-            chunks, size = [], 0
+            body, more = bytearray(), False
             async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if limit is not None and size > limit:
-                    break  # stop downloading: the caller only shows the first `limit` bytes
-            return response, b"".join(chunks)
+                body += chunk
+                if limit is not None and len(body) > limit:
+                    more = True
+                    if not tail:
+                        break  # stop downloading: the caller only shows the first `limit` bytes
+                    del body[: len(body) - limit]
+            return response, bytes(body[:limit] if limit is not None else body), more
         finally:
             await response.aclose()
 
@@ -152,11 +160,11 @@ class GiteaClient:
 
     # ------------------------------------------------------------------ typed helpers
     async def get_json(self, path: str, sudo: str, params: Mapping[str, Any] | None = None) -> Any:
-        _, body = await self._send("GET", path, sudo, params=params)
+        _, body, _ = await self._send("GET", path, sudo, params=params)
         return _decode(body, path)
 
     async def get_page(self, path: str, sudo: str, params: Mapping[str, Any] | None = None) -> Page:
-        response, body = await self._send("GET", path, sudo, params=params)
+        response, body, _ = await self._send("GET", path, sudo, params=params)
         data = _decode(body, path)
         items = data if isinstance(data, list) else data.get("data") or data.get("workflow_runs") or []
         match = _LINK_NEXT.search(response.headers.get("link", ""))
@@ -167,16 +175,21 @@ class GiteaClient:
 
     async def get_text(self, path: str, sudo: str, *, limit: int) -> tuple[str, bool]:
         """Up to `limit` bytes of a text endpoint, and whether there was more."""
-        _, body = await self._send("GET", path, sudo, stream_limit=limit)
-        return body[:limit].decode("utf-8", errors="replace"), len(body) > limit
+        _, body, more = await self._send("GET", path, sudo, stream_limit=limit)
+        return body.decode("utf-8", errors="replace"), more
+
+    async def get_text_tail(self, path: str, sudo: str, *, limit: int) -> tuple[str, bool]:
+        """The last `limit` bytes of a text endpoint (streamed, not held whole); whether more came before."""
+        _, body, more = await self._send("GET", path, sudo, stream_limit=limit, tail=True)
+        return body.decode("utf-8", errors="replace"), more
 
     async def write(self, method: str, path: str, sudo: str, body: Any = None) -> Any:
-        _, raw = await self._send(method, path, sudo, json=body)
+        _, raw, _ = await self._send(method, path, sudo, json=body)
         return _decode(raw, path) if raw.strip() else None
 
     async def version(self) -> str:
         """Gitea's version, with the service token alone (the readiness probe)."""
-        _, body = await self._send("GET", "/version", None)
+        _, body, _ = await self._send("GET", "/version", None)
         return str(_decode(body, "/version").get("version", "?"))
 
 

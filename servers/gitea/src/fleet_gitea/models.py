@@ -245,7 +245,9 @@ class ActionJob(BaseModel):
 class JobLog(BaseModel):
     job_id: int
     lines: list[str]
-    total_lines: int
+    total_lines: int | None = Field(
+        description="Lines in the whole log; null when the log was too big to count"
+    )
     truncated: bool = Field(description="True when earlier lines were dropped (only the tail is shown)")
 
 

@@ -20,7 +20,7 @@ MAX_BODY_CHARS = 8000
 MAX_COMMENTS = 50
 MAX_FILES = 100
 MAX_TREE_ENTRIES = 1000
-MAX_LOG_BYTES = 2_000_000
+MAX_LOG_TAIL_BYTES = 1_000_000  # the tail is streamed; only this much is kept
 MAX_LABEL_PAGES = 10
 
 
@@ -472,15 +472,15 @@ class GiteaOps:
     async def get_job_log_tail(self, user: str, owner: str, repo: str, job_id: int, lines: int) -> m.JobLog:
         lines = min(lines, self.max_log_lines)
         path = repo_path(owner, repo, "actions", "jobs", str(job_id), "logs")
-        text, more = await self.gitea.get_text(path, user, limit=MAX_LOG_BYTES)
+        text, more = await self.gitea.get_text_tail(path, user, limit=MAX_LOG_TAIL_BYTES)
         all_lines = text.splitlines()
         if more:
-            raise ToolError(f"job {job_id}'s log is over {MAX_LOG_BYTES} bytes; open it in Gitea instead")
+            all_lines = all_lines[1:]  # the first kept line may be cut mid-way
         return m.JobLog(
             job_id=job_id,
             lines=all_lines[-lines:],
-            total_lines=len(all_lines),
-            truncated=len(all_lines) > lines,
+            total_lines=None if more else len(all_lines),
+            truncated=more or len(all_lines) > lines,
         )
 
     # ---------------------------------------------------------------- wiki
