@@ -175,7 +175,7 @@ class DevFleet:
         try:
             hook = importlib.import_module(f"fleet_{server.name.replace('-', '_')}.dev").backend
         except (ImportError, AttributeError) as exc:
-            comp.status, comp.detail = "unavailable", f"no dev hook fleet_{server.name}.dev.backend ({exc})"
+            self._unavailable(comp, f"no dev hook fleet_{server.name}.dev.backend ({exc})")
             return
         workdir = self.state_dir / server.name
         workdir.mkdir(parents=True, exist_ok=True)
@@ -184,9 +184,20 @@ class DevFleet:
                 env = base | self._server_env(server) | dict(extra)
                 await self._run_process(comp, _server_command(server.name), env)
         except DevBackendUnavailable as exc:
-            comp.status, comp.detail = "unavailable", str(exc)
+            self._unavailable(comp, str(exc))
         except Exception as exc:  # a broken hook must not take the rest of the fleet down
-            comp.status, comp.detail = "unavailable", f"dev backend failed: {exc.__class__.__name__}: {exc}"
+            self._unavailable(comp, f"dev backend failed: {exc.__class__.__name__}: {exc}")
+
+    def _unavailable(self, comp: Component, message: str) -> None:
+        """Show the first line; the whole message goes to the component's log."""
+        log = self.logs / f"{comp.name}.log"
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"fleet dev: {comp.name} unavailable:\n{message}\n")
+        first = next((line.strip() for line in message.splitlines() if line.strip()), "unavailable")
+        if len(first) > 160:
+            first = first[:157] + "..."
+        more = "" if first == message.strip() else f" (more in {_rel(log)})"
+        comp.status, comp.detail = "unavailable", first + more
 
     async def _run_process(self, comp: Component, argv: list[str], env: dict[str, str]) -> None:
         log = self.logs / f"{comp.name}.log"
@@ -302,8 +313,10 @@ class DevFleet:
         if self.stop.is_set():
             title += " — stopping"
         table = Table(title=title, title_justify="left", expand=False)
-        for column in ("component", "url", "status", "detail"):
-            table.add_column(column, overflow="fold")
+        table.add_column("component", no_wrap=True)
+        table.add_column("url", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("detail", overflow="fold")
         for comp in self.comps:
             status = Text(comp.status, style=STYLE.get(comp.status, ""))
             table.add_row(comp.name, comp.url, status, comp.detail or comp.role)
