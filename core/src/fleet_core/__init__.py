@@ -1,9 +1,10 @@
 """fleet_core: who is calling, and may they do this? — answered once, for every server."""
 
-from ._app import WhoAmI, build_app, caller, create_server, run_stdio, serve
+from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
+from ._serve import bind_loopback, running_app, serve
 from ._settings import ServerSettings, TrustMode
 
 __all__ = [
@@ -17,10 +18,12 @@ __all__ = [
     "ToolError",
     "TrustMode",
     "WhoAmI",
+    "bind_loopback",
     "build_app",
     "caller",
     "create_server",
     "requires",
     "run_stdio",
+    "running_app",
     "serve",
 ]

@@ -23,7 +23,7 @@ from ._local import LocalScopeGate, local_identity
 from ._scopes import READ_ONLY, requires, tool_scopes
 from ._settings import ServerSettings, TrustMode
 
-__all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio", "serve"]
+__all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio"]
 
 logger = logging.getLogger("fleet.core")
 
@@ -145,24 +145,6 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
         await sdk_app(scope, receive, send)
 
     return app
-
-
-def serve(app: ASGIApp, settings: ServerSettings) -> None:
-    """Run the app on uvicorn with uvloop and httptools."""
-    import uvicorn
-
-    logging.basicConfig(level=settings.log_level)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        server_header=False,
-    )
 
 
 def run_stdio(mcp: MCPServer, who: Identity) -> None:

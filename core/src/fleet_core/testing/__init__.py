@@ -10,10 +10,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import httpx2
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -22,11 +20,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from .._app import build_app
 from .._identity import Identity
 from .._local import local_identity
+from .._serve import bind_loopback, running_app
 from .._settings import ServerSettings, TrustMode
 
 __all__ = [
@@ -35,6 +33,7 @@ __all__ = [
     "TEST_SECRET",
     "JwtIssuer",
     "acting_as",
+    "bind_loopback",
     "call_body",
     "connect",
     "free_port",
@@ -136,27 +135,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def running_app(app: ASGIApp, *, port: int = 0) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on a loopback port for the duration; yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="on", log_level="error", access_log=False
-    )
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                if server.should_exit:
-                    raise RuntimeError("test server failed to start")
-                await anyio.sleep(0.005)
-        bound = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://127.0.0.1:{bound}"
-        finally:
-            server.should_exit = True
 
 
 @contextlib.asynccontextmanager

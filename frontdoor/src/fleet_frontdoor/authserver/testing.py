@@ -21,11 +21,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx2
-import uvicorn
 from starlette.applications import Starlette
 
+from fleet_core import bind_loopback, running_app
 from fleet_frontdoor.authserver.app import build_auth_server
 from fleet_frontdoor.authserver.keys import KeyRing
 from fleet_frontdoor.authserver.store import Store
@@ -57,33 +56,9 @@ def manifest_with_issuer(manifest: Manifest, url: str) -> Manifest:
     return Manifest.model_validate(data)
 
 
-def bind_loopback() -> socket.socket:
-    """A listening-ready socket on a free 127.0.0.1 port (know the URL before building the app)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextlib.asynccontextmanager
-async def serve_on(app: Any, sock: socket.socket) -> AsyncIterator[str]:
+def serve_on(app: Any, sock: socket.socket) -> contextlib.AbstractAsyncContextManager[str]:
     """uvicorn serving `app` on `sock` for the duration; yields the base URL."""
-    config = uvicorn.Config(app, lifespan="on", log_level="error", access_log=False)
-    server = uvicorn.Server(config)
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: server.serve(sockets=[sock]))
-            with anyio.fail_after(10):
-                while not server.started:
-                    if server.should_exit:
-                        raise RuntimeError("test server failed to start")
-                    await anyio.sleep(0.005)
-            try:
-                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-            finally:
-                server.should_exit = True
-    finally:
-        sock.close()
+    return running_app(app, sock=sock)
 
 
 @contextlib.asynccontextmanager

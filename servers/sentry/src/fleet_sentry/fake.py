@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, unquote
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from fleet_core import running_app
+
 from ._openapi import Operation, fill_required, load_spec
 
 __all__ = ["FAKE_TOKEN", "Call", "FakeSentry", "serve_fake"]
@@ -840,20 +842,8 @@ class FakeSentry:
 @contextlib.asynccontextmanager
 async def serve_fake(fake: FakeSentry, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve the fake over real loopback HTTP; yields its base URL."""
-    import uvicorn
-
-    config = uvicorn.Config(fake, host=host, port=port, lifespan="off", log_level="error", access_log=False)
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                if server.should_exit:
-                    raise RuntimeError("fake Sentry failed to start")
-                await anyio.sleep(0.005)
-        bound = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield f"http://{host}:{bound}"
-        finally:
-            fake.release()
-            server.should_exit = True
+    try:
+        async with running_app(fake, host=host, port=port, lifespan="off") as base:
+            yield base
+    finally:
+        fake.release()

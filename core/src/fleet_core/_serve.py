@@ -1,0 +1,77 @@
+"""Running ASGI apps on uvicorn: the blocking runner for a server's main, and a background one
+for tests, `fleet dev` and demo backends."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.types import ASGIApp
+
+from ._settings import ServerSettings
+
+__all__ = ["bind_loopback", "running_app", "serve"]
+
+
+def serve(app: ASGIApp, settings: ServerSettings) -> None:
+    """Run the app on uvicorn with uvloop and httptools (blocking)."""
+    logging.basicConfig(level=settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A bound 127.0.0.1 socket: know the URL (its port) before building the app that serves it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def running_app(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    sock: socket.socket | None = None,
+    lifespan: str = "on",
+    **config: Any,
+) -> AsyncIterator[str]:
+    """Serve an ASGI app in the background for the duration of the block; yields its base URL.
+
+    Pass `sock` (see bind_loopback) to serve on a socket bound in advance; it is closed on exit.
+    Extra keyword arguments go to uvicorn.Config.
+    """
+    options: dict[str, Any] = {"log_level": "error", "access_log": False, "server_header": False} | config
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan=lifespan, **options))
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: server.serve(sockets=[sock] if sock is not None else None))
+            with anyio.fail_after(10):
+                while not server.started:
+                    if server.should_exit:
+                        raise RuntimeError("server failed to start")
+                    await anyio.sleep(0.005)
+            bound_host, bound_port = server.servers[0].sockets[0].getsockname()[:2]
+            try:
+                yield f"http://{bound_host}:{bound_port}"
+            finally:
+                server.should_exit = True
+    finally:
+        if sock is not None:
+            sock.close()
