@@ -51,6 +51,7 @@ class RecordedRequest:
     query: str
     sudo: str | None
     body: Any
+    authorization: str | None = None
 
 
 @dataclass
@@ -637,7 +638,14 @@ class FakeGitea:
         except ValueError:
             parsed = body.decode(errors="replace")
         self.requests.append(
-            RecordedRequest(request.method, request.url.path, request.url.query, sudo, parsed)
+            RecordedRequest(
+                request.method,
+                request.url.path,
+                request.url.query,
+                sudo,
+                parsed,
+                request.headers.get("authorization"),
+            )
         )
         if self.stall:
             with anyio.move_on_after(30):
