@@ -176,3 +176,14 @@ async def test_a_write_answered_503_is_not_resent() -> None:
         with anyio.fail_after(5), pytest.raises(BackendError, match="HTTP 503"):
             await c.post(action="edit", title="X", appendtext="once")
     assert posts == ["edit"]
+
+
+async def test_expired_session_before_the_first_csrf_token_logs_in_again(
+    client: MediaWikiClient, wiki: EmbeddedWiki, title: str
+) -> None:
+    with anyio.fail_after(20):
+        await client.get(action="query", meta="userinfo")  # logged in, no CSRF token fetched yet
+        assert expire_all_sessions(wiki) > 0
+        body = await client.post(action="edit", title=title, text="first write", createonly=True)
+    assert body["edit"]["result"] == "Success"
+    assert client.logins == 2

@@ -157,19 +157,30 @@ async def _fresh_page(wiki: EmbeddedWiki) -> dict[str, Any]:
     return {"title": title, "rev": body["edit"]["newrevid"]}
 
 
+@pytest.fixture(scope="module")
+async def served(wiki: EmbeddedWiki) -> AsyncIterator[tuple[str, MediaWikiClient]]:
+    """One server for the module's per-tool tests (each test checks its own login count delta)."""
+    async with serve(wiki_settings(wiki)) as served:
+        yield served
+
+
 @pytest.mark.parametrize("tool", sorted(CALLS))
-async def test_each_tool_works_after_the_wiki_session_expired(wiki: EmbeddedWiki, tool: str) -> None:
+async def test_each_tool_works_after_the_wiki_session_expired(
+    wiki: EmbeddedWiki, served: tuple[str, MediaWikiClient], tool: str
+) -> None:
+    url, backend = served
     page = await _fresh_page(wiki)
-    async with serve(wiki_settings(wiki)) as (url, backend), connect(url, identity=writer()) as mcp:
+    async with connect(url, identity=writer()) as mcp:
         with anyio.fail_after(30):
             warmup = await mcp.call_tool("site_info", {})
             assert not warmup.is_error
+            logins = backend.logins
             with sqlite3.connect(wiki.session_db) as db:
                 db.execute("DELETE FROM objectcache WHERE keyname LIKE '%MWSession%'")
             result = await mcp.call_tool(tool, CALLS[tool](page))
     assert not result.is_error, result.content
     # rest.php serves a public wiki's history to anyone, so only Action API calls notice the lost session.
-    assert backend.logins == (1 if tool == "get_page_history" else 2)
+    assert backend.logins == logins + (0 if tool == "get_page_history" else 1)
 
 
 @pytest.mark.parametrize("tool", sorted(CALLS))
@@ -220,9 +231,9 @@ PROTECTED: dict[str, dict[str, Any]] = {
     + [(t, a, "protected") for t, a in PROTECTED.items()],
 )
 async def test_each_tool_refuses_clearly(
-    wiki: EmbeddedWiki, tool: str, args: dict[str, Any], expected: str
+    served: tuple[str, MediaWikiClient], tool: str, args: dict[str, Any], expected: str
 ) -> None:
-    async with serve(wiki_settings(wiki)) as (url, _), connect(url, identity=writer()) as mcp:
+    async with connect(served[0], identity=writer()) as mcp:
         with anyio.fail_after(20):
             result = await mcp.call_tool(tool, args)
     assert result.is_error

@@ -200,7 +200,7 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
 
     log = (workdir / "php-server.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603, ASYNC220 - fixed argv; a long-lived child we stop ourselves
-        [php, "-S", f"127.0.0.1:{port}", "-t", str(root)],
+        [php, "-d", "opcache.enable_cli=1", "-S", f"127.0.0.1:{port}", "-t", str(root)],
         env={**env, "PHP_CLI_SERVER_WORKERS": "4"},
         stdin=subprocess.DEVNULL,
         stdout=log,

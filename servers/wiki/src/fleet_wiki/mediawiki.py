@@ -140,16 +140,20 @@ class MediaWikiClient:
         for retry in (False, True):
             await self._ensure_login()
             query = {**base, **params, "assert": "user"}
-            if write:
-                query["token"] = await self.csrf_token()
-            if method == "GET":
-                body = await self._send("GET", self.api_url, params=query)
-            else:  # everything in the body: long texts, and tokens stay out of URLs/logs
-                body = await self._send("POST", self.api_url, data=query)
-            error = _first_error(body)
-            if error is None:
-                return body
-            code, info = error
+            token = await self._csrf_token() if write else ""
+            if token is None:  # fetching a token showed the session is gone
+                code, info = "notloggedin", "the wiki session is not logged in"
+            else:
+                if write:
+                    query["token"] = token
+                if method == "GET":
+                    body = await self._send("GET", self.api_url, params=query)
+                else:  # everything in the body: long texts, and tokens stay out of URLs/logs
+                    body = await self._send("POST", self.api_url, data=query)
+                error = _first_error(body)
+                if error is None:
+                    return body
+                code, info = error
             if code in _SESSION_LOST and not retry:
                 log.info("wiki session lost (%s); logging in again", code)
                 self._logged_in, self._csrf = False, None
@@ -195,9 +199,9 @@ class MediaWikiClient:
             self._logged_in, self._csrf = True, None
             self.logins += 1
 
-    async def csrf_token(self) -> str:
+    async def _csrf_token(self) -> str | None:
+        """The session's CSRF token (cached), or None when the wiki says the session is anonymous."""
         if self._csrf is None:
-            await self._ensure_login()
             body = await self._send(
                 "GET",
                 self.api_url,
@@ -210,9 +214,8 @@ class MediaWikiClient:
                 },
             )
             token = body.get("query", {}).get("tokens", {}).get("csrftoken", _ANON_TOKEN)
-            if token == _ANON_TOKEN:  # the anonymous token: our session is not logged in
-                self._logged_in = False
-                raise WikiApiError("notloggedin", "the wiki session is not logged in")
+            if token == _ANON_TOKEN:
+                return None
             self._csrf = token
         return self._csrf
 
