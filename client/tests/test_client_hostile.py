@@ -8,7 +8,7 @@ import pytest
 from mcp.shared.auth import OAuthClientMetadata
 
 from fleet_client import FleetClient, UnsafeURLError
-from fleet_client.auth import FleetOAuthProvider
+from fleet_client.auth import FleetOAuthProvider, acceptable_prm_resource
 from fleet_client.callback import open_in_browser
 from fleet_client.errors import explain
 from fleet_client.storage import FileTokenStorage
@@ -109,11 +109,40 @@ async def test_mismatched_prm_resource_is_refused(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_prm_resource_that_is_only_a_parent_is_refused(stack, browser):
-    stack.rs.prm_resource = stack.rs.base  # the SDK alone would accept a parent URL
+async def test_prm_naming_a_sibling_resource_is_refused(stack, browser):
+    stack.rs.prm_resource = stack.rs.base + "/other"
     message = await _login_error(stack, browser)
     assert "refusing" in message
     assert stack.auth.count("authorize") == 0
+
+
+@pytest.mark.parametrize(
+    ("prm", "ok"),
+    [
+        ("https://gw.example/mcp/gitea", True),
+        ("https://GW.example/mcp/gitea/", True),
+        ("https://gw.example", True),  # root well-known PRM (RFC 9728 §3.3)
+        ("https://gw.example/mcp", False),  # a parent path would cover every server behind it
+        ("https://gw.example/mcp/sentry", False),
+        ("https://gw.example/mcp/gitea-evil", False),
+        ("http://gw.example/mcp/gitea", False),
+        ("https://evil.example/mcp/gitea", False),
+    ],
+)
+def test_which_prm_resources_are_acceptable(prm, ok):
+    assert acceptable_prm_resource(prm, "https://gw.example/mcp/gitea") is ok
+
+
+@pytest.mark.anyio
+async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack, browser):
+    stack.rs.prm_resource = stack.rs.base
+    fleet = FleetClient(stack.config(), opener=browser)
+    with anyio.fail_after(20):
+        async with fleet.connect("demo") as client:
+            await client.call_tool("echo", {"text": "x"})
+    authorize = next(q for kind, q in stack.auth.log if kind == "authorize")
+    token = next(q for kind, q in stack.auth.log if kind == "token:authorization_code")
+    assert authorize["resource"] == token["resource"] == stack.rs.url
 
 
 @pytest.mark.anyio

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from .errors import LoginError
 from .storage import FileTokenStorage
 
-__all__ = ["Discovery", "FleetOAuthProvider", "discover", "same_resource"]
+__all__ = ["Discovery", "FleetOAuthProvider", "acceptable_prm_resource", "discover", "same_resource"]
 
 
 def _canonical(url: str) -> str:
@@ -47,6 +47,16 @@ def same_resource(a: str, b: str) -> bool:
     """RFC 9728 §3.3: the PRM `resource` must be the resource identifier the client used
     (compared after lower-casing scheme/host and ignoring one trailing slash)."""
     return _canonical(a) == _canonical(b)
+
+
+def acceptable_prm_resource(prm_resource: str, server_url: str) -> bool:
+    """C2 / RFC 9728 §3.3: the PRM names exactly the URL connected to — or, for metadata served at
+    the root well-known URI, the origin it was inserted into. Any other value (another host, a
+    sibling, a parent path such as the gateway's /mcp) is refused."""
+    parts = urlsplit(server_url)
+    return same_resource(prm_resource, server_url) or _canonical(prm_resource) == _canonical(
+        f"{parts.scheme}://{parts.netloc}"
+    )
 
 
 def within_resource(url: str, resource: str) -> bool:
@@ -73,7 +83,7 @@ async def discover(http: httpx2.AsyncClient, server_url: str, www_auth_url: str 
                 prm = ProtectedResourceMetadata.model_validate_json(response.content)
             except ValidationError:
                 continue
-            if not same_resource(str(prm.resource), server_url):
+            if not acceptable_prm_resource(str(prm.resource), server_url):
                 raise LoginError(
                     f"protected resource metadata names resource {prm.resource}, not {server_url}: refusing"
                 )
@@ -109,9 +119,12 @@ class FleetOAuthProvider(OAuthClientProvider):
         self.file_storage = storage
         self._discovery_http = discovery_http
         self.resource = self.context.server_url
+        # RFC 8707: always ask for a token for exactly this server, even when the PRM names only the
+        # origin — an audience of the whole gateway would be accepted by every server behind it (C12).
+        self.context.get_resource_url = lambda: self.resource  # type: ignore[method-assign]
 
     async def _check_prm_resource(self, server_url: str, prm_resource: str | None) -> None:
-        if prm_resource is None or not same_resource(prm_resource, server_url):
+        if prm_resource is None or not acceptable_prm_resource(prm_resource, server_url):
             raise LoginError(
                 f"protected resource metadata names resource {prm_resource}, "
                 f"not {server_url}: refusing to log in"

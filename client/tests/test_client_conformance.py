@@ -1,0 +1,142 @@
+"""The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
+client/conformance/package-lock.json, installed by scripts/setup.d/40-node.sh).
+
+- client scenarios: every scenario of the installed version runs fleet_client through
+  client/conformance/adapter.py;
+- server scenarios: the ones that apply to a server without the suite's own test tools run against
+  a fleet_core server and against each server of the repo, behind a minimal stand-in front door.
+
+client/conformance/expected-failures.yml is the only allowance; the suite itself also fails the run
+when an expected failure starts passing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from fleet_core import build_app, create_server
+from fleet_core.testing import TEST_SECRET, free_port, identity, identity_headers, running_app, settings_for
+
+CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
+EXPECTED = CONFORMANCE / "expected-failures.yml"
+WIKI_REQUIRED = {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
+SERVER_SCENARIOS = [
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "resources-list",
+    "prompts-list",
+    "logging-set-level",
+    "dns-rebinding-protection",
+]
+
+
+def _bin(name: str) -> Path:
+    path = CONFORMANCE / "node_modules" / ".bin" / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/setup.d/40-node.sh (npm ci in client/conformance)")
+    return path
+
+
+def _suite(*args: str) -> list[str]:
+    # Run the suite's JS with the pinned Node 22 (the system node may be older).
+    return [str(_bin("node")), str(_bin("conformance")), *args]
+
+
+def _summary(output: str) -> str:
+    lines = [line for line in output.splitlines() if re.match(r"^(✓|✗|Total|Passed:|❌|✅|⚠️)", line)]
+    return "\n".join(lines)
+
+
+@pytest.mark.anyio
+async def test_conformance_client_scenarios():
+    command = f"{sys.executable} {CONFORMANCE / 'adapter.py'}"
+    with anyio.fail_after(170):
+        result = await anyio.run_process(
+            _suite(
+                "client",
+                "--command",
+                command,
+                "--suite",
+                "all",
+                "--timeout",
+                "90000",
+                "--expected-failures",
+                str(EXPECTED),
+            ),
+            cwd=CONFORMANCE,
+            check=False,
+        )
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 0, _summary(output) or output[-4000:]
+    assert "auth/basic-cimd: " in output
+    assert re.search(r"✓ auth/scope-step-up: \d+ passed, 0 failed", output), _summary(output)
+
+
+def _front_door(app: Any, audience: str, scopes: str) -> Any:
+    """Stands in for the gateway: proves the request came through it (secret) and names a caller."""
+    who = identity("conformance", scopes, audience=audience)
+    added = [
+        (k.lower().encode(), v.encode())
+        for k, v in {**identity_headers(who), "X-MCP-Gateway-Secret": TEST_SECRET}.items()
+    ]
+
+    async def shim(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            kept = [(k, v) for k, v in scope["headers"] if not k.lower().startswith(b"x-mcp-")]
+            scope = {**scope, "headers": kept + added}
+        await app(scope, receive, send)
+
+    return shim
+
+
+def _fleet_server(name: str, port: int) -> tuple[Any, str]:
+    url = f"http://127.0.0.1:{port}/mcp"
+    if name == "core":
+        settings = settings_for(name="core", path="/mcp", public_url=url, port=port)
+        return build_app(create_server("core"), settings), url
+    module = importlib.import_module(f"fleet_{name}.server")
+    settings_cls = next(
+        v
+        for k, v in vars(importlib.import_module(f"fleet_{name}.settings")).items()
+        if k.endswith("Settings") and k != "ServerSettings"
+    )
+    extra = (
+        {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
+        if name == "wiki"
+        else {}
+    )
+    settings = settings_for(settings_cls, name=name, path="/mcp", public_url=url, port=port, **extra)
+    # initialize / tools/list / dns checks never reach the backend: none is started.
+    return build_app(module.build_server(settings, object()), settings), url
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("server", ["core", "db", "gitea", "sentry", "wiki"])
+async def test_conformance_server_scenarios(server):
+    port = free_port()
+    app, url = _fleet_server(server, port)
+    scopes = f"{server}:read {server}:write"
+    failures = []
+    async with running_app(_front_door(app, url, scopes), port=port):
+        with anyio.fail_after(120):
+            for scenario in SERVER_SCENARIOS:
+                result = await anyio.run_process(
+                    _suite(
+                        "server", "--url", url, "--scenario", scenario, "--expected-failures", str(EXPECTED)
+                    ),
+                    cwd=CONFORMANCE,
+                    check=False,
+                )
+                if result.returncode != 0:
+                    failures.append(
+                        f"{scenario}:\n{_summary(result.stdout.decode() + result.stderr.decode())}"
+                    )
+    assert not failures, "\n".join(failures)
