@@ -264,8 +264,14 @@ class GiteaOps:
         data = await self.gitea.get_json(
             repo_path(owner, repo, "contents", file_path(path)), user, {"ref": ref}
         )
-        if isinstance(data, list) or data.get("type") != "file":
+        if isinstance(data, list):
             raise ToolError(f"{path!r} is a directory, not a file: use get_directory_tree")
+        if data.get("type") != "file":
+            raise ToolError(f"{path!r} is a {data.get('type') or 'special entry'}, not a file")
+        if data.get("content") is None and data.get("size", 0) > 0:
+            # Gitea leaves content null above its API blob-size limit: say so rather than return "".
+            return m.FileContent(path=data["path"], ref=ref or "(default branch)", sha=data.get("sha", ""),
+                                 size=data["size"], binary=False, content=None, truncated=True)  # fmt: skip
         try:
             raw = base64.b64decode(data.get("content") or "")
         except (binascii.Error, ValueError) as e:

@@ -1,0 +1,57 @@
+"""Domain functions against answers shaped like a real Gitea's (nulls the swagger can't express)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+import pytest
+
+from fleet_gitea.gitea import GiteaClient
+from fleet_gitea.ops import GiteaOps, issue_summary, pull_summary, release
+
+pytestmark = pytest.mark.anyio
+
+
+def test_issue_with_gitea_nulls() -> None:
+    issue: dict[str, Any] = {
+        "number": 7, "title": "t", "state": "open", "user": {"login": "bob", "avatar_url": "x"},
+        "labels": None, "assignee": None, "assignees": None, "milestone": None, "pull_request": None,
+        "repository": {"full_name": "a/b"}, "comments": 0, "updated_at": "2026-01-01T00:00:00Z",
+        "html_url": "u",
+    }  # fmt: skip
+    summary = issue_summary(issue)
+    assert (summary.labels, summary.assignees, summary.milestone, summary.is_pull_request) == (
+        [],
+        [],
+        None,
+        False,
+    )
+    assert summary.author == "bob"
+
+
+def test_pull_and_release_with_gitea_nulls() -> None:
+    pull = pull_summary(
+        {"number": 1, "title": "t", "state": "open", "user": None, "head": None, "base": None}
+    )
+    assert (pull.author, pull.head, pull.base) == ("", "", "")
+    rel = release({"id": 1, "tag_name": "v1", "author": None, "published_at": None, "body": None})
+    assert (rel.author, rel.published_at, rel.body) == ("", "", "")
+
+
+async def test_file_over_giteas_blob_limit_is_reported_truncated_not_empty() -> None:
+    answer = {"type": "file", "path": "big.bin", "sha": "a" * 40, "size": 20_000_000, "content": None}
+    gitea = GiteaClient("http://gitea.test", "t", transport=httpx2.MockTransport(
+        lambda request: httpx2.Response(200, json=answer)))  # fmt: skip
+    result = await GiteaOps(gitea).get_file_contents("alice", "a", "b", "big.bin", None)
+    await gitea.aclose()
+    assert (result.content, result.truncated, result.size) == (None, True, 20_000_000)
+
+
+async def test_symlink_is_not_returned_as_a_file() -> None:
+    answer = {"type": "symlink", "path": "link", "sha": "a" * 40, "size": 4, "target": "x"}
+    gitea = GiteaClient("http://gitea.test", "t", transport=httpx2.MockTransport(
+        lambda request: httpx2.Response(200, json=answer)))  # fmt: skip
+    with pytest.raises(Exception, match="is a symlink, not a file"):
+        await GiteaOps(gitea).get_file_contents("alice", "a", "b", "link", None)
+    await gitea.aclose()
