@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -104,6 +105,22 @@ class RawUpstream:
             await send({"type": "http.response.body", "body": b""})
 
 
+_KEYS: dict[str, Any] = {}
+
+
+class QuickIssuer(JwtIssuer):
+    """A JwtIssuer whose first key pair is made once per session (RSA key generation is the slow part)."""
+
+    def add_key(self) -> str:
+        if not self.keys and self.algorithm in _KEYS:
+            kid = os.urandom(6).hex()
+            self.keys[kid] = _KEYS[self.algorithm]
+            return kid
+        kid = super().add_key()
+        _KEYS.setdefault(self.algorithm, self.keys[kid])
+        return kid
+
+
 @dataclass
 class Stack:
     gateway: str
@@ -145,19 +162,33 @@ async def fleet_stack(
     *, leeway: int = 30, algorithm: str = "RS256", **gateway_options: Any
 ) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as stack:
-        issuer = await stack.enter_async_context(JwtIssuer(algorithm=algorithm))
-        port = free_port()
-        origin = f"http://127.0.0.1:{port}"
+        # one loopback server plays the issuer (discovery + JWKS), the echo MCP server and the raw
+        # upstream, by path; the gateway is the other one
+        port, upstream_port = free_port(), free_port()
+        origin, upstream = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}"
+        issuer = QuickIssuer(algorithm=algorithm)
+        issuer.url = upstream
         echo: list[Seen] = []
         raw: list[Seen] = []
         raw_app = RawUpstream()
         settings = settings_for(
             name="echo", public_url=f"{origin}/mcp/echo", issuer=issuer.url, gateway_secrets=[SECRET]
         )
-        echo_url = await stack.enter_async_context(
-            running_app(recording(build_app(echo_server(), settings), echo))
-        )
-        raw_url = await stack.enter_async_context(running_app(recording(raw_app, raw)))
+        apps = (recording(build_app(echo_server(), settings), echo), recording(raw_app, raw), issuer.app())
+
+        async def upstreams(scope: Scope, receive: Receive, send: Send) -> None:
+            path = scope.get("path", "")
+            app = (
+                apps[1]
+                if path.startswith("/mcp/")
+                else apps[2]
+                if path.startswith(("/.well", "/jwks"))
+                else apps[0]
+            )
+            await app(scope, receive, send)
+
+        assert await stack.enter_async_context(running_app(upstreams, port=upstream_port)) == upstream
+        echo_url = raw_url = upstream
         manifest = Manifest.model_validate(
             {
                 "gateway": {"origin": origin, "leeway_seconds": leeway},

@@ -170,7 +170,7 @@ class Gateway:
                     chunked = True
             elif name == b"host":
                 host = value
-            elif name == b"forwarded":
+            elif name in (b"forwarded", b"expect"):  # body already read or streamed by us
                 continue
             else:
                 if name == b"origin":
