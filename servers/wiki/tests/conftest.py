@@ -51,7 +51,7 @@ async def admin(wiki: EmbeddedWiki) -> AsyncIterator[MediaWikiClient]:
 
 @pytest.fixture
 def domain(client: MediaWikiClient, wiki: EmbeddedWiki) -> Wiki:
-    return Wiki(client, max_bytes=CAP, change_tag="fleet-mcp", bot_user=wiki.bot_username)
+    return Wiki(client, max_bytes=CAP, change_tag="fleet-mcp")
 
 
 @pytest.fixture

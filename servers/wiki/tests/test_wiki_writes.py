@@ -265,7 +265,7 @@ async def test_move_page_refusals(domain: Wiki, alice: Identity, title: str) -> 
 async def test_missing_change_tag_is_created_once(
     wiki: EmbeddedWiki, client: MediaWikiClient, alice: Identity, title: str
 ) -> None:
-    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-fresh-tag", bot_user=wiki.bot_username)
+    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-fresh-tag")
     with anyio.fail_after(20):
         await domain.create_page(alice, title, "tagged", "")
         current = await _current(client, title)
@@ -277,9 +277,47 @@ async def test_change_tag_the_bot_may_not_create_is_a_clear_error(
 ) -> None:
     # The seeding account's BotPassword lacks the managechangetags grant.
     async with wiki.admin_client() as admin:
-        domain = Wiki(admin, max_bytes=20_000, change_tag="never-created", bot_user="Admin@seed")
+        domain = Wiki(admin, max_bytes=20_000, change_tag="never-created")
         with (
             anyio.fail_after(20),
             pytest.raises(BackendError, match=r"addChangeTag\.php --tag never-created"),
         ):
             await domain.create_page(alice, title, "x", "")
+
+
+async def test_mapped_caller_is_credited_by_their_wiki_name(
+    client: MediaWikiClient, alice: Identity, title: str
+) -> None:
+    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", user_map={"alice": "Alice_Liddell"})
+    with anyio.fail_after(20):
+        await domain.create_page(alice, title, "x", "hello")
+        current = await _current(client, title)
+    assert current["comment"] == "hello (for Alice_Liddell via fleet-wiki)"
+
+
+@pytest.mark.parametrize("operation", ["create", "edit", "append", "move"])
+async def test_unmapped_caller_may_not_write_when_mapping_is_required(
+    domain: Wiki, client: MediaWikiClient, alice: Identity, title: str, operation: str
+) -> None:
+    from fleet_core.testing import identity
+
+    with anyio.fail_after(20):
+        created = await domain.create_page(alice, title, "original", "")
+        strict = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", user_map={"alice": "Alice"},
+                      require_mapped_user=True)  # fmt: skip
+        eve = identity("eve", "wiki:read wiki:write", audience="http://127.0.0.1:8700/mcp/wiki")
+        calls = {
+            "create": lambda: strict.create_page(eve, f"{title} eve", "x", ""),
+            "edit": lambda: strict.edit_page(
+                eve, title, "eve was here", created.revision_id or 0, None, "", False
+            ),
+            "append": lambda: strict.append_to_page(eve, title, "eve", None, ""),
+            "move": lambda: strict.move_page(eve, title, f"{title} eve", "", True, True),
+        }
+        with pytest.raises(ToolError, match="'eve' is not mapped to a wiki user"):
+            await calls[operation]()
+        current = await _current(client, title)
+        assert (
+            await strict.get_page(title, "wikitext", None, 0, None)
+        ).content == "original"  # reads stay open
+    assert current["id"] == created.revision_id

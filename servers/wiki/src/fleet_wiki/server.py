@@ -47,7 +47,8 @@ def build_server(settings: WikiSettings, backend: MediaWikiClient) -> MCPServer:
         backend,
         max_bytes=settings.max_output_bytes,
         change_tag=settings.change_tag,
-        bot_user=settings.bot_username,
+        user_map=settings.user_map,
+        require_mapped_user=settings.require_mapped_user,
     )
     read, write = requires("wiki:read"), requires("wiki:write")
 

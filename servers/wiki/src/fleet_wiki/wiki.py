@@ -8,6 +8,7 @@ import difflib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -162,19 +163,28 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _caller_name(who: Identity) -> str:
-    # The subject lands in an edit summary, which MediaWiki renders: no link or template syntax.
-    return re.sub(r"[^A-Za-z0-9._@:+-]", "_", who.subject)[:80]
+def _safe_name(name: str) -> str:
+    # The name lands in an edit summary, which MediaWiki renders: no link or template syntax.
+    return re.sub(r"[^A-Za-z0-9._@:+-]", "_", name)[:80]
 
 
 class Wiki:
     """The wiki as the tools see it: reads capped at `max_bytes`, writes tagged and attributed."""
 
-    def __init__(self, client: MediaWikiClient, *, max_bytes: int, change_tag: str, bot_user: str) -> None:
+    def __init__(
+        self,
+        client: MediaWikiClient,
+        *,
+        max_bytes: int,
+        change_tag: str,
+        user_map: Mapping[str, str] | None = None,
+        require_mapped_user: bool = False,
+    ) -> None:
         self.client = client
         self.cap = max(max_bytes - _OVERHEAD, 256)
         self.tag = change_tag
-        self.bot_user = bot_user
+        self.user_map = dict(user_map or {})
+        self.require_mapped_user = require_mapped_user
         self._tag_ready = False
 
     # -- reads ------------------------------------------------------------------------------------
@@ -516,13 +526,20 @@ class Wiki:
 
     # -- writes -----------------------------------------------------------------------------------
 
+    def caller_name(self, who: Identity) -> str:
+        """The name an edit is attributed to: the mapped wiki user, else the subject (if allowed)."""
+        name = self.user_map.get(who.subject)
+        if name is None and self.require_mapped_user:
+            raise ToolError(
+                f"{who.subject!r} is not mapped to a wiki user, so this server may not edit for them "
+                "(an administrator adds them to FLEET_WIKI_USER_MAP)"
+            )
+        return _safe_name(name or who.subject)
+
     def _summary(self, who: Identity, summary: str) -> str:
+        name = self.caller_name(who)
         summary = " ".join(summary.split())[:300]
-        return (
-            f"{summary} (for {_caller_name(who)} via fleet-wiki)"
-            if summary
-            else f"by {_caller_name(who)} via fleet-wiki"
-        )
+        return f"{summary} (for {name} via fleet-wiki)" if summary else f"by {name} via fleet-wiki"
 
     @staticmethod
     def _check_text(text: str) -> None:
@@ -613,6 +630,7 @@ class Wiki:
     ) -> m.EditResult:
         title = check_title(title)
         self._check_text(text)
+        full = self._summary(who, summary)  # first: an unmapped caller is refused before any request
         page = await self._page_meta(title, base_revision_id)
         base = page["revisions"][0]
         size = base.get("size", 0)
@@ -626,7 +644,6 @@ class Wiki:
                 "replacing it whole "
                 "could drop text you never saw. Edit a smaller section (list_sections) or use append_to_page"
             )
-        full = self._summary(who, summary)
         # baserevid without basetimestamp: every caller shares the bot account, and MediaWiki only
         # suppresses "conflicts with yourself" when basetimestamp is given (EditPage::internalAttemptSave).
         edit = await self._save(
@@ -669,8 +686,8 @@ class Wiki:
         move_talk: bool,
     ) -> m.MoveResult:
         from_title, to_title = check_title(from_title), check_title(to_title)
-        await self.ensure_tag()
         full = self._summary(who, reason)
+        await self.ensure_tag()
         try:
             body = await self.client.post(
                 action="move",
