@@ -97,8 +97,23 @@ def serve_gateway(port: int, upstream: str, issuer: str) -> None:
         }
     )
     config = uvicorn_config(build_gateway(manifest, secret=SECRET), port=port)
-    config.loop, config.http = os.environ.get("BENCH_LOOP", "uvloop"), "httptools"
-    uvicorn.Server(config).run()
+    config.loop, config.http = "uvloop", "httptools"
+    profile = os.environ.get("BENCH_PROFILE_GATEWAY")  # a path: write a cProfile of the gateway there
+    if not profile:
+        uvicorn.Server(config).run()
+        return
+    import cProfile
+    import signal
+
+    def stop(*_: object) -> None:  # uvicorn re-raises SIGTERM after its shutdown: end here instead
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    with cProfile.Profile() as prof:
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            prof.dump_stats(profile)
 
 
 # ------------------------------------------------------------------ the load generator
@@ -153,6 +168,15 @@ async def load(
     return {name: (latencies[name], busy[name] / concurrency) for name in targets}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process (Linux /proc); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
@@ -189,7 +213,9 @@ async def bench(args: argparse.Namespace) -> None:
             through = {**HEADERS, "Authorization": f"Bearer {token}"}
             targets = {"direct": (upstream + "/mcp", direct), "gateway": (resource, through)}
             await load(targets, args.warmup, args.concurrency)  # connections, JWKS, code paths
+            cpu_before = cpu_seconds(procs[1].pid)
             results = await load(targets, args.calls, args.concurrency)
+            gateway_cpu = (cpu_seconds(procs[1].pid) - cpu_before) / args.calls
         finally:
             for proc in procs:
                 proc.terminate()
@@ -209,6 +235,8 @@ async def bench(args: argparse.Namespace) -> None:
     added99 = pct(results["gateway"][0], 99) - pct(results["direct"][0], 99)
     print(f"{'added':<10}{added50:>10.3f}{added99:>10.3f}")
     print(f"target: <= 1 ms added at p50 -> {'met' if added50 <= 1.0 else 'NOT met'}")
+    if gateway_cpu > 0:
+        print(f"gateway CPU per proxied call: {gateway_cpu * 1e6:.0f} µs (user+system, from /proc)")
     load1, load5, _ = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load1:.1f} (1 min) / {load5:.1f} (5 min)")
 
