@@ -143,7 +143,9 @@ class FleetOAuthProvider(OAuthClientProvider):
         if self.context.current_tokens is not None:
             # The SDK forgets the expiry across restarts; without it an expired token is sent
             # (401, full re-login) instead of being refreshed first.
-            self.context.token_expiry_time = storage.expires_at()
+            expires_at = storage.expires_at()
+            # (0 would read as "no expiry" to the SDK)
+            self.context.token_expiry_time = None if expires_at is None else max(expires_at, 1.0)
 
     def _expected_issuer(self) -> str:
         issuer = super()._expected_issuer()

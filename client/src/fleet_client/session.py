@@ -25,7 +25,7 @@ from .auth import FleetOAuthProvider, discover, same_resource, within_resource
 from .callback import LoopbackReceiver, make_handlers, open_in_browser
 from .config import ClientConfig, ServerEntry
 from .device import DEVICE_CODE_GRANT, DeviceCode, device_authorization
-from .errors import LoginError
+from .errors import FleetClientError, LoginError
 from .storage import FileTokenStorage, forget
 from .urlguard import GuardedTransport
 
@@ -168,8 +168,17 @@ class FleetClient:
         entry = self.config.server(server)
         if force:
             forget(self.config.state_dir, entry.url)
-        async with self.connect(server, client_credentials=client_credentials) as client:
-            await client.list_tools()
+        try:
+            async with self.connect(server, client_credentials=client_credentials) as client:
+                await client.list_tools()
+        except BaseExceptionGroup as group:  # the transports wrap errors; surface ours as is
+            ours = group.subgroup(lambda exc: isinstance(exc, FleetClientError))
+            if ours is None:
+                raise
+            first: BaseException = ours
+            while isinstance(first, BaseExceptionGroup):
+                first = first.exceptions[0]
+            raise first from group
 
     async def device_login(
         self,
