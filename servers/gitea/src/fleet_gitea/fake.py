@@ -648,8 +648,11 @@ class FakeGitea:
             )
         )
         if self.stall:
+            release = self._release
             with anyio.move_on_after(30):
-                await self._release.wait()
+                await release.wait()
+            if release is not self._release:  # reset() meanwhile: don't touch the next test's data
+                return JSONResponse({"message": "fake reset while this request was held", "url": ""}, 503)
         if self.redirect:
             return Response(status_code=301, headers={"Location": f"{request.url.path}/moved"})
         if self.fail_next:
