@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -316,3 +317,14 @@ async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(settings, da
             result = await c.call_tool("list_schemas", {})
     # the scope gate may refuse first; either way nothing runs as the login role
     assert result.is_error
+
+
+@pytest.mark.anyio
+async def test_text_content_is_the_same_json_as_the_structured_result(client):
+    with anyio.fail_after(20):
+        result = await client.call_tool(
+            "run_query", {"sql": "SELECT g, 'é\"' || g AS s, now() FROM generate_series(1, 1200) g"}
+        )
+    assert json.loads(result.content[0].text) == result.structured_content
+    assert result.structured_content["row_count"] == 1000
+    assert result.structured_content["truncated_reason"] == "max_rows"

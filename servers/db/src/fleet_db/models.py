@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 __all__ = [
     "Column",
@@ -34,13 +34,16 @@ class Column(BaseModel):
 
 class QueryResult(BaseModel):
     columns: list[Column] = Field(description="Result columns, in order")
-    rows: list[list[Any]] = Field(
-        description="Rows as arrays in column order; numeric, date/time, uuid etc. come back as strings"
+    # list[Any] + a hand-written items schema: validating list[list[Any]] copies every row (10k rows: ~20 ms)
+    rows: list[Any] = Field(
+        description="Rows as arrays in column order; numeric, date/time, uuid etc. come back as strings",
+        json_schema_extra={"items": {"type": "array"}},
     )
     row_count: int = Field(description="Rows returned here")
     truncated: bool = Field(description="True when more rows existed than the row or byte cap allows")
     truncated_reason: str | None = Field(default=None, description="'max_rows' or 'max_bytes' when truncated")
     role: str = Field(description="Database role the query ran as")
+    _rows_json: str | None = PrivateAttr(default=None)  # the rows already encoded while streaming
 
 
 class StatementResult(QueryResult):

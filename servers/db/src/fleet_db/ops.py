@@ -7,14 +7,15 @@ statement_timeout.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import AsyncRawCursor, sql
 from psycopg.generators import fetch
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from fleet_core import BackendError, ToolError
 
@@ -51,7 +52,7 @@ __all__ = [
 
 Conn = psycopg.AsyncConnection[Any]
 Param = str | int | float | bool | None
-_CHUNK = 256
+_CHUNK = 500
 _KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}
 _CONSTRAINTS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key", "x": "exclusion"}
 
@@ -79,12 +80,35 @@ def database_error(exc: psycopg.Error, role: str) -> ToolError:
     return ToolError(f"PostgreSQL error {exc.sqlstate}: {message}{detail}")
 
 
+def _list_row(cursor: Any) -> Any:
+    return list  # rows as JSON arrays
+
+
 class _Cursor(AsyncRawCursor[Any]):
     """A raw ($1 placeholders) cursor whose stream() also takes statements without a result set and keeps
     the final command tag; stream() always uses the extended protocol, so `;`-stacking is refused."""
 
     command_status: str = ""
     affected: int = -1
+
+    async def chunks(self, query: str | bytes, params: list[Any], *, size: int) -> AsyncIterator[list[Any]]:
+        """psycopg's stream(), yielding whole chunks of rows (no per-row async hop)."""
+        async with self._conn.lock:
+            try:
+                await self._conn.wait(self._stream_send_gen(query, params, size=size))
+                first = True
+                while res := await self._conn.wait(self._stream_fetchone_gen(first)):
+                    yield self._tx.load_rows(0, res.ntuples, self._make_row)
+                    first = False
+            finally:
+                if self._pgconn.transaction_status == TransactionStatus.ACTIVE:
+                    # stopped early (cap reached): cancel the statement, then drain what already arrived
+                    await self._conn._try_cancel()
+                    with contextlib.suppress(Exception):
+                        while await self._conn.wait(self._stream_fetchone_gen(first=False)):
+                            pass
+                    with contextlib.suppress(Exception):
+                        await self._conn.wait(self._stream_fetchone_gen(first=False))
 
     def _tag(self, res: Any) -> None:
         if res.command_status:
@@ -117,87 +141,98 @@ def _columns(cur: psycopg.AsyncCursor[Any]) -> list[Column]:
     return [Column(name=d.name, type=d.type_display) for d in cur.description or ()]
 
 
-def _take(rows: list[list[Any]], batch: list[list[Any]], size: int, max_bytes: int) -> tuple[int, bool]:
-    """Append the batch within the byte cap (JSON size); True when the cap cut it."""
-    encoded = len(json.dumps(batch, default=str, ensure_ascii=False))
-    if size + encoded <= max_bytes:
-        rows.extend(batch)
-        return size + encoded, False
-    for row in batch:
-        row_size = len(json.dumps(row, default=str, ensure_ascii=False)) + 1
-        if size + row_size > max_bytes:
-            return size, True
-        rows.append(row)
-        size += row_size
-    return size, False
+class _Rows:
+    """Rows kept within the caps, plus their compact JSON (reused for the text content: no second pass)."""
+
+    def __init__(self, max_rows: int, max_bytes: int) -> None:
+        self.rows: list[list[Any]] = []
+        self.parts: list[str] = []
+        self.size = 2
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.truncated: str | None = None
+
+    def add(self, chunk: list[list[Any]]) -> None:
+        room = self.max_rows - len(self.rows)
+        if len(chunk) > room:
+            chunk, self.truncated = chunk[:room], "max_rows"
+        if not chunk:
+            return
+        encoded = json.dumps(chunk, default=str, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        if self.size + len(encoded) + 1 <= self.max_bytes:
+            self.rows.extend(chunk)
+            self.parts.append(encoded)
+            self.size += len(encoded) + 1
+            return
+        for row in chunk:  # the byte cap falls inside this chunk
+            one = json.dumps(row, default=str, ensure_ascii=False, separators=(",", ":"))
+            if self.size + len(one) + 1 > self.max_bytes:
+                self.truncated = "max_bytes"
+                return
+            self.rows.append(row)
+            self.parts.append(one)
+            self.size += len(one) + 1
+
+    @property
+    def json(self) -> str:
+        return "[" + ",".join(self.parts) + "]"
 
 
 async def _stream(
     conn: Conn, query: str | bytes, params: Sequence[Param], max_rows: int, max_bytes: int, *, drain: bool
-) -> tuple[_Cursor, list[list[Any]], str | None, int]:
+) -> tuple[_Cursor, _Rows]:
     """Run one statement (extended protocol: no stacking) and keep rows within the caps.
 
     Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
-    counted and dropped. Returns (cursor, rows, truncated_reason, total_rows_seen).
+    dropped.
     """
-    cur = _Cursor(conn)
-    rows: list[list[Any]] = []
-    batch: list[list[Any]] = []
-    size, reason, seen = 2, None, 0
-    async for row in cur.stream(query, list(params), size=_CHUNK):
-        seen += 1
-        if reason is not None:
-            continue  # draining a write
-        if len(rows) + len(batch) >= max_rows:
-            reason = "max_rows"
-        else:
-            batch.append(list(row))
-            if len(batch) == _CHUNK:
-                size, over = _take(rows, batch, size, max_bytes)
-                batch = []
-                reason = "max_bytes" if over else None
-        if reason is not None and not drain:
+    cur = _Cursor(conn, row_factory=_list_row)
+    kept = _Rows(max_rows, max_bytes)
+    async for chunk in cur.chunks(query, list(params), size=_CHUNK):
+        if kept.truncated is None:
+            kept.add(chunk)
+        if kept.truncated is not None and not drain:
             break
-    if batch and reason != "max_bytes":
-        size, over = _take(rows, batch, size, max_bytes)
-        reason = "max_bytes" if over else reason
-    return cur, rows, reason, seen
+    return cur, kept
 
 
 async def run_query(
     conn: Conn, role: str, query: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
 ) -> QueryResult:
     try:
-        cur, rows, reason, _ = await _stream(conn, query, params, max_rows, max_bytes, drain=False)
+        cur, kept = await _stream(conn, query, params, max_rows, max_bytes, drain=False)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    return QueryResult.model_construct(
+    result = QueryResult.model_construct(
         columns=_columns(cur),
-        rows=rows,
-        row_count=len(rows),
-        truncated=reason is not None,
-        truncated_reason=reason,
+        rows=kept.rows,
+        row_count=len(kept.rows),
+        truncated=kept.truncated is not None,
+        truncated_reason=kept.truncated,
         role=role,
     )
+    result._rows_json = kept.json
+    return result
 
 
 async def execute_statement(
     conn: Conn, role: str, statement: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
 ) -> StatementResult:
     try:
-        cur, rows, reason, _ = await _stream(conn, statement, params, max_rows, max_bytes, drain=True)
+        cur, kept = await _stream(conn, statement, params, max_rows, max_bytes, drain=True)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    return StatementResult.model_construct(
+    result = StatementResult.model_construct(
         columns=_columns(cur),
-        rows=rows,
-        row_count=len(rows),
-        truncated=reason is not None,
-        truncated_reason=reason,
+        rows=kept.rows,
+        row_count=len(kept.rows),
+        truncated=kept.truncated is not None,
+        truncated_reason=kept.truncated,
         role=role,
         status=cur.command_status,
         affected_rows=cur.affected,
     )
+    result._rows_json = kept.json
+    return result
 
 
 async def explain_query(
@@ -208,10 +243,10 @@ async def explain_query(
     # there and nowhere else.
     prefix = b"EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else b"EXPLAIN (FORMAT JSON) "
     try:
-        _, rows, _, _ = await _stream(conn, prefix + query.encode(), params, 10, 10_000_000, drain=True)
+        _, kept = await _stream(conn, prefix + query.encode(), params, 10, 10_000_000, drain=True)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    plan = rows[0][0] if rows else []
+    plan = kept.rows[0][0] if kept.rows else []
     if isinstance(plan, str):
         plan = json.loads(plan)
     return ExplainResult(plan=plan, analyzed=analyze, role=role)

@@ -4,12 +4,13 @@ transaction as them (pg.Database.session), call the domain function (ops)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import psycopg
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from fleet_core import READ_ONLY, caller, create_server, requires
@@ -48,6 +49,18 @@ Params = Annotated[
 WRITE_SQL = ToolAnnotations(
     readOnlyHint=False, destructiveHint=True, idempotentHint=False, openWorldHint=False
 )
+
+
+def rows_result(result: QueryResult) -> CallToolResult:
+    """Row results skip the SDK's generic model → dict → indented-JSON path (extra full passes over every
+    value): a shallow dict whose rows are already JSON-ready, and as text the compact JSON of the same,
+    reusing the rows' encoding done while streaming."""
+    structured = {name: getattr(result, name) for name in type(result).model_fields}
+    structured["columns"] = [{"name": c.name, "type": c.type} for c in result.columns]
+    head = {k: v for k, v in structured.items() if k != "rows"}
+    rows_json = result._rows_json or json.dumps(result.rows, default=str, separators=(",", ":"))
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"rows":' + rows_json + "}"
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 def build_server(settings: DbSettings, db: Database) -> MCPServer:
@@ -99,10 +112,12 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
             return await ops.describe_table(conn, who.role, schema=schema, table=table)
 
     @mcp.tool(meta=requires("db:read"), annotations=READ_ONLY)
-    async def run_query(ctx: Context[Any, Any], sql: SqlText, params: Params | None = None) -> QueryResult:
+    async def run_query(
+        ctx: Context[Any, Any], sql: SqlText, params: Params | None = None
+    ) -> Annotated[CallToolResult, QueryResult]:
         """Run one read-only SQL statement as you (READ ONLY transaction, time limit, row and byte caps)."""
         async with acting(ctx) as (who, conn):
-            return await ops.run_query(conn, who.role, sql, params or [], **caps)
+            return rows_result(await ops.run_query(conn, who.role, sql, params or [], **caps))
 
     @mcp.tool(meta=requires("db:read"), annotations=READ_ONLY)
     async def explain_query(
@@ -146,10 +161,10 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     @mcp.tool(meta=requires("db:write"), annotations=WRITE_SQL)
     async def execute_statement(
         ctx: Context[Any, Any], sql: SqlText, params: Params | None = None
-    ) -> StatementResult:
+    ) -> Annotated[CallToolResult, StatementResult]:
         """Run one data-changing statement (INSERT/UPDATE/DELETE … RETURNING) as you under the writer role;
         committed only if it succeeds. PostgreSQL refuses DDL and anything beyond the role's grants."""
         async with acting(ctx, write=True) as (who, conn):
-            return await ops.execute_statement(conn, who.role, sql, params or [], **caps)
+            return rows_result(await ops.execute_statement(conn, who.role, sql, params or [], **caps))
 
     return mcp
