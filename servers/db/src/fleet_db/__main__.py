@@ -20,10 +20,13 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         url = settings.database_url.get_secret_value() if settings.database_url else None
         if url is None:
-            from .embedded import EmbeddedPostgres
+            from .embedded import EmbeddedPostgres, EmbeddedUnavailable
             from .provision import provision
 
-            pg = stack.enter_context(EmbeddedPostgres())
+            try:
+                pg = stack.enter_context(EmbeddedPostgres())
+            except EmbeddedUnavailable as exc:
+                raise SystemExit(f"fleet-db: FLEET_DB_DATABASE_URL is not set and {exc}") from exc
             url = provision(pg.admin_url, password=secrets.token_urlsafe(24))
             logging.basicConfig(level=settings.log_level)
             logger.warning(
