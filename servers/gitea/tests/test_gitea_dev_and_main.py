@@ -13,7 +13,9 @@ import pytest
 
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity
 from fleet_gitea.dev import backend
+from fleet_gitea.fake import FakeGitea
 from fleet_gitea.gitea import GiteaClient
+from fleet_gitea.testing import TOKEN, VALID, Harness
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +81,27 @@ def test_main_refuses_to_start_without_a_gitea(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("FLEET_GITEA_TRUST_MODE", "insecure-dev")
     with pytest.raises(SystemExit, match="FLEET_GITEA_URL and FLEET_GITEA_TOKEN"):
         main()
+
+
+async def test_stdio_mode_acts_as_the_configured_user_with_its_scopes(
+    shared: Harness, fake: FakeGitea
+) -> None:
+    from mcp import Client, StdioServerParameters
+
+    env = {
+        **os.environ,
+        "FLEET_GITEA_URL": shared.gitea_url,
+        "FLEET_GITEA_TOKEN": TOKEN,
+        "FLEET_GITEA_STDIO_USER": "bob",
+        "FLEET_GITEA_STDIO_SCOPES": "gitea:read",
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "fleet_gitea", "--stdio"], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            me = await client.call_tool("get_me", {})
+            write = await client.call_tool("create_issue", VALID["create_issue"])
+    assert me.structured_content["login"] == "bob"
+    assert write.is_error
+    assert "insufficient scope" in write.content[0].text
+    assert {r.sudo for r in fake.requests} == {"bob"}
+    assert fake.repos["alice/demo"].issues.keys() == {1, 2, 3}
