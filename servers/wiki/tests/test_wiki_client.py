@@ -187,3 +187,22 @@ async def test_expired_session_before_the_first_csrf_token_logs_in_again(
         body = await client.post(action="edit", title=title, text="first write", createonly=True)
     assert body["edit"]["result"] == "Success"
     assert client.logins == 2
+
+
+async def test_concurrent_calls_after_expiry_share_one_new_login(
+    client: MediaWikiClient, wiki: EmbeddedWiki
+) -> None:
+    names: list[str] = []
+
+    async def whoami() -> None:
+        body = await client.get(action="query", meta="userinfo")
+        names.append(body["query"]["userinfo"]["name"])
+
+    with anyio.fail_after(30):
+        await whoami()
+        assert expire_all_sessions(wiki) > 0
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(whoami)
+    assert names == ["Fleetbot"] * 9
+    assert client.logins == 2

@@ -68,18 +68,23 @@ class MediaWikiClient:
         self._password = password
         self._maxlag = maxlag
         self._max_retries = max_retries
-        self._http = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(timeout),
-            headers={"User-Agent": user_agent},
-            transport=transport,
-            follow_redirects=False,
-        )
+        options: dict[str, Any] = {
+            "timeout": httpx2.Timeout(timeout),
+            "headers": {"User-Agent": user_agent},
+            "transport": transport,
+            "follow_redirects": False,
+        }
+        self._http = httpx2.AsyncClient(**options)
+        # Logins use a cookie jar of their own: responses to calls still in flight on the old session
+        # must not swap the session cookie between the login token and the login itself.
+        self._login_http = httpx2.AsyncClient(**options)
         self._login_lock = anyio.Lock()
         self._logged_in = False
         self._csrf: str | None = None
         self.logins = 0  # how many times we logged in (observable for tests and metrics)
 
     async def aclose(self) -> None:
+        await self._login_http.aclose()
         await self._http.aclose()
 
     async def __aenter__(self) -> MediaWikiClient:
@@ -91,12 +96,18 @@ class MediaWikiClient:
     # -- transport --------------------------------------------------------------------------------
 
     async def _send(
-        self, method: str, url: str, *, params: Params | None = None, data: Params | None = None
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        data: Params | None = None,
+        http: httpx2.AsyncClient | None = None,
     ) -> Any:
         """One HTTP exchange with maxlag/Retry-After handling; returns decoded JSON."""
         for attempt in range(self._max_retries + 1):
             try:
-                response = await self._http.request(
+                response = await (http or self._http).request(
                     method,
                     url,
                     params=_encode(params) if params else None,
@@ -139,6 +150,7 @@ class MediaWikiClient:
             base["maxlag"] = self._maxlag
         for retry in (False, True):
             await self._ensure_login()
+            session = self.logins  # which login this attempt runs under
             query = {**base, **params, "assert": "user"}
             token = await self._csrf_token() if write else ""
             if token is None:  # fetching a token showed the session is gone
@@ -156,12 +168,18 @@ class MediaWikiClient:
                 code, info = error
             if code in _SESSION_LOST and not retry:
                 log.info("wiki session lost (%s); logging in again", code)
-                self._logged_in, self._csrf = False, None
+                self._session_lost(session)
                 continue
             raise WikiApiError(code, info)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- session ----------------------------------------------------------------------------------
+
+    def _session_lost(self, session: int) -> None:
+        # Only if no concurrent call has logged in again since this attempt started; else that
+        # fresh session would be thrown away too.
+        if session == self.logins:
+            self._logged_in, self._csrf = False, None
 
     async def _ensure_login(self) -> None:
         if self._logged_in:
@@ -169,10 +187,14 @@ class MediaWikiClient:
         async with self._login_lock:
             if self._logged_in:
                 return
-            self._http.cookies.clear()
+            http = self._login_http
+            http.cookies.clear()
             common = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
             tokens = await self._send(
-                "GET", self.api_url, params={**common, "action": "query", "meta": "tokens", "type": "login"}
+                "GET",
+                self.api_url,
+                params={**common, "action": "query", "meta": "tokens", "type": "login"},
+                http=http,
             )
             token = tokens.get("query", {}).get("tokens", {}).get("logintoken")
             if not token:
@@ -187,15 +209,20 @@ class MediaWikiClient:
                     "lgpassword": self._password,
                     "lgtoken": token,
                 },
+                http=http,
             )
             login = result.get("login", {})
             if login.get("result") != "Success":
                 reason = login.get("reason") or login.get("result") or _first_error(result)
+                if isinstance(reason, dict):  # errorformat=plaintext: {"code": ..., "text": ...}
+                    reason = reason.get("text") or reason.get("code")
                 raise BackendError(
                     f"bot login to the wiki failed ({reason}); "
                     "check FLEET_WIKI_BOT_USERNAME / FLEET_WIKI_BOT_PASSWORD "
                     "(a BotPassword: 'User@appid')"
                 )
+            self._http.cookies.clear()
+            self._http.cookies.update(http.cookies)
             self._logged_in, self._csrf = True, None
             self.logins += 1
 
@@ -258,10 +285,11 @@ class MediaWikiClient:
         """GET rest.php/<path> as the bot; a 401/403 (session gone, private wiki) logs in again once."""
         for retry in (False, True):
             await self._ensure_login()
+            session = self.logins
             body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)
             status = int(body.get("httpCode", 200)) if isinstance(body, dict) else 200
             if status in (401, 403) and not retry:
-                self._logged_in, self._csrf = False, None
+                self._session_lost(session)
                 continue
             if status >= 400:
                 code = str(body.get("errorKey") or status)
