@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -230,3 +231,19 @@ async def test_fleet_dev_runs_the_fleet_reports_unavailable_servers_and_stops_on
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_fleet_dev_refuses_to_start_when_a_port_is_taken(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        gateway_port = busy.getsockname()[1]
+        path = tmp_path / "fleet.toml"
+        path.write_text(_manifest_text(gateway_port, free_port(), {"gitea": free_port()}))
+        argv = ["--manifest", str(path), "dev", "--no-live", "--state-dir", str(tmp_path / "state")]
+        code, out, _ = run_cli(argv, capsys)
+    assert code == 1
+    assert "ports already in use" in out
+    assert f"gateway (127.0.0.1:{gateway_port})" in out

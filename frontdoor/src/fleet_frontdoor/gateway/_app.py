@@ -78,7 +78,8 @@ class Gateway:
             # the transport, not an AsyncClient: no redirects, cookies, auth flows or URL logging on the
             # hot path, just the pooled HTTP/1.1 connections
             limits = httpx2.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=30)
-            transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False, retries=0)
+            # retries: connection failures only (never a request the upstream may have seen)
+            transport = httpx2.AsyncHTTPTransport(limits=limits, trust_env=False, retries=1)
         self.proxy = Proxy(transport, timeout=upstream_timeout)
         self.leeway = manifest.gateway.leeway_seconds
         # (token, route) → (exp, claims, identity headers): the signature is checked once per token,
