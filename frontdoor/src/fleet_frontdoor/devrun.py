@@ -124,9 +124,8 @@ class DevFleet:
         busy += [s.name for s in self.manifest.enabled_servers if not _port_free(s.upstream)]
         if busy:
             ports = ", ".join(f"{n} ({urlsplit(self.components[n].health).netloc})" for n in busy)
-            self.console.print(
-                f"[red]fleet dev: ports already in use: {ports}. Is `fleet dev` running?[/red]"
-            )
+            message = f"fleet dev: ports already in use: {ports}. Is `fleet dev` running?"
+            self.console.print(Text(message, style="red"), soft_wrap=True)
             return 1
         self.started = time.monotonic()
         base = {**os.environ, "FLEET_MANIFEST": str(self.manifest_path)}
