@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -134,14 +135,19 @@ class DevFleet:
         if self.allow_loopback_cimd:
             auth_cmd.append("--allow-loopback-cimd")
         gateway_cmd = [sys.executable, "-m", "fleet_frontdoor.gateway", "--manifest", str(self.manifest_path)]
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._watch_signals)
-            tg.start_soon(self._run_process, self.components["auth"], auth_cmd, base)
-            tg.start_soon(self._run_process, self.components["gateway"], gateway_cmd, base | self._gw_env())
-            for server in self.manifest.enabled_servers:
-                tg.start_soon(self._run_server, server, base)
-            await self._display()
-            tg.cancel_scope.cancel()  # every runner terminates its process and leaves its backend
+        # the receiver stays installed through the shutdown below, so a second Ctrl-C can't interrupt
+        # the cleanup and orphan a child (children run in their own sessions)
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch_signals, signals)
+                tg.start_soon(self._run_process, self.components["auth"], auth_cmd, base)
+                tg.start_soon(
+                    self._run_process, self.components["gateway"], gateway_cmd, base | self._gw_env()
+                )
+                for server in self.manifest.enabled_servers:
+                    tg.start_soon(self._run_server, server, base)
+                await self._display()
+                tg.cancel_scope.cancel()  # every runner terminates its process and leaves its backend
         for comp in self.comps:
             if comp.status in ("ready", "starting"):
                 comp.status = "stopped"
@@ -163,11 +169,9 @@ class DevFleet:
             prefix + "ISSUER": self.manifest.issuer.url,
         }
 
-    async def _watch_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                self.stop.set()
-                return
+    async def _watch_signals(self, signals: AsyncIterator[int]) -> None:
+        async for _ in signals:
+            self.stop.set()
 
     async def _run_server(self, server: ServerEntry, base: dict[str, str]) -> None:
         comp = self.components[server.name]
