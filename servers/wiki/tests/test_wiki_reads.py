@@ -7,7 +7,7 @@ import pytest
 
 from fleet_core import Identity, ToolError
 from fleet_wiki.embedded import big_page_text
-from fleet_wiki.wiki import MARKER, Wiki, html_to_text, window
+from fleet_wiki.wiki import MARKER, Wiki, clip, html_to_text, window
 
 pytestmark = pytest.mark.anyio
 
@@ -259,3 +259,19 @@ def test_html_to_text_drops_markup_styles_and_edit_links() -> None:
         "<p>A &amp; B<br>C</p><ul><li>one</li><li>two</li></ul>"
     )
     assert html_to_text(html) == "Head\n\nA & B\nC\n\n- one\n- two"
+
+
+async def test_render_wikitext_output_is_capped_with_a_marker(domain: Wiki) -> None:
+    wikitext = "\n\n".join(
+        f"Paragraph {i} " + "word " * 40 for i in range(80)
+    )  # ~17 kB in, fits the input cap
+    with anyio.fail_after(20):
+        rendered = await domain.render_wikitext(wikitext, None)
+    assert rendered.truncated
+    assert f"{MARKER} truncated at byte" in rendered.text
+    assert len(rendered.text.encode()) < domain.cap // 2 + 200
+
+
+def test_clip_marks_cut_comments() -> None:
+    assert clip("short") == "short"
+    assert clip("x" * 400) == "x" * 299 + "…"

@@ -33,7 +33,7 @@ MOVE = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=
 Title = Annotated[
     str, Field(description="Page title, e.g. 'Deploy guide' or 'Help:Contents'", max_length=255)
 ]
-Limit = Annotated[int, Field(description="Most results to return", ge=1, le=100)]
+Limit = Annotated[int, Field(description="Most results to return", ge=1, le=50)]
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous result, for more")]
 Summary = Annotated[str, Field(description="What the change does (your name is added)", max_length=300)]
 Section = Annotated[

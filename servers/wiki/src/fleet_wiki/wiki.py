@@ -23,6 +23,9 @@ __all__ = ["MARKER", "Wiki", "html_to_text"]
 # text read in parts and pasted back, which would lose what it stands for (PWiki #536): refused.
 MARKER = "[fleet-wiki:"
 _OVERHEAD = 1_024  # bytes of a result reserved for metadata around the capped text
+# Lists stay under the default cap: ≤ 50 items with ≤ 300-char comments and snippets.
+_CLIP_CHARS = 300
+_MAX_NAMES = 50
 
 _REFUSALS = {
     "protectedpage": "the page is protected; the wiki's bot account may not edit it",
@@ -46,6 +49,10 @@ _REFUSALS = {
 def _refusal(exc: WikiApiError, what: str) -> ToolError:
     reason = _REFUSALS.get(exc.code, exc.info or exc.code)
     return ToolError(f"{what}: {reason} ({exc.code})")
+
+
+def clip(text: str, limit: int = _CLIP_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_title(title: str) -> str:
@@ -323,7 +330,7 @@ class Wiki:
             hits = [
                 m.SearchHit(
                     title=h["title"],
-                    snippet=html_to_text(h.get("snippet", "")),
+                    snippet=clip(html_to_text(h.get("snippet", ""))),
                     size=h.get("size"),
                     timestamp=h.get("timestamp"),
                 )
@@ -358,7 +365,7 @@ class Wiki:
                 revision_id=r["id"],
                 timestamp=r["timestamp"],
                 user=(r.get("user") or {}).get("name"),
-                comment=r.get("comment") or "",
+                comment=clip(r.get("comment") or ""),
                 size=r.get("size"),
                 minor=bool(r.get("minor")),
             )
@@ -442,7 +449,7 @@ class Wiki:
                 old_revision_id=c.get("old_revid") or None,
                 user=c.get("user"),
                 timestamp=c["timestamp"],
-                comment=c.get("comment", ""),
+                comment=clip(c.get("comment", "")),
                 tags=c.get("tags", []),
                 size_change=(c["newlen"] - c["oldlen"]) if "newlen" in c and "oldlen" in c else None,
             )
@@ -516,12 +523,15 @@ class Wiki:
             disabletoc=True,
         )
         parse = body["parse"]
-        text, _, truncated = cap_text(html_to_text(parse["text"]), self.cap, "render less wikitext at once")
+        # Half the cap for the text: the link and category names share the result.
+        text, _, truncated = cap_text(
+            html_to_text(parse["text"]), self.cap // 2, "render less wikitext at once"
+        )
         return m.Rendered(
             text=text,
             truncated=truncated,
-            links=[ln["title"] for ln in parse.get("links", [])][:200],
-            categories=[c["category"] for c in parse.get("categories", [])][:200],
+            links=[ln["title"] for ln in parse.get("links", [])][:_MAX_NAMES],
+            categories=[c["category"] for c in parse.get("categories", [])][:_MAX_NAMES],
         )
 
     # -- writes -----------------------------------------------------------------------------------
