@@ -41,6 +41,7 @@ class Seen:
     path: str
     query: bytes
     headers: list[tuple[bytes, bytes]]
+    raw_path: bytes | None = None
 
     def all(self, name: str) -> list[str]:
         key = name.lower().encode()
@@ -58,7 +59,15 @@ class Seen:
 def recording(app: Any, seen: list[Seen]) -> Any:
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            seen.append(Seen(scope["method"], scope["path"], scope["query_string"], list(scope["headers"])))
+            seen.append(
+                Seen(
+                    scope["method"],
+                    scope["path"],
+                    scope["query_string"],
+                    list(scope["headers"]),
+                    scope.get("raw_path"),
+                )
+            )
         await app(scope, receive, send)
 
     return wrapped
@@ -728,6 +737,10 @@ async def test_sse_passes_through_as_it_is_produced() -> None:
                 rest = b"".join([chunk async for chunk in chunks])
                 assert rest == b"data: two\n\n"
             assert s.raw[0].path == "/mcp/sse"
+            r = await http.post(f"{s.gateway}/mcp/raw/body%2Fx", content=b"", headers=s.auth(token))
+            assert r.status_code == 404  # the upstream's answer: the encoded slash reached it as sent
+            assert s.raw[-1].path == "/mcp/body/x"
+            assert s.raw[-1].raw_path == b"/mcp/body%2Fx"
 
 
 @pytest.mark.anyio

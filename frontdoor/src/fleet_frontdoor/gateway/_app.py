@@ -301,6 +301,13 @@ class Gateway:
         if self.passthrough:
             keep.append((b"authorization", auths[0]))
         keep.append(self.secret)
+        raw_path = scope.get("raw_path")
+        if raw_path:  # forward the path as the client encoded it (a %2F must stay a %2F)
+            prefix = route.server.path.encode()
+            if not raw_path.startswith(prefix):
+                await error(send, 404, "not_found", "no MCP server is published at this path")
+                return
+            rest = raw_path[len(prefix) :].decode("latin-1")
         url = route.base + rest
         if query:
             url += "?" + query.decode("latin-1")
