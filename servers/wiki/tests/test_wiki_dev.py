@@ -10,10 +10,12 @@ import sys
 import anyio
 import httpx2
 import pytest
+from mcp import Client, StdioServerParameters
 
 from fleet_core import DevBackendUnavailable
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity
 from fleet_wiki.dev import backend
+from fleet_wiki.embedded import EmbeddedWiki
 
 pytestmark = pytest.mark.anyio
 
@@ -60,3 +62,33 @@ async def test_fleet_wiki_process_serves_the_dev_wiki(tmp_path: pathlib.Path) ->
                 proc.wait(timeout=10)
     assert not result.is_error, result.content
     assert "Deploy guide" in result.structured_content["content"]  # type: ignore[index]
+
+
+async def test_stdio_mode_serves_one_local_user_with_scopes_enforced(wiki: EmbeddedWiki) -> None:
+    env = os.environ | {
+        "FLEET_WIKI_URL": wiki.url,
+        "FLEET_WIKI_BOT_USERNAME": wiki.bot_username,
+        "FLEET_WIKI_BOT_PASSWORD": wiki.bot_password,
+        "FLEET_WIKI_STDIO_USER": "carol",
+        "FLEET_WIKI_STDIO_SCOPES": "wiki:read",
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "fleet_wiki", "--stdio"], env=env)
+    with anyio.fail_after(60):
+        async with Client(params) as mcp:
+            who = await mcp.call_tool("whoami", {})
+            page = await mcp.call_tool("get_page", {"title": "Deploy guide"})
+            write = await mcp.call_tool("append_to_page", {"title": "Deploy guide", "text": "x"})
+    assert who.structured_content["subject"] == "carol"  # type: ignore[index]
+    assert not page.is_error
+    assert write.is_error
+    assert "wiki:write" in write.content[0].text  # type: ignore[union-attr]
+
+
+def test_invalid_settings_exit_with_a_message() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_WIKI_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "fleet_wiki"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert "fleet-wiki: invalid settings" in result.stderr
+    assert "Traceback" not in result.stderr
