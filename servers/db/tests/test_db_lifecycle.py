@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import secrets
+import sys
 from typing import Any
 
 import anyio
+import httpx2
 import psycopg
 import pytest
 
 from fleet_core import BackendError
+from fleet_core.testing import TEST_SECRET, connect, free_port, identity
 from fleet_db import Database, dev
 from fleet_db.embedded import EmbeddedPostgres
 from fleet_db.pg import CallContext
 from fleet_db.provision import provision
 
+AUD = "http://127.0.0.1:8700/mcp/db"
 ALICE = CallContext(role="fleet_reader", subject="alice", claims={"sub": "alice"})
 
 
@@ -64,3 +71,43 @@ def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url):
         pytest.raises(psycopg.errors.InsufficientPrivilege),
     ):
         conn.execute("SELECT * FROM demo.tickets")
+
+
+@pytest.mark.anyio
+async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_DB_")} | {
+        "FLEET_DB_PORT": str(port),
+        "FLEET_DB_PUBLIC_URL": AUD,
+        "FLEET_DB_GATEWAY_SECRETS": TEST_SECRET,
+    }
+    process = await anyio.open_process([sys.executable, "-m", "fleet_db"], env=env)
+    try:
+        with anyio.fail_after(60):
+            async with httpx2.AsyncClient() as http:
+                while True:
+                    with contextlib.suppress(httpx2.TransportError):
+                        if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                            break
+                    assert process.returncode is None, "fleet-db exited"
+                    await anyio.sleep(0.1)
+            async with connect(
+                f"http://127.0.0.1:{port}/mcp", identity=identity("bob", "db:read", audience=AUD)
+            ) as c:
+                result = await c.call_tool("run_query", {"sql": "SELECT DISTINCT team FROM demo.tickets"})
+    finally:
+        process.terminate()
+        with anyio.fail_after(30):
+            await process.wait()
+    assert process.stderr is not None
+    log = b""
+    with anyio.fail_after(10), contextlib.suppress(anyio.EndOfStream):
+        while True:
+            log += await process.stderr.receive()
+    assert result.structured_content["rows"] == [["payments"]]
+    match = re.search(r"THROWAWAY embedded PostgreSQL on 127\.0\.0\.1:(\d+)", log.decode())
+    assert match, log
+    with pytest.raises(psycopg.OperationalError):  # the cluster went away with the server
+        await psycopg.AsyncConnection.connect(
+            f"host=127.0.0.1 port={match[1]} user=x dbname=x", connect_timeout=2
+        )

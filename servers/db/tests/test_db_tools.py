@@ -225,7 +225,8 @@ async def test_database_health_reports_connections_locks_and_indexes(client, adm
             with anyio.fail_after(10):
                 while True:
                     health = await ok(client, "database_health", long_running_seconds=0)
-                    if health["blocking_locks"]:
+                    queries = {b["query"] for b in health["blocking_locks"] + health["long_running"]}
+                    if "SELECT * FROM demo.members" in queries:
                         break
                     await anyio.sleep(0.05)
     finally:
@@ -238,6 +239,7 @@ async def test_database_health_reports_connections_locks_and_indexes(client, adm
     assert 0 <= health["cache_hit_ratio"] <= 1
     assert all(set(i) == {"schema", "table", "index", "bytes"} for i in health["unused_indexes"])
     assert any(r["query"] == "SELECT * FROM demo.members" for r in health["long_running"])
+    assert all(r["seconds"] >= 0 for r in health["long_running"])
     assert health["notes"] == []
 
 
@@ -328,3 +330,21 @@ async def test_text_content_is_the_same_json_as_the_structured_result(client):
     assert json.loads(result.content[0].text) == result.structured_content
     assert result.structured_content["row_count"] == 1000
     assert result.structured_content["truncated_reason"] == "max_rows"
+
+
+@pytest.mark.anyio
+async def test_every_common_type_comes_back_as_json(client):
+    r = await ok(
+        client,
+        "run_query",
+        sql="SELECT int4range(1, 5) AS r, tstzrange('2026-01-01', '2026-01-02') AS tr, "
+        "interval '1 day' AS i, '\\x00ff'::bytea AS b, '10.0.0.1'::inet AS ip, B'101' AS bits, "
+        "'x'::name AS n, "
+        "ARRAY[date '2026-01-01'] AS dates, '{\"k\": [1, null]}'::json AS j, 2.5::float8 AS f, "
+        "'a'::char AS c, "
+        "pg_sleep(0) AS v, '(1,2)'::point AS p, 12345678901234567890::numeric AS big",
+    )
+    assert r["rows"] == [
+        ["[1,5)", '["2026-01-01 00:00:00+00","2026-01-02 00:00:00+00")', "1 day", "\\x00ff", "10.0.0.1",
+         "101", "x", ["2026-01-01"], {"k": [1, None]}, 2.5, "a", "", "(1,2)", "12345678901234567890"]
+    ]  # fmt: skip

@@ -456,9 +456,10 @@ async def database_health(conn: Conn, role: str, *, long_running_seconds: float)
     long_running = await _fetch(
         conn,
         role,
-        "SELECT pid, usename::text, state, extract(epoch FROM now() - query_start)::float8, left(query, 300) "
+        "SELECT pid, usename::text, state, extract(epoch FROM clock_timestamp() - query_start)::float8, "
+        "left(query, 300) "
         "FROM pg_stat_activity WHERE state IS DISTINCT FROM 'idle' AND backend_type = 'client backend' "
-        "AND pid <> pg_backend_pid() AND query_start < now() - make_interval(secs => %s) "
+        "AND pid <> pg_backend_pid() AND query_start <= clock_timestamp() - make_interval(secs => %s) "
         "ORDER BY query_start LIMIT 20",
         [long_running_seconds],
     )
@@ -466,7 +467,7 @@ async def database_health(conn: Conn, role: str, *, long_running_seconds: float)
         conn,
         role,
         "SELECT pid, pg_blocking_pids(pid), wait_event_type, "
-        "extract(epoch FROM now() - query_start)::float8, "
+        "extract(epoch FROM clock_timestamp() - query_start)::float8, "
         "left(query, 300) FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0 LIMIT 20",
     )
     bloat = await _fetch(

@@ -33,7 +33,9 @@ logger = logging.getLogger("fleet.db")
 _AS_TEXT = (
     "numeric", "money", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "uuid", "inet",
     "cidr", "macaddr", "bytea", "oid", "xid", "tid", "pg_lsn", "bit", "varbit", "tsvector", "tsquery",
-    "point", "line", "lseg", "box", "path", "polygon", "circle",
+    "point", "line", "lseg", "box", "path", "polygon", "circle", "int4range", "int8range", "numrange",
+    "tsrange", "tstzrange", "daterange", "int4multirange", "int8multirange", "nummultirange",
+    "tsmultirange", "tstzmultirange", "datemultirange", "hstore",
 )  # fmt: skip
 
 # Session state a statement can leave on a pooled connection even after ROLLBACK/COMMIT.
