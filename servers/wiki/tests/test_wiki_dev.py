@@ -15,7 +15,7 @@ from mcp import Client, StdioServerParameters
 from fleet_core import DevBackendUnavailable
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity
 from fleet_wiki.dev import backend
-from fleet_wiki.embedded import EmbeddedWiki
+from fleet_wiki.embedded import EmbeddedWiki, embedded_wiki
 
 pytestmark = pytest.mark.anyio
 
@@ -92,3 +92,12 @@ def test_invalid_settings_exit_with_a_message() -> None:
     assert result.returncode != 0
     assert "fleet-wiki: invalid settings" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_second_dev_run_in_the_same_workdir_starts_a_fresh_wiki(tmp_path: pathlib.Path) -> None:
+    with anyio.fail_after(60):
+        for _ in range(2):
+            async with embedded_wiki(tmp_path, seed=False) as wiki, wiki.client() as client:
+                body = await client.get(action="query", meta="siteinfo", siprop="statistics")
+                assert body["query"]["statistics"]["edits"] == 1  # only the installer's Main Page
+                await client.post(action="edit", title="Left over", text="from this run", createonly=True)

@@ -135,7 +135,11 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
     root = mediawiki_dir()
     php = _check_installed(root)
     data = workdir / "data"
-    data.mkdir(parents=True, exist_ok=True)
+    # Throwaway: a previous run's wiki (same `fleet dev` workdir) is replaced, never reused.
+    shutil.rmtree(data, ignore_errors=True)
+    for name in ("LocalSettings.php", "FleetSettings.php"):
+        (workdir / name).unlink(missing_ok=True)
+    data.mkdir(parents=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     # Hex only: a random password starting with "-" would be parsed as an option by the maintenance scripts.
