@@ -125,7 +125,7 @@ class DevFleet:
         busy += [s.name for s in self.manifest.enabled_servers if not _port_free(s.upstream)]
         if busy:
             ports = ", ".join(f"{n} ({urlsplit(self.components[n].health).netloc})" for n in busy)
-            message = f"fleet dev: ports already in use: {ports}. Is `fleet dev` running?"
+            message = f"fleet dev: ports already in use: {ports}. Is `fleet dev` running?{self._stale()}"
             self.console.print(Text(message, style="red"), soft_wrap=True)
             return 1
         self.started = time.monotonic()
@@ -136,8 +136,8 @@ class DevFleet:
             auth_cmd.append("--allow-loopback-cimd")
         gateway_cmd = [sys.executable, "-m", "fleet_frontdoor.gateway", "--manifest", str(self.manifest_path)]
         # the receiver stays installed through the shutdown below, so a second Ctrl-C can't interrupt
-        # the cleanup and orphan a child (children run in their own sessions)
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # the cleanup half-way
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_signals, signals)
                 tg.start_soon(self._run_process, self.components["auth"], auth_cmd, base)
@@ -154,6 +154,21 @@ class DevFleet:
         self._write_state()
         self._line("fleet dev: stopped")
         return 0
+
+    def _stale(self) -> str:
+        """Processes a previous `fleet dev` recorded that are still alive (e.g. after a kill -9)."""
+        try:
+            state = json.loads((self.state_dir / "dev.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return ""
+        pids = [state.get("pid")] + [c.get("pid") for c in state.get("components", {}).values()]
+        alive = []
+        for pid in pids:
+            if isinstance(pid, int) and pid != os.getpid():
+                with contextlib.suppress(OSError):
+                    os.kill(pid, 0)
+                    alive.append(str(pid))
+        return f" Still running from a previous `fleet dev`: pids {' '.join(alive)}." if alive else ""
 
     def _gw_env(self) -> dict[str, str]:
         return {"FLEET_GATEWAY_SECRET": self.secret}
@@ -205,9 +220,8 @@ class DevFleet:
     async def _run_process(self, comp: Component, argv: list[str], env: dict[str, str]) -> None:
         log = self.logs / f"{comp.name}.log"
         with log.open("ab") as out:
-            process = await anyio.open_process(
-                argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
+            # same process group as `fleet dev`: if the terminal goes away, the children go with it
+            process = await anyio.open_process(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
         comp.pid = process.pid
         try:
             async with anyio.create_task_group() as tg:
