@@ -13,7 +13,7 @@ from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
-from fleet_core import BackendError, ServerSettings, TrustMode, build_app
+from fleet_core import BackendError, ServerSettings, TrustMode, build_app, settings_or_exit, stdio_caller
 from fleet_core.testing import (
     MCP_HEADERS,
     TEST_SECRET,
@@ -187,3 +187,22 @@ async def test_stdio_serves_the_explicit_local_identity(tmp_path: pathlib.Path) 
             result = await client.call_tool("whoami", {})
     assert result.structured_content is not None
     assert result.structured_content["subject"] == "carol"
+
+
+def test_settings_or_exit_lists_the_problems_without_a_traceback() -> None:
+    with pytest.raises(SystemExit) as exited:
+        settings_or_exit(lambda: ServerSettings(public_url="ftp://x"), "fleet-test")
+    message = str(exited.value.code)
+    assert message.startswith("fleet-test: invalid settings:\n  public_url: ")
+    assert "Traceback" not in message
+
+
+def test_stdio_caller_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLEET_NOTES_STDIO_USER", raising=False)
+    with pytest.raises(SystemExit, match="set FLEET_NOTES_STDIO_USER"):
+        stdio_caller("notes", who="the user to act as")
+    monkeypatch.setenv("FLEET_NOTES_STDIO_USER", "dora")
+    assert stdio_caller("notes", who="x").scopes == {"notes:read"}
+    monkeypatch.setenv("FLEET_NOTES_STDIO_SCOPES", "notes:read notes:write")
+    who = stdio_caller("notes", who="x")
+    assert (who.subject, who.scopes) == ("dora", {"notes:read", "notes:write"})

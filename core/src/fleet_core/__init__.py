@@ -3,6 +3,7 @@
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity
+from ._main import settings_or_exit, stdio_caller
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, running_app, serve
 from ._settings import ServerSettings, TrustMode
@@ -26,4 +27,6 @@ __all__ = [
     "run_stdio",
     "running_app",
     "serve",
+    "settings_or_exit",
+    "stdio_caller",
 ]

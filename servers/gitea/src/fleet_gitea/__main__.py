@@ -7,13 +7,9 @@ FLEET_GITEA_STDIO_SCOPES (default "gitea:read"; add "gitea:write" to allow write
 
 from __future__ import annotations
 
-import os
 import sys
-from datetime import UTC, datetime, timedelta
 
-from pydantic import ValidationError
-
-from fleet_core import Identity, build_app, run_stdio, serve
+from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
 from .gitea import GiteaClient
 from .server import build_server
@@ -31,32 +27,14 @@ def _client(settings: GiteaSettings) -> GiteaClient:
     )
 
 
-def _stdio() -> None:
-    user = os.environ.get("FLEET_GITEA_STDIO_USER", "")
-    if not user:
-        sys.exit("fleet-gitea --stdio: set FLEET_GITEA_STDIO_USER (the Gitea user to act as)")
-    # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-    settings = GiteaSettings(trust_mode="insecure-dev", host="127.0.0.1")
-    who = Identity(
-        subject=user,
-        scopes=frozenset(os.environ.get("FLEET_GITEA_STDIO_SCOPES", "gitea:read").split()),
-        issuer="local-stdio",
-        audience=(),
-        client_id=None,
-        token_id=None,
-        expires_at=datetime.now(UTC) + timedelta(days=3650),
-    )
-    run_stdio(build_server(settings, _client(settings)), who)
-
-
 def main() -> None:
-    try:
-        if "--stdio" in sys.argv[1:]:
-            _stdio()
-            return
-        settings = GiteaSettings()
-    except ValidationError as exc:
-        sys.exit(f"fleet-gitea: invalid settings:\n{exc}")
+    if "--stdio" in sys.argv[1:]:
+        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
+        settings = settings_or_exit(lambda: GiteaSettings(trust_mode="insecure-dev"), "fleet-gitea")
+        who = stdio_caller("gitea", who="the Gitea user to act as")
+        run_stdio(build_server(settings, _client(settings)), who)
+        return
+    settings = settings_or_exit(GiteaSettings, "fleet-gitea")
     backend = _client(settings)
 
     async def ready() -> None:
