@@ -556,8 +556,8 @@ class Wiki:
         if MARKER in text:
             raise ToolError(
                 f"the text contains a {MARKER} …] marker: it was read in parts or truncated, "
-                "and writing it back "
-                "would lose the rest. Edit one section (edit_page with section=N) or append instead"
+                "and writing it back would lose the rest. Edit one section (edit_page with section=N) "
+                "or append instead"
             )
 
     async def ensure_tag(self) -> None:
@@ -594,8 +594,8 @@ class Wiki:
             if exc.code == "editconflict":
                 raise ToolError(
                     f"edit conflict: {params['title']!r} changed since revision {params.get('baserevid')} "
-                    "and the "
-                    "changes overlap. Nothing was saved: read the page again (get_page) and redo the edit"
+                    "and the changes overlap. Nothing was saved: read the page again (get_page) "
+                    "and redo the edit"
                 ) from exc
             raise _refusal(exc, what) from exc
         edit = body.get("edit", {})
@@ -651,8 +651,8 @@ class Wiki:
             part = "the page" if section is None else f"section {section}"
             raise ToolError(
                 f"{part} is {size} bytes, more than get_page returns in one piece ({self.cap}): "
-                "replacing it whole "
-                "could drop text you never saw. Edit a smaller section (list_sections) or use append_to_page"
+                "replacing it whole could drop text you never saw. "
+                "Edit a smaller section (list_sections) or use append_to_page"
             )
         # baserevid without basetimestamp: every caller shares the bot account, and MediaWiki only
         # suppresses "conflicts with yourself" when basetimestamp is given (EditPage::internalAttemptSave).
