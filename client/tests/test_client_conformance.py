@@ -55,29 +55,46 @@ def _summary(output: str) -> str:
     return "\n".join(lines)
 
 
+async def _client_scenarios() -> list[str]:
+    listed = await anyio.run_process(_suite("list"), cwd=CONFORMANCE)
+    section = listed.stdout.decode().split("Client scenarios", 1)[1]
+    return re.findall(r"^\s+- (\S+)", section, flags=re.MULTILINE)
+
+
+async def _run_client_scenario(scenario: str, failures: dict[str, str]) -> None:
+    command = f"{sys.executable} {CONFORMANCE / 'adapter.py'}"
+    args = ["client", "--command", command, "--scenario", scenario, "--timeout", "60000"]
+    result = await anyio.run_process(
+        _suite(*args, "--expected-failures", str(EXPECTED)), cwd=CONFORMANCE, check=False
+    )
+    if result.returncode != 0:
+        output = result.stdout.decode() + result.stderr.decode()
+        failures[scenario] = _summary(output) or output[-2000:]
+
+
+# Timing checks (SEP-1699 reconnect delay) run alone: under parallel load they measure the machine.
+TIMING_SENSITIVE = {"sse-retry"}
+
+
 @pytest.mark.anyio
 async def test_conformance_client_scenarios():
-    command = f"{sys.executable} {CONFORMANCE / 'adapter.py'}"
+    failures: dict[str, str] = {}
     with anyio.fail_after(170):
-        result = await anyio.run_process(
-            _suite(
-                "client",
-                "--command",
-                command,
-                "--suite",
-                "all",
-                "--timeout",
-                "90000",
-                "--expected-failures",
-                str(EXPECTED),
-            ),
-            cwd=CONFORMANCE,
-            check=False,
-        )
-    output = result.stdout.decode() + result.stderr.decode()
-    assert result.returncode == 0, _summary(output) or output[-4000:]
-    assert "auth/basic-cimd: " in output
-    assert re.search(r"✓ auth/scope-step-up: \d+ passed, 0 failed", output), _summary(output)
+        scenarios = await _client_scenarios()
+        assert {"initialize", "tools_call", "auth/basic-cimd", "auth/pre-registration"} <= set(scenarios)
+        limiter = anyio.CapacityLimiter(4)
+
+        async def one(scenario: str) -> None:
+            async with limiter:
+                await _run_client_scenario(scenario, failures)
+
+        async with anyio.create_task_group() as tg:
+            for scenario in scenarios:
+                if scenario not in TIMING_SENSITIVE:
+                    tg.start_soon(one, scenario)
+        for scenario in sorted(TIMING_SENSITIVE & set(scenarios)):
+            await _run_client_scenario(scenario, failures)
+    assert not failures, "\n\n".join(f"{name}:\n{text}" for name, text in failures.items())
 
 
 def _front_door(app: Any, audience: str, scopes: str) -> Any:
