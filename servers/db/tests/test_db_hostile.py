@@ -53,6 +53,9 @@ SNAPSHOT = {
     "settings": "SELECT md5(string_agg(name || setting, ',' ORDER BY name)) FROM pg_settings "
     "WHERE context NOT IN ('user', 'superuser') OR source = 'configuration file'",
     "db_acl": "SELECT datacl::text FROM pg_database WHERE datname = current_database()",
+    "role_settings": "SELECT count(*) FROM pg_db_role_setting",
+    "comments": "SELECT md5(coalesce(string_agg(description, '|' ORDER BY objoid, objsubid), '')) "
+    "FROM pg_description WHERE objoid >= 16384",
 }
 
 PROBE = (
@@ -69,37 +72,14 @@ def snapshot(admin: psycopg.Connection[Any]) -> dict[str, Any]:
 
 
 # (id, tool, sql, scopes, outcome): outcome "error" = a tool error; "ok" = allowed but must change nothing.
+# fmt: off
 CORPUS: list[tuple[str, str, str, str, str]] = [
     # stacked statements: the archived reference server's escape
-    (
-        "stacked-commit-insert",
-        "run_query",
-        "COMMIT; INSERT INTO demo.tickets (title, team) VALUES ('x', 'platform')",
-        READER,
-        "error",
-    ),
+    ("stacked-commit-insert", "run_query", "COMMIT; INSERT INTO demo.tickets (title, team) VALUES ('x', 'platform')", READER, "error"),
     ("stacked-rollback-delete", "run_query", "ROLLBACK; DELETE FROM demo.tickets", READER, "error"),
-    (
-        "stacked-begin-read-write",
-        "run_query",
-        "COMMIT; BEGIN READ WRITE; UPDATE demo.tickets SET title = 'pwned'; COMMIT",
-        READER,
-        "error",
-    ),
-    (
-        "stacked-writes-in-write-tool",
-        "execute_statement",
-        "UPDATE demo.tickets SET status = 'closed' WHERE owner = 'alice'; DELETE FROM demo.tickets",
-        WRITER,
-        "error",
-    ),
-    (
-        "stacked-set-role-then-delete",
-        "run_query",
-        "SET ROLE fleet_writer; DELETE FROM demo.tickets",
-        READER,
-        "error",
-    ),
+    ("stacked-begin-read-write", "run_query", "COMMIT; BEGIN READ WRITE; UPDATE demo.tickets SET title = 'pwned'; COMMIT", READER, "error"),
+    ("stacked-writes-in-write-tool", "execute_statement", "UPDATE demo.tickets SET status = 'closed' WHERE owner = 'alice'; DELETE FROM demo.tickets", WRITER, "error"),
+    ("stacked-set-role-then-delete", "run_query", "SET ROLE fleet_writer; DELETE FROM demo.tickets", READER, "error"),
     ("stacked-reset-role-then-read", "run_query", "RESET ROLE; SELECT * FROM demo.tickets", READER, "error"),
     ("lone-commit", "run_query", "COMMIT", READER, "ok"),
     ("lone-commit-and-chain", "run_query", "COMMIT AND CHAIN", READER, "ok"),
@@ -107,35 +87,18 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("set-role-writer", "run_query", "SET ROLE fleet_writer", READER, "ok"),
     ("reset-role", "run_query", "RESET ROLE", READER, "ok"),
     ("set-session-authorization", "run_query", "SET SESSION AUTHORIZATION fleet_admin", READER, "error"),
-    (
-        "set-session-authorization-writer",
-        "execute_statement",
-        "SET SESSION AUTHORIZATION fleet_admin",
-        WRITER,
-        "error",
-    ),
+    ("set-session-authorization-writer", "execute_statement", "SET SESSION AUTHORIZATION fleet_admin", WRITER, "error"),
     ("set-config-role", "run_query", "SELECT set_config('role', 'fleet_writer', false)", READER, "error"),
-    (
-        "set-config-subject",
-        "run_query",
-        "SELECT set_config('fleet.subject', 'bob', true), * FROM demo.tickets",
-        READER,
-        "error",
-    ),
-    (
-        "set-config-subject-cte",
-        "execute_statement",
-        "WITH s AS MATERIALIZED (SELECT set_config('fleet.subject', 'bob', true)) DELETE FROM demo.tickets WHERE owner = 'bob' AND EXISTS (SELECT 1 FROM s)",
-        WRITER,
-        "error",
-    ),
-    (
-        "set-config-row-security",
-        "run_query",
-        "SELECT set_config('row_security', 'off', false)",
-        READER,
-        "error",
-    ),
+    ("set-config-subject", "run_query", "SELECT set_config('fleet.subject', 'bob', true), * FROM demo.tickets", READER, "error"),
+    ("set-config-subject-cte", "execute_statement", "WITH s AS MATERIALIZED (SELECT set_config('fleet.subject', 'bob', true)) DELETE FROM demo.tickets WHERE owner = 'bob' AND EXISTS (SELECT 1 FROM s)", WRITER, "error"),
+    ("set-config-row-security", "run_query", "SELECT set_config('row_security', 'off', false)", READER, "error"),
+    ("update-pg-settings-subject", "run_query", "UPDATE pg_settings SET setting = 'bob' WHERE name = 'fleet.subject'", READER, "error"),
+    ("update-pg-settings-subject-writer", "execute_statement", "UPDATE pg_settings SET setting = 'bob' WHERE name = 'fleet.subject'", WRITER, "error"),
+    ("update-pg-settings-role", "execute_statement", "UPDATE pg_settings SET setting = 'fleet_admin' WHERE name = 'role'", WRITER, "error"),
+    ("alter-own-role-defaults", "execute_statement", "ALTER ROLE fleet_writer SET fleet.subject = 'bob'", WRITER, "error"),
+    ("alter-login-role", "execute_statement", "ALTER ROLE fleet_authenticator SET fleet.subject = 'bob'", WRITER, "error"),
+    ("session-set-role-writer", "execute_statement", "SET ROLE fleet_writer", WRITER, "ok"),
+    ("session-characteristics-read-write", "execute_statement", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", WRITER, "ok"),
     ("session-set-subject-writer", "execute_statement", "SET fleet.subject = 'bob'", WRITER, "ok"),
     # server files and programs
     ("pg-read-file", "run_query", "SELECT pg_read_file('/etc/passwd')", READER, "error"),
@@ -144,13 +107,7 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("pg-ls-dir", "run_query", "SELECT pg_ls_dir('.')", READER, "error"),
     ("pg-stat-file", "run_query", "SELECT pg_stat_file('postgresql.conf')", READER, "error"),
     ("copy-to-program", "run_query", f"COPY (SELECT 1) TO PROGRAM 'touch {PWNED}'", READER, "error"),
-    (
-        "copy-from-program",
-        "execute_statement",
-        f"COPY demo.members FROM PROGRAM 'touch {PWNED}'",
-        WRITER,
-        "error",
-    ),
+    ("copy-from-program", "execute_statement", f"COPY demo.members FROM PROGRAM 'touch {PWNED}'", WRITER, "error"),
     ("copy-to-file", "run_query", f"COPY demo.tickets TO '{PWNED}'", READER, "error"),
     ("copy-to-stdout", "run_query", "COPY demo.tickets TO STDOUT", READER, "error"),
     ("copy-from-stdin", "execute_statement", "COPY demo.tickets (title, team) FROM STDIN", WRITER, "error"),
@@ -160,35 +117,11 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("lo-from-bytea", "execute_statement", "SELECT lo_from_bytea(0, 'pwned')", WRITER, "error"),
     ("lo-export", "run_query", f"SELECT lo_export(1, '{PWNED}')", READER, "error"),
     # dblink / extensions / functions / DO
-    (
-        "dblink-call",
-        "run_query",
-        "SELECT * FROM dblink('host=127.0.0.1 user=fleet_admin', 'DELETE FROM demo.tickets') AS t(x text)",
-        READER,
-        "error",
-    ),
+    ("dblink-call", "run_query", "SELECT * FROM dblink('host=127.0.0.1 user=fleet_admin', 'DELETE FROM demo.tickets') AS t(x text)", READER, "error"),
     ("create-extension-dblink", "execute_statement", "CREATE EXTENSION dblink", WRITER, "error"),
-    (
-        "create-function",
-        "execute_statement",
-        "CREATE FUNCTION demo.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-        WRITER,
-        "error",
-    ),
-    (
-        "create-function-pg-temp",
-        "execute_statement",
-        "CREATE FUNCTION pg_temp.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-        WRITER,
-        "error",
-    ),
-    (
-        "create-function-public",
-        "execute_statement",
-        "CREATE FUNCTION public.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-        WRITER,
-        "error",
-    ),
+    ("create-function", "execute_statement", "CREATE FUNCTION demo.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'", WRITER, "error"),
+    ("create-function-pg-temp", "execute_statement", "CREATE FUNCTION pg_temp.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'", WRITER, "error"),
+    ("create-function-public", "execute_statement", "CREATE FUNCTION public.evil() RETURNS int LANGUAGE sql AS 'SELECT 1'", WRITER, "error"),
     ("do-block-reader", "run_query", "DO $$ BEGIN PERFORM 1; END $$", READER, "error"),
     ("do-block-writer", "execute_statement", "DO $$ BEGIN DELETE FROM demo.tickets; END $$", WRITER, "error"),
     # DDL and privilege changes under the writer role
@@ -197,13 +130,7 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("create-temp-table-reader", "run_query", "CREATE TEMP TABLE evil AS SELECT 1", READER, "error"),
     ("drop-table", "execute_statement", "DROP TABLE demo.tickets", WRITER, "error"),
     ("truncate", "execute_statement", "TRUNCATE demo.tickets", WRITER, "error"),
-    (
-        "disable-rls",
-        "execute_statement",
-        "ALTER TABLE demo.tickets DISABLE ROW LEVEL SECURITY",
-        WRITER,
-        "error",
-    ),
+    ("disable-rls", "execute_statement", "ALTER TABLE demo.tickets DISABLE ROW LEVEL SECURITY", WRITER, "error"),
     ("drop-policy", "execute_statement", "DROP POLICY tickets_visible ON demo.tickets", WRITER, "error"),
     ("create-role", "execute_statement", "CREATE ROLE evil SUPERUSER LOGIN", WRITER, "error"),
     ("grant-writer-to-reader", "execute_statement", "GRANT fleet_writer TO fleet_reader", WRITER, "error"),
@@ -211,136 +138,52 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("prepare-transaction", "execute_statement", "PREPARE TRANSACTION 'evil'", WRITER, "error"),
     ("load-library", "run_query", "LOAD 'auto_explain'", READER, "error"),
     ("read-pg-authid", "run_query", "SELECT rolpassword FROM pg_authid", READER, "error"),
-    (
-        "terminate-backends",
-        "run_query",
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
-        READER,
-        "error",
-    ),
+    ("terminate-backends", "run_query", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'", READER, "error"),
     # column grants and RLS under the writer role
     ("update-owner-column", "execute_statement", "UPDATE demo.tickets SET owner = 'bob'", WRITER, "error"),
     ("forge-updated-by", "execute_statement", "UPDATE demo.tickets SET updated_by = 'bob'", WRITER, "error"),
     ("delete-other-team", "execute_statement", "DELETE FROM demo.tickets WHERE owner = 'bob'", WRITER, "ok"),
-    (
-        "update-other-team",
-        "execute_statement",
-        "UPDATE demo.tickets SET title = 'pwned' WHERE team = 'payments'",
-        WRITER,
-        "ok",
-    ),
-    (
-        "insert-as-someone-else",
-        "execute_statement",
-        "INSERT INTO demo.tickets (title, team, owner) VALUES ('x', 'payments', 'bob')",
-        WRITER,
-        "error",
-    ),
-    (
-        "write-members",
-        "execute_statement",
-        "UPDATE demo.members SET team = 'payments' WHERE subject = 'alice'",
-        WRITER,
-        "error",
-    ),
+    ("update-other-team", "execute_statement", "UPDATE demo.tickets SET title = 'pwned' WHERE team = 'payments'", WRITER, "ok"),
+    ("insert-as-someone-else", "execute_statement", "INSERT INTO demo.tickets (title, team, owner) VALUES ('x', 'payments', 'bob')", WRITER, "error"),
+    ("write-members", "execute_statement", "UPDATE demo.members SET team = 'payments' WHERE subject = 'alice'", WRITER, "error"),
     # timeouts and caps
     ("pg-sleep-past-timeout", "run_query", "SELECT pg_sleep(30)", READER, "error"),
-    (
-        "pg-sleep-in-write",
-        "execute_statement",
-        "UPDATE demo.tickets SET title = title || pg_sleep(30)::text",
-        WRITER,
-        "error",
-    ),
-    (
-        "runaway-cross-join-rows",
-        "run_query",
-        "SELECT * FROM generate_series(1, 100000) a, generate_series(1, 100000) b",
-        READER,
-        "ok",
-    ),
-    (
-        "runaway-cross-join-bytes",
-        "run_query",
-        "SELECT repeat('x', 5000) FROM demo.tickets a, demo.tickets b, demo.tickets c, generate_series(1, 100000)",
-        READER,
-        "ok",
-    ),
-    (
-        "recursive-cte-forever",
-        "run_query",
-        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
-        READER,
-        "error",
-    ),
+    ("pg-sleep-in-write", "execute_statement", "UPDATE demo.tickets SET title = title || pg_sleep(30)::text", WRITER, "error"),
+    ("runaway-cross-join-rows", "run_query", "SELECT * FROM generate_series(1, 100000) a, generate_series(1, 100000) b", READER, "ok"),
+    ("runaway-cross-join-bytes", "run_query", "SELECT repeat('x', 5000) FROM demo.tickets a, demo.tickets b, demo.tickets c, generate_series(1, 100000)", READER, "ok"),
+    ("huge-single-value", "run_query", "SELECT repeat('x', 50000000)", READER, "ok"),
+    ("cancel-backends", "run_query", "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'", READER, "error"),
+    ("lock-table-exclusive-reader", "run_query", "LOCK TABLE demo.tickets IN ACCESS EXCLUSIVE MODE", READER, "error"),
+    ("comment-on-table", "execute_statement", "COMMENT ON TABLE demo.tickets IS 'pwned'", WRITER, "error"),
+    ("create-schema", "execute_statement", "CREATE SCHEMA evil", WRITER, "error"),
+    ("recursive-cte-forever", "run_query", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r", READER, "error"),
     # session state that would outlive the call on a pooled connection
     ("advisory-lock-reader", "run_query", "SELECT pg_advisory_lock(42)", READER, "ok"),
     ("advisory-lock-writer", "execute_statement", "SELECT pg_advisory_lock(43)", WRITER, "ok"),
     ("listen-reader", "run_query", "LISTEN fleet_evil", READER, "ok"),
     ("listen-writer", "execute_statement", "LISTEN fleet_evil", WRITER, "ok"),
     ("prepare-delete", "execute_statement", "PREPARE evil AS DELETE FROM demo.tickets", WRITER, "ok"),
-    (
-        "declare-cursor-with-hold",
-        "execute_statement",
-        "DECLARE evil CURSOR WITH HOLD FOR SELECT 1",
-        WRITER,
-        "ok",
-    ),
+    ("declare-cursor-with-hold", "execute_statement", "DECLARE evil CURSOR WITH HOLD FOR SELECT 1", WRITER, "ok"),
     ("session-statement-timeout", "execute_statement", "SET statement_timeout = 0", WRITER, "ok"),
     # comment and quoting tricks
-    (
-        "comment-hides-semicolon",
-        "run_query",
-        "SELECT 1 /* ; */ ; DELETE FROM demo.tickets --",
-        READER,
-        "error",
-    ),
-    (
-        "line-comment-newline",
-        "run_query",
-        "SELECT 1 -- harmless\n; DELETE FROM demo.tickets",
-        READER,
-        "error",
-    ),
+    ("comment-hides-semicolon", "run_query", "SELECT 1 /* ; */ ; DELETE FROM demo.tickets --", READER, "error"),
+    ("line-comment-newline", "run_query", "SELECT 1 -- harmless\n; DELETE FROM demo.tickets", READER, "error"),
     ("dollar-quote-semicolon", "run_query", "SELECT $$;$$; DELETE FROM demo.tickets", READER, "error"),
     ("quoted-semicolon-is-data", "run_query", "SELECT 'x'';DELETE FROM demo.tickets;--'", READER, "ok"),
-    (
-        "unicode-escape-identifier",
-        "run_query",
-        'SELECT * FROM demo.U&"\\0074ickets"; DELETE FROM demo.tickets',
-        READER,
-        "error",
-    ),
+    ("unicode-escape-identifier", "run_query", 'SELECT * FROM demo.U&"\\0074ickets"; DELETE FROM demo.tickets', READER, "error"),
     # writes smuggled into reads
-    (
-        "write-via-cte-delete",
-        "run_query",
-        "WITH d AS (DELETE FROM demo.tickets RETURNING *) SELECT count(*) FROM d",
-        READER,
-        "error",
-    ),
-    (
-        "write-via-cte-update",
-        "run_query",
-        "WITH u AS (UPDATE demo.tickets SET title = 'x' RETURNING 1) SELECT * FROM u",
-        READER,
-        "error",
-    ),
+    ("write-via-cte-delete", "run_query", "WITH d AS (DELETE FROM demo.tickets RETURNING *) SELECT count(*) FROM d", READER, "error"),
+    ("write-via-cte-update", "run_query", "WITH u AS (UPDATE demo.tickets SET title = 'x' RETURNING 1) SELECT * FROM u", READER, "error"),
     ("write-via-function", "run_query", "SELECT demo.touch_ticket(1)", READER, "error"),
     ("write-via-function-writer-scope", "run_query", "SELECT demo.touch_ticket(1)", WRITER, "error"),
-    (
-        "nextval-in-read",
-        "run_query",
-        "SELECT nextval(pg_get_serial_sequence('demo.tickets', 'id'))",
-        READER,
-        "error",
-    ),
+    ("nextval-in-read", "run_query", "SELECT nextval(pg_get_serial_sequence('demo.tickets', 'id'))", READER, "error"),
     ("set-transaction-read-write", "run_query", "SET TRANSACTION READ WRITE", READER, "error"),
     ("select-for-update", "run_query", "SELECT * FROM demo.tickets FOR UPDATE", READER, "error"),
     ("explain-analyze-delete", "explain_query", "DELETE FROM demo.tickets", READER, "error"),
     ("explain-stacked", "explain_query", "SELECT 1; DELETE FROM demo.tickets", READER, "error"),
     ("vacuum", "run_query", "VACUUM demo.tickets", READER, "error"),
 ]
+# fmt: on
 
 
 @pytest.fixture
@@ -363,10 +206,8 @@ async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("tool", "sql", "scopes", "outcome"), [c[1:] for c in CORPUS], ids=[c[0] for c in CORPUS]
-)
-async def test_hostile_sql_has_no_side_effects(call, admin, tool, sql, scopes, outcome):
+@pytest.mark.parametrize(("case", "tool", "sql", "scopes", "outcome"), CORPUS, ids=[c[0] for c in CORPUS])
+async def test_hostile_sql_has_no_side_effects(call, admin, case, tool, sql, scopes, outcome):
     await anyio.Path(PWNED).unlink(missing_ok=True)
     before = snapshot(admin)
     args: dict[str, Any] = {"sql": sql} | ({"analyze": True} if tool == "explain_query" else {})
@@ -375,7 +216,7 @@ async def test_hostile_sql_has_no_side_effects(call, admin, tool, sql, scopes, o
         result = await call(tool, args, scopes)
     assert result.is_error is (outcome == "error"), result.content
     assert time.monotonic() - started < 10  # timeouts bite, nothing hangs
-    if outcome == "ok" and tool == "run_query" and "cross-join" in sql:
+    if case.startswith("runaway") or case == "huge-single-value":
         assert result.structured_content["truncated"] is True
     # the pooled connection is clean: caller's role back, no listeners, prepared statements, cursors, locks
     with anyio.fail_after(20):
@@ -386,3 +227,15 @@ async def test_hostile_sql_has_no_side_effects(call, admin, tool, sql, scopes, o
     ]
     assert snapshot(admin) == before
     assert not await anyio.Path(PWNED).exists()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("function", ["pg_terminate_backend", "pg_cancel_backend"])
+async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(call, db_url, function):
+    with psycopg.connect(db_url, autocommit=True) as other:
+        pid = other.info.backend_pid
+        with anyio.fail_after(20):
+            result = await call("run_query", {"sql": f"SELECT {function}($1)", "params": [pid]})
+        assert result.is_error
+        assert "must be a member of the role" in result.content[0].text
+        assert other.execute("SELECT 1").fetchone() == (1,)
