@@ -135,3 +135,12 @@ def test_cli_refuses_an_unsafe_server_url_before_any_request(tmp_path, monkeypat
     monkeypatch.setenv("FLEET_MANIFEST", str(REPO / "fleet.toml"))
     assert main(["tools", "http://169.254.169.254/mcp"], out=io.StringIO()) == 2
     assert "link-local" in capsys.readouterr().err
+
+
+def test_client_credentials_flag_works_before_and_after_the_command():
+    from fleet_client.cli import parse_arguments
+
+    before = parse_arguments(["--client-credentials", "login"])
+    after = parse_arguments(["login", "--client-credentials"])
+    assert before.client_credentials or before.login_client_credentials
+    assert after.login_client_credentials

@@ -85,7 +85,6 @@ def demo_upstream(door: FrontDoor, name: str) -> Any:
 
 @contextlib.asynccontextmanager
 async def fleet(tmp_path: Path, *upstreams: str) -> AsyncIterator[FrontDoor]:
-    os.environ["FLEET_CLIENT_E2E_BOT_SECRET"] = BOT_SECRET
     manifest = Manifest.model_validate(tomllib.loads(MANIFEST))
     async with (
         front_door(tmp_path / "as", list(upstreams), manifest=manifest) as door,
@@ -217,7 +216,8 @@ async def test_tokens_stay_with_their_resource(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_client_credentials(tmp_path):
+async def test_client_credentials(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEET_CLIENT_E2E_BOT_SECRET", BOT_SECRET)  # the dev AS reads it (secret_env)
     env = {"FLEET_CLIENT_CC_SECRET": BOT_SECRET}
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:

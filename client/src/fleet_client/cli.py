@@ -88,7 +88,7 @@ def _expiry(expires_at: float | None) -> str:
 
 async def _run(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
     fleet = FleetClient(config, headless=args.headless)
-    cc = args.client_credentials
+    cc = args.client_credentials or getattr(args, "login_client_credentials", False)
     if args.command == "login":
         names = [args.server] if args.server else [s.name for s in config.servers]
         if not names:
@@ -184,7 +184,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     login.add_argument("--server", help="server name from the manifest, or a full MCP URL")
     flow = login.add_mutually_exclusive_group()
     flow.add_argument("--device", action="store_true", help="device authorization grant (RFC 8628)")
-    flow.add_argument("--client-credentials", action="store_true", help="client credentials grant")
+    flow.add_argument(
+        "--client-credentials",
+        dest="login_client_credentials",
+        action="store_true",
+        help="client credentials grant",
+    )
     login.add_argument("--scope", help="scopes to request with --device (default: the server's)")
     login.add_argument("--force", action="store_true", help="discard stored tokens first")
 
