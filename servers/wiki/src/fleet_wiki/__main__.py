@@ -7,13 +7,9 @@ FLEET_WIKI_STDIO_SCOPES (default "wiki:read"; add "wiki:write" to allow edits).
 
 from __future__ import annotations
 
-import os
 import sys
-from datetime import UTC, datetime, timedelta
 
-from pydantic import ValidationError
-
-from fleet_core import Identity, build_app, run_stdio, serve
+from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
 from .mediawiki import MediaWikiClient
 from .server import build_server
@@ -31,32 +27,15 @@ def _client(settings: WikiSettings) -> MediaWikiClient:
     )
 
 
-def _stdio() -> None:
-    user = os.environ.get("FLEET_WIKI_STDIO_USER", "")
-    if not user:
-        sys.exit("fleet-wiki --stdio: set FLEET_WIKI_STDIO_USER (the name credited in edit summaries)")
-    # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-    settings = WikiSettings(trust_mode="insecure-dev", host="127.0.0.1")  # type: ignore[call-arg]
-    who = Identity(
-        subject=user,
-        scopes=frozenset(os.environ.get("FLEET_WIKI_STDIO_SCOPES", "wiki:read").split()),
-        issuer="local-stdio",
-        audience=(),
-        client_id=None,
-        token_id=None,
-        expires_at=datetime.now(UTC) + timedelta(days=3650),
-    )
-    run_stdio(build_server(settings, _client(settings)), who)
-
-
 def main() -> None:
-    try:
-        if "--stdio" in sys.argv[1:]:
-            _stdio()
-            return
-        settings = WikiSettings()  # type: ignore[call-arg]  # required fields come from the environment
-    except ValidationError as exc:
-        sys.exit(f"fleet-wiki: invalid settings (FLEET_WIKI_*):\n{exc}")
+    if "--stdio" in sys.argv[1:]:
+        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
+        settings = settings_or_exit(lambda: WikiSettings(trust_mode="insecure-dev"), "fleet-wiki")  # type: ignore[call-arg]
+        who = stdio_caller("wiki", who="the name credited in edit summaries")
+        run_stdio(build_server(settings, _client(settings)), who)
+        return
+    # Required fields come from the environment (FLEET_WIKI_*).
+    settings = settings_or_exit(WikiSettings, "fleet-wiki")  # type: ignore[arg-type]
     backend = _client(settings)
     serve(build_app(build_server(settings, backend), settings, ready=backend.ping), settings)
 
