@@ -348,3 +348,11 @@ async def test_every_common_type_comes_back_as_json(client):
         ["[1,5)", '["2026-01-01 00:00:00+00","2026-01-02 00:00:00+00")', "1 day", "\\x00ff", "10.0.0.1",
          "101", "x", ["2026-01-01"], {"k": [1, None]}, 2.5, "a", "", "(1,2)", "12345678901234567890"]
     ]  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_columns_of_user_defined_types_are_named(client, admin):
+    admin.execute("DROP TYPE IF EXISTS demo.mood; CREATE TYPE demo.mood AS ENUM ('ok', 'sad')")
+    r = await ok(client, "run_query", sql="SELECT 'ok'::demo.mood AS m, pg_sleep(0) AS v")
+    assert r["columns"] == [{"name": "m", "type": "demo.mood"}, {"name": "v", "type": "void"}]
+    assert r["rows"] == [["ok", ""]]

@@ -83,6 +83,7 @@ class Database:
         if not conninfo:
             raise ValueError("no database URL (set FLEET_DB_DATABASE_URL)")
         self.settings = settings
+        self._type_names: dict[int, str] = {}
         self.pool = AsyncConnectionPool(
             conninfo,
             min_size=settings.pool_min_size,
@@ -105,6 +106,25 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+
+    async def name_types(self, columns: list[Any]) -> None:
+        """Give columns of non-built-in types (enums, domains, composites: shown as an OID) their names.
+
+        Looked up after the caller's transaction, on a pooled connection, and cached."""
+        unknown = {int(c.type) for c in columns if c.type.isdigit() and int(c.type) not in self._type_names}
+        if unknown:
+            try:
+                async with self.pool.connection(timeout=self.settings.pool_timeout_seconds) as conn:
+                    cur = await conn.execute(
+                        "SELECT oid::int8, format_type(oid, NULL) FROM pg_type WHERE oid = ANY(%s)",
+                        [list(unknown)],
+                    )
+                    self._type_names.update({oid: name for oid, name in await cur.fetchall()})
+            except (psycopg.Error, PoolTimeout):
+                return  # the OID stays: names are a nicety, never a reason to fail the call
+        for column in columns:
+            if column.type.isdigit():
+                column.type = self._type_names.get(int(column.type), column.type)
 
     async def ready(self) -> None:
         await self.open()

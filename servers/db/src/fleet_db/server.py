@@ -117,7 +117,9 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     ) -> Annotated[CallToolResult, QueryResult]:
         """Run one read-only SQL statement as you (READ ONLY transaction, time limit, row and byte caps)."""
         async with acting(ctx) as (who, conn):
-            return rows_result(await ops.run_query(conn, who.role, sql, params or [], **caps))
+            result = await ops.run_query(conn, who.role, sql, params or [], **caps)
+        await db.name_types(result.columns)
+        return rows_result(result)
 
     @mcp.tool(meta=requires("db:read"), annotations=READ_ONLY)
     async def explain_query(
@@ -165,6 +167,8 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
         """Run one data-changing statement (INSERT/UPDATE/DELETE … RETURNING) as you under the writer role;
         committed only if it succeeds. PostgreSQL refuses DDL and anything beyond the role's grants."""
         async with acting(ctx, write=True) as (who, conn):
-            return rows_result(await ops.execute_statement(conn, who.role, sql, params or [], **caps))
+            result = await ops.execute_statement(conn, who.role, sql, params or [], **caps)
+        await db.name_types(result.columns)
+        return rows_result(result)
 
     return mcp
