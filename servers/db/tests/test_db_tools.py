@@ -356,3 +356,33 @@ async def test_columns_of_user_defined_types_are_named(client, admin):
     r = await ok(client, "run_query", sql="SELECT 'ok'::demo.mood AS m, pg_sleep(0) AS v")
     assert r["columns"] == [{"name": "m", "type": "demo.mood"}, {"name": "v", "type": "void"}]
     assert r["rows"] == [["ok", ""]]
+
+
+@pytest.mark.anyio
+async def test_role_mapping_is_configurable(make_settings, db_url, admin):
+    settings = make_settings(roles={"db:read": "fleet_reader"})  # writers get no writer role here
+    db = Database(settings, db_url)
+    try:
+        with acting_as(identity("alice", "db:read db:write", audience=AUD)):
+            async with Client(build_server(settings, db)) as c:
+                who = await ok(c, "run_query", sql="SELECT current_user")
+                refused = await error(c, "execute_statement", sql="DELETE FROM demo.tickets WHERE id = 1")
+    finally:
+        await db.close()
+    assert who["rows"] == [["fleet_reader"]]
+    assert "PostgreSQL refused this for role fleet_reader: permission denied for table tickets" in refused
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+
+
+@pytest.mark.anyio
+async def test_a_missing_database_role_is_a_backend_error(make_settings, db_url, audit_lines):
+    settings = make_settings(roles={"db:read": "no_such_role"})
+    db = Database(settings, db_url)
+    try:
+        with acting_as(identity("alice", "db:read", audience=AUD)):
+            async with Client(build_server(settings, db)) as c:
+                message = await error(c, "run_query", sql="SELECT 1")
+    finally:
+        await db.close()
+    assert "could not act as role 'no_such_role'" in message
+    assert [line["outcome"] for line in audit_lines if line["tool"] == "run_query"] == ["backend_error"]
