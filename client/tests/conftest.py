@@ -43,6 +43,7 @@ class StubAS:
     prefix: str = ""
     advertise_iss: bool = True
     registration: bool = False
+    grant_only: str | None = None  # grant this scope whatever is asked (a user lacking a scope)
     iss_mode: str = "correct"  # correct | wrong | missing
     state_mode: str = "echo"  # echo | tamper
     pkce_methods: list[str] | None = field(default_factory=lambda: ["S256"])
@@ -115,7 +116,7 @@ class StubAS:
             grant = form.get("grant_type")
             if grant == "authorization_code":
                 scope, resource = self.codes.pop(form["code"])
-                return JSONResponse(self.mint(scope, resource))
+                return JSONResponse(self.mint(self.grant_only or scope, resource))
             if grant == "refresh_token":
                 old = self.tokens.pop(form.get("refresh_token", ""), None)
                 if old is None:

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from fleet_client import FleetClient, LoginError
 from fleet_client.config import ClientConfig, ClientCredentials, ServerEntry
+from fleet_client.errors import explain
 from fleet_client.storage import stored_grants
 from fleet_core import WRITE, ServerSettings, build_app, caller, create_server, requires
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
@@ -156,9 +157,13 @@ async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path):
             client = FleetClient(config_for(door, tmp_path), opener=browser_as("bob"))
             async with client.connect("demo") as mcp:
                 assert (await mcp.call_tool("whoami", {})).structured_content["subject"] == "bob"
-                with pytest.raises(Exception) as refused:  # noqa: PT011 - the SDK's error type varies
+            with pytest.raises(ExceptionGroup) as refused:  # the flow error ends the connection
+                async with client.connect("demo") as mcp:
                     await mcp.call_tool("write_note", {"text": "x"})
-    assert refused.value is not None
+    message = explain(refused.value)
+    assert message is not None
+    assert "requires scope 'demo:read demo:write'" in message
+    assert "granted 'demo:read'" in message
 
 
 @pytest.mark.anyio

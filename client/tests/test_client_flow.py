@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from fleet_client import FleetClient
+from fleet_client.errors import explain
 
 
 @pytest.mark.anyio
@@ -115,3 +116,14 @@ async def test_dynamic_registration_when_no_client_is_preregistered(stack, brows
     assert registrations[0]["application_type"] == "native"
     authorize = next(q for kind, q in stack.auth.log if kind == "authorize")
     assert authorize["client_id"] == "dcr-client"
+
+
+@pytest.mark.anyio
+async def test_step_up_is_tried_once_then_refused_clearly(stack, browser):
+    stack.auth.grant_only = "demo:read"  # the user may not write: the AS never grants it
+    fleet = FleetClient(stack.config(), opener=browser)
+    with anyio.fail_after(20), pytest.raises(ExceptionGroup) as refused:
+        async with fleet.connect("demo") as client:
+            await client.call_tool("write_note", {"text": "w"})
+    assert "still refused after signing in again" in (explain(refused.value) or "")
+    assert stack.auth.count("authorize") == 2  # the login and one step-up: no loop (C13)

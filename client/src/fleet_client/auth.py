@@ -17,6 +17,7 @@ This subclass fills the gaps:
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,8 @@ from mcp.client.auth.utils import (
     build_oauth_authorization_server_metadata_discovery_urls,
     build_protected_resource_metadata_discovery_urls,
     create_oauth_metadata_request,
+    extract_field_from_www_auth,
+    extract_scope_from_www_auth,
     validate_metadata_issuer,
 )
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
@@ -56,6 +59,12 @@ def acceptable_prm_resource(prm_resource: str, server_url: str) -> bool:
     parts = urlsplit(server_url)
     return same_resource(prm_resource, server_url) or _canonical(prm_resource) == _canonical(
         f"{parts.scheme}://{parts.netloc}"
+    )
+
+
+def _insufficient_scope(response: httpx2.Response) -> bool:
+    return (
+        response.status_code == 403 and extract_field_from_www_auth(response, "error") == "insufficient_scope"
     )
 
 
@@ -154,6 +163,30 @@ class FleetOAuthProvider(OAuthClientProvider):
             # Tokens read for another issuer must not survive into this one (SEP-2352).
             self.context.clear_tokens()
         return issuer
+
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """The SDK flow, watched: it steps up once per request (C13, no loop); if the retry is still
+        refused for scope, say so plainly instead of a bare 403."""
+        flow = super()._auth_flow(request)
+        stepped_up = False
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield outgoing
+                if outgoing is request and _insufficient_scope(response):
+                    if stepped_up:
+                        granted = self.context.current_tokens.scope if self.context.current_tokens else None
+                        raise LoginError(
+                            f"still refused after signing in again: {self.resource} requires scope "
+                            f"'{extract_scope_from_www_auth(response)}', the authorization server granted "
+                            f"'{granted}' — your account may not hold that scope"
+                        )
+                    stepped_up = True
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
 
     def _add_auth_header(self, request: httpx2.Request) -> None:
         if within_resource(str(request.url), self.resource):  # C12: never to another resource
