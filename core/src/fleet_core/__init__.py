@@ -2,7 +2,7 @@
 
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
-from ._identity import Identity
+from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, running_app, serve
@@ -15,6 +15,7 @@ __all__ = [
     "BackendError",
     "DevBackendUnavailable",
     "Identity",
+    "IdentityError",
     "ServerSettings",
     "ToolError",
     "TrustMode",
@@ -22,6 +23,7 @@ __all__ = [
     "bind_loopback",
     "build_app",
     "caller",
+    "claim_headers",
     "create_server",
     "requires",
     "run_stdio",

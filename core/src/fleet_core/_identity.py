@@ -17,6 +17,7 @@ __all__ = [
     "Identity",
     "IdentityError",
     "claim_fields",
+    "claim_headers",
     "header_fields",
     "identity_from_claims",
     "identity_from_fields",
@@ -125,30 +126,39 @@ def identity_from_headers(
     )
 
 
-def claim_fields(claims: Mapping[str, Any]) -> dict[str, str]:
-    """The X-MCP-* values a front door derives from token claims (same mapping as the Kong plugin)."""
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _expires(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def claim_headers(claims: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The seven X-MCP-* headers a front door derives from verified claims, exactly as the Kong
+    mcp-oauth2 plugin renders them; an empty value means "clear the header" (the claim is absent or
+    not a string). A control character in any value raises IdentityError (G20)."""
     aud = claims.get("aud")
-    fields = {
-        "subject": claims.get("sub"),
-        "scope": claims.get("scope"),
-        "issuer": claims.get("iss"),
-        "audience": " ".join(aud) if isinstance(aud, list) else aud,
-        "client": claims.get("client_id") or claims.get("azp"),
-        "token_id": claims.get("jti"),
-        "expires": (
-            datetime.fromtimestamp(claims["exp"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            if isinstance(claims.get("exp"), int | float)
-            else None
-        ),
-    }
-    out: dict[str, str] = {}
-    for name, value in fields.items():
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise IdentityError(f"claim for {name} is not a string")
-        out[name] = _clean(name, value)
-    return out
+    audience = " ".join(a for a in aud if isinstance(a, str)) if isinstance(aud, list) else _text(aud)
+    headers = [
+        ("x-mcp-subject", _text(claims.get("sub"))),
+        ("x-mcp-scope", _text(claims.get("scope"))),
+        ("x-mcp-issuer", _text(claims.get("iss"))),
+        ("x-mcp-audience", audience),
+        ("x-mcp-client", _text(claims.get("client_id")) or _text(claims.get("azp"))),
+        ("x-mcp-token-id", _text(claims.get("jti"))),
+        ("x-mcp-expires", _expires(claims.get("exp"))),
+    ]
+    for name, value in headers:
+        _clean(IDENTITY_HEADERS[name.encode()], value)
+    return headers
+
+
+def claim_fields(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The identity fields (header names without the X-MCP- prefix) that verified claims carry."""
+    return {IDENTITY_HEADERS[name.encode()]: value for name, value in claim_headers(claims) if value}
 
 
 def identity_from_claims(
