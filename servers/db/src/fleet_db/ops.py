@@ -52,7 +52,7 @@ __all__ = [
 
 Conn = psycopg.AsyncConnection[Any]
 Param = str | int | float | bool | None
-_CHUNK = 500
+_CHUNK = 2000
 _KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}
 _CONSTRAINTS = {"p": "primary key", "u": "unique", "c": "check", "f": "foreign key", "x": "exclusion"}
 
@@ -78,10 +78,6 @@ def database_error(exc: psycopg.Error, role: str) -> ToolError:
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return ToolError(f"PostgreSQL refused this for role {role}: {message}{detail}")
     return ToolError(f"PostgreSQL error {exc.sqlstate}: {message}{detail}")
-
-
-def _list_row(cursor: Any) -> Any:
-    return list  # rows as JSON arrays
 
 
 class _Cursor(AsyncRawCursor[Any]):
@@ -145,13 +141,13 @@ class _Rows:
     """Rows kept within the caps, plus their compact JSON (reused for the text content: no second pass)."""
 
     def __init__(self, max_rows: int, max_bytes: int) -> None:
-        self.rows: list[list[Any]] = []
+        self.rows: list[Any] = []
         self.parts: list[str] = []
         self.size = 2
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.truncated: str | None = None
 
-    def add(self, chunk: list[list[Any]]) -> None:
+    def add(self, chunk: list[Any]) -> None:
         room = self.max_rows - len(self.rows)
         if len(chunk) > room:
             chunk, self.truncated = chunk[:room], "max_rows"
@@ -185,7 +181,7 @@ async def _stream(
     Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
     dropped.
     """
-    cur = _Cursor(conn, row_factory=_list_row)
+    cur = _Cursor(conn)  # tuple rows: JSON arrays on the wire, no per-row copy
     kept = _Rows(max_rows, max_bytes)
     async for chunk in cur.chunks(query, list(params), size=_CHUNK):
         if kept.truncated is None:
