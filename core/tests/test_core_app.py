@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import subprocess
 import sys
+import time
 
 import anyio
 import httpx2
@@ -206,3 +208,39 @@ def test_stdio_caller_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FLEET_NOTES_STDIO_SCOPES", "notes:read notes:write")
     who = stdio_caller("notes", who="x")
     assert (who.subject, who.scopes) == ("dora", {"notes:read", "notes:write"})
+
+
+def test_a_fleet_dev_child_exits_when_its_parent_is_killed_outright(tmp_path: pathlib.Path) -> None:
+    # parent: starts a child that calls die_with_parent(), prints its pid, then waits to be SIGKILLed
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            "env = dict(os.environ, FLEET_PARENT_PID=str(os.getpid()))\n"
+            "code = 'import fleet_core, time; fleet_core.die_with_parent(); time.sleep(60)'\n"
+            "child = subprocess.Popen([sys.executable, '-c', code], env=env)\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)  # let the child reach die_with_parent()
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -5,7 +5,7 @@ from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
-from ._serve import bind_loopback, running_app, serve
+from ._serve import bind_loopback, die_with_parent, running_app, serve
 from ._settings import ServerSettings, TrustMode
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "caller",
     "claim_headers",
     "create_server",
+    "die_with_parent",
     "requires",
     "run_stdio",
     "running_app",

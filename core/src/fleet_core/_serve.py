@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +18,26 @@ from starlette.types import ASGIApp
 
 from ._settings import ServerSettings
 
-__all__ = ["bind_loopback", "running_app", "serve"]
+__all__ = ["bind_loopback", "die_with_parent", "running_app", "serve"]
+
+
+def die_with_parent() -> None:
+    """Started by `fleet dev` (FLEET_PARENT_PID set)? Then exit when it dies, even by SIGKILL, so no
+    orphan keeps a dev port busy. Linux's parent-death signal; elsewhere a no-op."""
+    parent = os.environ.get("FLEET_PARENT_PID", "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(parent):  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def serve(app: ASGIApp, settings: ServerSettings) -> None:
     """Run the app on uvicorn with uvloop and httptools (blocking)."""
+    die_with_parent()
     logging.basicConfig(level=settings.log_level)
     uvicorn.run(
         app,

@@ -221,6 +221,8 @@ class DevFleet:
         log = self.logs / f"{comp.name}.log"
         with log.open("ab") as out:
             # same process group as `fleet dev`: if the terminal goes away, the children go with it
+            # FLEET_PARENT_PID: children exit even if `fleet dev` is killed outright (die_with_parent)
+            env = env | {"FLEET_PARENT_PID": str(os.getpid())}
             process = await anyio.open_process(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
         comp.pid = process.pid
         try:

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fleet_core import die_with_parent
 from fleet_frontdoor.authserver import authorize, device, devtoken, endpoints, grants
 from fleet_frontdoor.authserver.cimd import CimdFetcher
 from fleet_frontdoor.authserver.context import Context
@@ -196,6 +197,8 @@ def run_auth_server(
 ) -> None:
     """Serve on the issuer's host and port (blocking)."""
     import uvicorn
+
+    die_with_parent()
 
     issuer = urlsplit(manifest.issuer.url)
     app = build_auth_server(

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fleet_core import die_with_parent
+
 from ..manifest import ManifestError, find_manifest, load_manifest
 from ._app import build_gateway
 from ._serve import uvicorn_config
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     config = uvicorn_config(app, host=origin.hostname or "127.0.0.1", port=origin.port or 80)
     config.loop = "uvloop"
     config.http = "httptools"
+    die_with_parent()
     uvicorn.Server(config).run()
 
 
