@@ -218,6 +218,22 @@ async def test_fleet_dev_runs_the_fleet_reports_unavailable_servers_and_stops_on
                 )
                 assert r.status_code == 200, r.text
                 assert r.json()["result"]["structuredContent"]["subject"] == "alice"
+            # the README's "try it" script, as a user runs it from a second terminal
+            script = Path(__file__).parents[2] / "scripts" / "try-fleet"
+            tried = await anyio.run_process(
+                ["bash", str(script)],
+                env=env
+                | {
+                    "GATEWAY": manifest.gateway.origin,
+                    "SERVER": "gitea",
+                    "FLEET": f"{fleet} --manifest {path}",
+                },
+            )
+            shown = tried.stdout.decode()
+            assert "HTTP/1.1 401" in shown
+            assert f'resource_metadata="{manifest.server("gitea").prm_url}"' in shown
+            assert f'"resource":"{resource}"' in shown.replace(" ", "")
+            assert '"subject":"alice"' in shown.replace(" ", "")
             state = json.loads((tmp_path / "state" / "dev.json").read_text())
             children = [c["pid"] for c in state["components"].values() if c["pid"]]
             assert len(children) == 3  # auth, gateway, gitea

@@ -1,0 +1,71 @@
+"""Docs show code from tested files, never typed twice.
+
+A fenced block right after `<!-- snippet: PATH -->` (or `<!-- snippet: PATH#NAME -->`) must equal
+that file (or the region between `--8<-- [start:NAME]` and `--8<-- [end:NAME]` lines in it).
+
+    uv run python scripts/snippets.py          # check every tracked Markdown file; exit 1 if stale
+    uv run python scripts/snippets.py --write  # rewrite stale blocks from their sources
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = re.compile(
+    r"<!-- snippet: (?P<path>[^#\s]+)(?:#(?P<name>[\w-]+))? -->\n(?P<fence>```+)(?P<lang>[^\n]*)\n"
+)
+
+
+def source(path: str, name: str | None) -> str:
+    text = (ROOT / path).read_text()
+    if name is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if f"--8<-- [start:{name}]" in line)
+    end = next(i for i, line in enumerate(lines) if f"--8<-- [end:{name}]" in line)
+    block = lines[start + 1 : end]
+    indent = min((len(line) - len(line.lstrip()) for line in block if line.strip()), default=0)
+    return "".join(line[indent:] if line.strip() else line.lstrip(" ") for line in block).strip("\n") + "\n"
+
+
+def sync(markdown: Path, write: bool) -> list[str]:
+    """Return the stale snippets of one Markdown file (and rewrite them when asked)."""
+    text = markdown.read_text()
+    out, pos, stale = [], 0, []
+    for match in MARKER.finditer(text):
+        close = text.index("\n" + match["fence"] + "\n", match.end() - 1)
+        shown = text[match.end() : close + 1]
+        wanted = source(match["path"], match["name"])
+        if not wanted.endswith("\n"):
+            wanted += "\n"
+        if shown != wanted:
+            stale.append(
+                f"{markdown.relative_to(ROOT)}: {match['path']}{'#' + match['name'] if match['name'] else ''}"
+            )
+        out.append(text[pos : match.end()] + wanted)
+        pos = close + 1
+    out.append(text[pos:])
+    if write and stale:
+        markdown.write_text("".join(out))
+    return stale
+
+
+def markdown_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [ROOT / name for name in listed.stdout.split()]
+
+
+def main() -> int:
+    write = "--write" in sys.argv[1:]
+    stale = [item for md in markdown_files() for item in sync(md, write)]
+    for item in stale:
+        print(("rewrote " if write else "stale snippet: ") + item)
+    return 1 if stale and not write else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
