@@ -200,3 +200,21 @@ async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path):
     assert sub.headers["authorization"] == "Bearer gitea-token"
     assert "authorization" not in other.headers
     assert "authorization" not in prefix.headers
+
+
+@pytest.mark.anyio
+async def test_a_hostname_resolving_to_a_link_local_address_is_refused(monkeypatch):
+    import socket
+
+    import anyio as anyio_module
+
+    from fleet_client.urlguard import GuardedTransport
+
+    async def fake_getaddrinfo(host, port, **kwargs):
+        assert host == "metadata.attacker.example"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
+
+    monkeypatch.setattr(anyio_module, "getaddrinfo", fake_getaddrinfo)
+    async with httpx2.AsyncClient(transport=GuardedTransport()) as http:
+        with pytest.raises(UnsafeURLError, match="resolves to a link-local address"):
+            await http.get("https://metadata.attacker.example/.well-known/oauth-protected-resource")
