@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import anyio
 import httpx2
 import pytest
@@ -12,7 +14,7 @@ from fleet_client.auth import FleetOAuthProvider, acceptable_prm_resource
 from fleet_client.callback import open_in_browser
 from fleet_client.errors import explain
 from fleet_client.storage import FileTokenStorage
-from fleet_client.urlguard import check_browser_url, check_fetch_url
+from fleet_client.urlguard import GuardedTransport, check_browser_url, check_fetch_url
 
 
 async def _login_error(stack, opener) -> str:
@@ -204,17 +206,11 @@ async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path):
 
 @pytest.mark.anyio
 async def test_a_hostname_resolving_to_a_link_local_address_is_refused(monkeypatch):
-    import socket
-
-    import anyio as anyio_module
-
-    from fleet_client.urlguard import GuardedTransport
-
     async def fake_getaddrinfo(host, port, **kwargs):
         assert host == "metadata.attacker.example"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
 
-    monkeypatch.setattr(anyio_module, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(anyio, "getaddrinfo", fake_getaddrinfo)
     async with httpx2.AsyncClient(transport=GuardedTransport()) as http:
         with pytest.raises(UnsafeURLError, match="resolves to a link-local address"):
             await http.get("https://metadata.attacker.example/.well-known/oauth-protected-resource")
