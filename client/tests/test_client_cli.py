@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from fleet_client import ConfigError
-from fleet_client.cli import main, parse_call_arguments
+from fleet_client.cli import main, parse_arguments, parse_call_arguments
 from fleet_client.config import load_config
 from fleet_client.generate import dumps, mcp_json, metadata_document
 
@@ -138,8 +138,6 @@ def test_cli_refuses_an_unsafe_server_url_before_any_request(tmp_path, monkeypat
 
 
 def test_client_credentials_flag_works_before_and_after_the_command():
-    from fleet_client.cli import parse_arguments
-
     before = parse_arguments(["--client-credentials", "login"])
     after = parse_arguments(["login", "--client-credentials"])
     assert before.client_credentials or before.login_client_credentials

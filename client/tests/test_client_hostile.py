@@ -7,7 +7,7 @@ import socket
 import anyio
 import httpx2
 import pytest
-from mcp.shared.auth import OAuthClientMetadata
+from mcp.shared.auth import OAuthClientMetadata, OAuthToken
 
 from fleet_client import FleetClient, UnsafeURLError
 from fleet_client.auth import FleetOAuthProvider, acceptable_prm_resource
@@ -189,8 +189,6 @@ async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path):
             storage=storage,
             discovery_http=http,
         )
-    from mcp.shared.auth import OAuthToken
-
     provider.context.current_tokens = OAuthToken(access_token="gitea-token")
     own = httpx2.Request("POST", "https://gw.example/mcp/gitea")
     sub = httpx2.Request("POST", "https://gw.example/mcp/gitea/x")
