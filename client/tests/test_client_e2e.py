@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import runpy
 import sys
 import tomllib
 from collections.abc import AsyncIterator
@@ -302,3 +303,30 @@ async def test_cli_headless_login_call_whoami_and_logout(tmp_path):
     assert '"subject": "alice"' in whoami
     assert '"scope": "demo:read demo:write"' in local
     assert after.strip() == "[]"
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "whoami.py"
+
+
+def test_readme_shows_the_example_verbatim():
+    readme = (EXAMPLE.parents[1] / "README.md").read_text()
+    assert f"```python\n{EXAMPLE.read_text()}```" in readme
+
+
+@pytest.mark.anyio
+async def test_the_example_runs_against_the_front_door(tmp_path, monkeypatch, capsys):
+    example = runpy.run_path(str(EXAMPLE))  # not as __main__: only defines main()
+    with anyio.fail_after(60):
+        async with fleet(tmp_path, "demo") as door:
+            config = config_for(door, tmp_path)
+            await FleetClient(config, opener=browser_as("alice")).login("demo")
+            config_file = tmp_path / "config.toml"
+            config_file.write_text(
+                f'gateway = "{door.origin}"\nissuer = "{door.issuer}"\n[[servers]]\nname = "demo"\n'
+            )
+            for key in [k for k in os.environ if k.startswith("FLEET_")]:
+                monkeypatch.delenv(key)
+            monkeypatch.setenv("FLEET_CLIENT_CONFIG", str(config_file))
+            monkeypatch.setenv("FLEET_CLIENT_STATE_DIR", str(config.state_dir))  # signed in above
+            await example["main"]("demo")
+    assert "'subject': 'alice'" in capsys.readouterr().out
