@@ -386,3 +386,24 @@ async def test_a_missing_database_role_is_a_backend_error(make_settings, db_url,
         await db.close()
     assert "could not act as role 'no_such_role'" in message
     assert [line["outcome"] for line in audit_lines if line["tool"] == "run_query"] == ["backend_error"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("tool", ["run_query", "execute_statement", "explain_query"])
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"),
+    [
+        (" ", [], "the statement is empty"),
+        ("-- only a comment", [], "the statement is empty"),
+        ("SELECT 1 \x00; DELETE FROM demo.tickets", [], "SQL text must not contain NUL characters"),
+        ("SELECT $1::text", ["a\x00b"], "the statement could not be sent"),
+    ],
+    ids=["whitespace", "comment", "nul-in-sql", "nul-in-param"],
+)
+async def test_empty_or_nul_sql_is_a_clear_error(client, admin, tool, sql, params, expected):
+    message = await error(client, tool, sql=sql, params=params)
+    if tool == "explain_query" and expected == "the statement is empty":
+        expected = "syntax error at end of input"  # EXPLAIN of nothing
+    assert expected in message
+    assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8

@@ -66,8 +66,12 @@ def database_error(exc: psycopg.Error, role: str) -> ToolError:
         return ToolError("COPY is not supported: use a SELECT (reads) or INSERT/UPDATE/DELETE (writes)")
     message = exc.diag.message_primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
-    if exc.sqlstate is None or exc.sqlstate in _CONNECTION_LOST:
+    if exc.sqlstate in _CONNECTION_LOST or (
+        exc.sqlstate is None and isinstance(exc, psycopg.OperationalError)
+    ):
         return BackendError(f"database connection failed: {message}")
+    if exc.sqlstate is None:  # refused client-side (e.g. a NUL byte in a parameter)
+        return ToolError(f"the statement could not be sent: {message}")
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return ToolError(f"the statement was stopped: {message} (time limits apply to every call)")
     if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
@@ -122,6 +126,10 @@ class _Cursor(AsyncRawCursor[Any]):
             if first:
                 self._make_row = self._make_row_maker()
             return res
+        if res.status == ExecStatus.EMPTY_QUERY:
+            while res:
+                res = yield from fetch(self._pgconn)
+            raise psycopg.ProgrammingError("the statement is empty (only whitespace or comments)")
         if res.status in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
             if first and res.status == ExecStatus.TUPLES_OK:
                 self.pgresult = res  # an empty result still has columns
@@ -181,6 +189,8 @@ async def _stream(
     Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
     dropped.
     """
+    if (b"\x00" if isinstance(query, bytes) else "\x00") in query:
+        raise psycopg.ProgrammingError("SQL text must not contain NUL characters")  # libpq would cut it there
     cur = _Cursor(conn)  # tuple rows: JSON arrays on the wire, no per-row copy
     kept = _Rows(max_rows, max_bytes)
     async for chunk in cur.chunks(query, list(params), size=_CHUNK):
