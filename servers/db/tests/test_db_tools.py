@@ -407,3 +407,20 @@ async def test_empty_or_nul_sql_is_a_clear_error(client, admin, tool, sql, param
     assert expected in message
     assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
     assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+
+
+@pytest.mark.anyio
+async def test_a_failed_commit_says_nothing_was_written(client, admin):
+    admin.execute(
+        "CREATE TABLE demo.parent (id int PRIMARY KEY); "
+        "CREATE TABLE demo.child (parent int REFERENCES demo.parent DEFERRABLE INITIALLY DEFERRED); "
+        "GRANT INSERT, SELECT ON demo.child TO fleet_writer"
+    )
+    try:
+        message = await error(client, "execute_statement", sql="INSERT INTO demo.child VALUES (42)")
+        assert "commit failed, nothing was written" in message
+        assert "foreign key" in message
+        assert admin.execute("SELECT count(*) FROM demo.child").fetchone()[0] == 0
+        assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
+    finally:
+        admin.execute("DROP TABLE demo.child, demo.parent")

@@ -177,7 +177,9 @@ class Database:
     async def _release(
         self, conn: psycopg.AsyncConnection[Any], *, broken: bool, commit: bool = False
     ) -> None:
-        """End the transaction, clean session state, return the connection (closed if it can't be trusted)."""
+        """End the transaction (COMMIT if asked), clean session state, return the connection to the pool
+        (closed when it can't be trusted). Raises only the COMMIT's own error."""
+        commit_error: psycopg.Error | None = None
         try:
             with anyio.CancelScope(shield=True), anyio.move_on_after(10) as scope:
                 status = conn.info.transaction_status
@@ -188,19 +190,23 @@ class Database:
                             await conn.cancel_safe(timeout=2)
                         await conn.close()
                 else:
-                    try:
-                        if commit:
+                    if commit:
+                        try:
                             await conn.execute("COMMIT")
-                    finally:
-                        await conn.execute(b"ROLLBACK; " + _RESET)
+                        except psycopg.Error as exc:
+                            commit_error = exc
+                    try:
+                        await conn.execute(_RESET if commit and not commit_error else b"ROLLBACK; " + _RESET)
+                    except psycopg.Error as exc:
+                        logger.warning("connection reset failed, dropping it: %s", _first_line(exc))
+                        await conn.close()
             if scope.cancelled_caught:
                 await conn.close()
-        except psycopg.Error:
-            await conn.close()
-            raise
         finally:
             with anyio.CancelScope(shield=True):
                 await self.pool.putconn(conn)
+        if commit_error is not None:
+            raise commit_error
 
     @contextlib.asynccontextmanager
     async def session(
@@ -215,10 +221,13 @@ class Database:
         finally:
             try:
                 await self._release(conn, broken=False, commit=write and ok)
-            except psycopg.Error as exc:
-                if ok:  # the COMMIT itself failed (e.g. a deferred constraint)
-                    raise ToolError(f"commit failed, nothing was written: {_first_line(exc)}") from exc
-                logger.warning("connection reset failed: %s", _first_line(exc))
+            except psycopg.OperationalError as exc:
+                raise BackendError(
+                    f"connection lost during COMMIT: the write may or may not have been applied "
+                    f"({_first_line(exc)})"
+                ) from exc
+            except psycopg.Error as exc:  # e.g. a deferred constraint: PostgreSQL rolled it all back
+                raise ToolError(f"commit failed, nothing was written: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:
