@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx2
 import pytest
@@ -316,11 +316,3 @@ def other_as():
 @pytest.fixture
 def browser():
     return headless_browser
-
-
-@pytest.fixture
-def query_of():
-    def parse(url: str) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-    return parse
