@@ -111,3 +111,20 @@ async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database():
         await psycopg.AsyncConnection.connect(
             f"host=127.0.0.1 port={match[1]} user=x dbname=x", connect_timeout=2
         )
+
+
+@pytest.mark.anyio
+async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url):
+    from mcp import Client, StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_DB_")} | {
+        "FLEET_DB_DATABASE_URL": db_url,
+        "FLEET_DB_STDIO_USER": "bob",
+    }
+    params = StdioServerParameters(command=sys.executable, args=["-m", "fleet_db", "--stdio"], env=env)
+    with anyio.fail_after(30):
+        async with Client(params) as client:
+            teams = await client.call_tool("run_query", {"sql": "SELECT DISTINCT team FROM demo.tickets"})
+            write = await client.call_tool("execute_statement", {"sql": "DELETE FROM demo.tickets"})
+    assert teams.structured_content["rows"] == [["payments"]]
+    assert write.is_error  # FLEET_DB_STDIO_SCOPES defaults to db:read

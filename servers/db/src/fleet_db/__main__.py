@@ -1,12 +1,19 @@
-"""`fleet-db`: serve the PostgreSQL MCP server (a throwaway embedded cluster when no database URL is set)."""
+"""`fleet-db`: serve the PostgreSQL MCP server over stateless Streamable HTTP (FLEET_DB_* settings).
+
+Without FLEET_DB_DATABASE_URL it starts a throwaway embedded PostgreSQL with the demo schema (and says so).
+`fleet-db --stdio` serves one local user over stdio instead: there is no front door, so the identity is
+explicit — FLEET_DB_STDIO_USER (the subject RLS sees) and FLEET_DB_STDIO_SCOPES (default "db:read";
+add "db:write" to allow execute_statement).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import secrets
+import sys
 
-from fleet_core import build_app, serve
+from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
 from .pg import Database
 from .server import build_server
@@ -15,27 +22,40 @@ from .settings import DbSettings
 logger = logging.getLogger("fleet.db")
 
 
-def main() -> None:
-    settings = DbSettings()
-    with contextlib.ExitStack() as stack:
-        url = settings.database_url.get_secret_value() if settings.database_url else None
-        if url is None:
-            from .embedded import EmbeddedPostgres, EmbeddedUnavailable
-            from .provision import provision
+def _database_url(settings: DbSettings, stack: contextlib.ExitStack) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    from .embedded import EmbeddedPostgres, EmbeddedUnavailable
+    from .provision import provision
 
-            try:
-                pg = stack.enter_context(EmbeddedPostgres())
-            except EmbeddedUnavailable as exc:
-                raise SystemExit(f"fleet-db: FLEET_DB_DATABASE_URL is not set and {exc}") from exc
-            url = provision(pg.admin_url, password=secrets.token_urlsafe(24))
-            logging.basicConfig(level=settings.log_level)
-            logger.warning(
-                "FLEET_DB_DATABASE_URL is not set: serving a THROWAWAY embedded PostgreSQL on 127.0.0.1:%d "
-                "with the demo schema; it is deleted on exit",
-                pg.port,
-            )
-        db = Database(settings, url)
-        serve(build_app(build_server(settings, db), settings, ready=db.ready), settings)
+    try:
+        pg = stack.enter_context(EmbeddedPostgres())
+    except EmbeddedUnavailable as exc:
+        raise SystemExit(f"fleet-db: FLEET_DB_DATABASE_URL is not set and {exc}") from exc
+    url = provision(pg.admin_url, password=secrets.token_urlsafe(24))
+    logging.basicConfig(level=settings.log_level)
+    logger.warning(
+        "FLEET_DB_DATABASE_URL is not set: serving a THROWAWAY embedded PostgreSQL on 127.0.0.1:%d "
+        "with the demo schema; it is deleted on exit",
+        pg.port,
+    )
+    return url
+
+
+def main() -> None:
+    stdio = "--stdio" in sys.argv[1:]
+    if stdio:
+        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
+        settings = settings_or_exit(lambda: DbSettings(trust_mode="insecure-dev"), "fleet-db")
+        who = stdio_caller("db", who="the subject row-level security sees")
+    else:
+        settings = settings_or_exit(DbSettings, "fleet-db")
+    with contextlib.ExitStack() as stack:
+        db = Database(settings, _database_url(settings, stack))
+        if stdio:
+            run_stdio(build_server(settings, db), who)
+        else:
+            serve(build_app(build_server(settings, db), settings, ready=db.ready), settings)
 
 
 if __name__ == "__main__":
