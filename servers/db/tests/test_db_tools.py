@@ -424,3 +424,13 @@ async def test_a_failed_commit_says_nothing_was_written(client, admin):
         assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
     finally:
         admin.execute("DROP TABLE demo.child, demo.parent")
+
+
+@pytest.mark.anyio
+async def test_non_finite_floats_are_spelled_as_strings(client):
+    with anyio.fail_after(20):
+        result = await client.call_tool(
+            "run_query", {"sql": "SELECT 'NaN'::float8, 'infinity'::float8, ARRAY['-infinity'::float8, 1.5]"}
+        )
+    assert result.structured_content["rows"] == [["NaN", "Infinity", ["-Infinity", 1.5]]]
+    assert json.loads(result.content[0].text) == result.structured_content

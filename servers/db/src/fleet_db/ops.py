@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -145,6 +146,26 @@ def _columns(cur: psycopg.AsyncCursor[Any]) -> list[Column]:
     return [Column(name=d.name, type=d.type_display) for d in cur.description or ()]
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/Infinity: spell them as PostgreSQL does, as strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def _encode(rows: Any) -> tuple[Any, str]:
+    """Compact JSON of rows (and the rows, with non-finite floats replaced if there were any)."""
+    try:
+        return rows, json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        rows = _finite(rows)
+        return rows, json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
 class _Rows:
     """Rows kept within the caps, plus their compact JSON (reused for the text content: no second pass)."""
 
@@ -161,14 +182,15 @@ class _Rows:
             chunk, self.truncated = chunk[:room], "max_rows"
         if not chunk:
             return
-        encoded = json.dumps(chunk, default=str, ensure_ascii=False, separators=(",", ":"))[1:-1]
+        chunk, encoded = _encode(chunk)
+        encoded = encoded[1:-1]
         if self.size + len(encoded) + 1 <= self.max_bytes:
             self.rows.extend(chunk)
             self.parts.append(encoded)
             self.size += len(encoded) + 1
             return
         for row in chunk:  # the byte cap falls inside this chunk
-            one = json.dumps(row, default=str, ensure_ascii=False, separators=(",", ":"))
+            one = _encode(row)[1]
             if self.size + len(one) + 1 > self.max_bytes:
                 self.truncated = "max_bytes"
                 return
