@@ -313,12 +313,16 @@ async def test_cancelled_tool_call_through_mcp_leaves_a_usable_server(settings, 
 
 
 @pytest.mark.anyio
-async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(settings, database):
-    with acting_as(identity("mallory", "db:admin", audience=AUD)):
-        async with Client(build_server(settings, database)) as c:
-            result = await c.call_tool("list_schemas", {})
-    # the scope gate may refuse first; either way nothing runs as the login role
-    assert result.is_error
+async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(make_settings, db_url):
+    settings = make_settings(roles={"db:write": "fleet_writer"})  # nothing for plain readers
+    db = Database(settings, db_url)
+    try:
+        with acting_as(identity("bob", "db:read", audience=AUD)):
+            async with Client(build_server(settings, db)) as c:
+                message = await error(c, "run_query", sql="SELECT current_user")
+    finally:
+        await db.close()
+    assert message.endswith("no database role is mapped to your scopes (db:read)")
 
 
 @pytest.mark.anyio
