@@ -438,3 +438,40 @@ async def test_non_finite_floats_are_spelled_as_strings(client):
         )
     assert result.structured_content["rows"] == [["NaN", "Infinity", ["-Infinity", 1.5]]]
     assert json.loads(result.content[0].text) == result.structured_content
+
+
+async def run_concurrently(settings: Any, db_url: str, sql: str, n: int) -> list[Any]:
+    db = Database(settings, db_url)
+    await db.open()
+    await db.pool.wait(timeout=10)
+    results: list[Any] = []
+    try:
+        with acting_as(identity("alice", "db:read", audience=AUD)):
+            async with Client(build_server(settings, db)) as c:
+
+                async def one() -> None:
+                    results.append(await c.call_tool("run_query", {"sql": sql}))
+
+                with anyio.fail_after(30):
+                    async with anyio.create_task_group() as tg:
+                        for _ in range(n):
+                            tg.start_soon(one)
+    finally:
+        await db.close()
+    return results
+
+
+@pytest.mark.anyio
+async def test_concurrent_calls_share_the_pool(make_settings, db_url):
+    settings = make_settings(pool_min_size=2, pool_max_size=2)
+    results = await run_concurrently(settings, db_url, "SELECT pg_sleep(0.02)", 12)
+    assert [r.is_error for r in results] == [False] * 12
+
+
+@pytest.mark.anyio
+async def test_an_exhausted_pool_is_a_clear_backend_error(make_settings, db_url):
+    settings = make_settings(pool_min_size=1, pool_max_size=1, pool_timeout_seconds=0.5)
+    results = await run_concurrently(settings, db_url, "SELECT pg_sleep(1.2)", 3)
+    errors = [r.content[0].text for r in results if r.is_error]
+    assert len(errors) == 2
+    assert all("database unavailable: no connection within 0.5s" in e for e in errors)
