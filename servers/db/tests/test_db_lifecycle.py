@@ -16,7 +16,7 @@ import pytest
 
 from fleet_core import BackendError
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity
-from fleet_db import Database, dev
+from fleet_db import Database, dev, ops
 from fleet_db.embedded import EmbeddedPostgres
 from fleet_db.pg import CallContext
 from fleet_db.provision import provision
@@ -128,3 +128,24 @@ async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url):
             write = await client.call_tool("execute_statement", {"sql": "DELETE FROM demo.tickets"})
     assert teams.structured_content["rows"] == [["payments"]]
     assert write.is_error  # FLEET_DB_STDIO_SCOPES defaults to db:read
+
+
+@pytest.mark.anyio
+async def test_without_read_all_stats_health_hides_other_sessions_and_says_so(make_settings, tmp_path):
+    with EmbeddedPostgres(tmp_path) as pg:
+        url = provision(pg.admin_url, password=secrets.token_urlsafe(16), read_all_stats=False)
+        db = Database(make_settings(), url)
+        other = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        try:
+            with anyio.fail_after(30):
+                await other.execute("BEGIN")
+                await other.execute("SELECT 'secret' /* someone else's literal */")
+                async with db.session(ALICE) as conn:
+                    health = await ops.database_health(conn, ALICE.role, long_running_seconds=0)
+        finally:
+            await other.close()
+            await db.close()
+    assert health.notes == [
+        "role fleet_reader is not in pg_read_all_stats: other sessions' queries are hidden"
+    ]
+    assert "secret" not in health.model_dump_json()

@@ -139,7 +139,7 @@ def _ensure_role(conn: psycopg.Connection, name: str, options: str) -> None:
     _execute(conn, sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(name)))
 
 
-def _harden(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
+def _harden(conn: psycopg.Connection, dbname: str, roles: RoleNames, *, read_all_stats: bool) -> None:
     auth, reader, writer = (sql.Identifier(r) for r in (roles.authenticator, roles.reader, roles.writer))
     db = sql.Identifier(dbname)
     for statement in (
@@ -149,10 +149,12 @@ def _harden(conn: psycopg.Connection, dbname: str, roles: RoleNames) -> None:
         sql.SQL("REVOKE USAGE ON LANGUAGE plpgsql, sql FROM PUBLIC"),
         sql.SQL("GRANT {}, {} TO {}").format(reader, writer, auth),
         sql.SQL("GRANT {} TO {}").format(reader, writer),
-        # health and top_queries read other sessions' statistics
-        sql.SQL("GRANT pg_read_all_stats TO {}").format(reader),
     ):
         _execute(conn, statement)
+    # database_health/top_queries then see every session's statement text (all callers share the login
+    # role, so without it other sessions' queries are hidden from everyone).
+    verb = "GRANT pg_read_all_stats TO {}" if read_all_stats else "REVOKE pg_read_all_stats FROM {}"
+    _execute(conn, sql.SQL(verb).format(reader))
     rows = conn.execute(
         "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace "
         "AND p.proname = ANY(%s)",
@@ -209,8 +211,12 @@ def provision(
     password: str,
     roles: RoleNames = RoleNames(),
     demo: bool = True,
+    read_all_stats: bool = True,
 ) -> str:
-    """Create the database, roles and hardening (and the demo schema); return the login role's URL."""
+    """Create the database, roles and hardening (and the demo schema); return the login role's URL.
+
+    `read_all_stats` puts the reader role in pg_read_all_stats: database_health then shows every
+    session's statement text to every db:read caller (an operator's view, off for untrusted callers)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone():
             _execute(conn, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
@@ -224,7 +230,7 @@ def provision(
     with psycopg.connect(target, autocommit=True) as conn:
         if _has_pgss(conn):
             _execute(conn, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        _harden(conn, dbname, roles)
+        _harden(conn, dbname, roles, read_all_stats=read_all_stats)
         if demo:
             _demo(conn, roles)
     return psycopg.conninfo.make_conninfo(target, user=roles.authenticator, password=password)
