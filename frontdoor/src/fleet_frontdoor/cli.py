@@ -1,4 +1,4 @@
-"""The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong`."""
+"""The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong` (generated production config)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = commands.add_parser("gateway", help="production gateway config")
     gateway_commands = gateway.add_subparsers(dest="gateway_command", required=True)
     kong = gateway_commands.add_parser(
-        "kong", help="write gateway/kong.yml (+ AuthGate settings) from fleet.toml"
+        "kong",
+        help="write the production config from fleet.toml: gateway/kong.yml, AuthGate settings and the "
+        "compose stack (compose.yaml, gateway/kong.compose.yml, .env.example)",
     )
     kong.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     kong.add_argument("--root", type=Path, default=None, help="repo root (default: the manifest's folder)")

@@ -1,0 +1,309 @@
+"""The compose stack: in sync with fleet.toml, valid Compose, and keeping the security properties it must.
+
+No Docker engine runs here: these tests check the files (schema, sync, S1 network layout, secrets only as
+required env references, gateway-secret trust with the manifest's resource URLs, strict Kong config), not a
+running stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from fleet_frontdoor.cli import main
+from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, GATEWAY_SECRET_VAR, ISSUER_VAR, compose_upstream
+from fleet_frontdoor.generate import ISSUER_ENV, ORIGIN_ENV, SECRET_ENV, render
+from fleet_frontdoor.manifest import Manifest, load_manifest
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = ROOT / "fleet.toml"
+STACK_FILES = ("compose.yaml", "gateway/kong.compose.yml", ".env.example")
+REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-?])([^}]*))?\}")
+REQUIRED_REF = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]+\}")
+SECRET_NAME = re.compile(r"(SECRETS?|TOKEN|PASSWORD|PRIVATE_KEY)$", re.IGNORECASE)
+
+
+def manifest() -> Manifest:
+    return load_manifest(MANIFEST)
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}` (enough of it for these files)."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, op, arg = match.groups()
+        if op == ":-":
+            return env.get(name) or arg
+        if op == ":?" and not env.get(name):
+            raise LookupError(f"{name} is required: {arg}")
+        return env.get(name, "")
+
+    return REF.sub(sub, value)
+
+
+def deck_render(template: str, env: dict[str, str]) -> str:
+    """decK's `${{ env "DECK_X" }}` substitution, as `deck file render --populate-env-vars` does."""
+    return re.sub(r'\$\{\{ env "(DECK_[A-Z0-9_]+)" \}\}', lambda m: env[m.group(1)], template)
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def servers_env(doc: dict[str, Any], name: str) -> dict[str, str]:
+    return doc["services"][f"mcp-{name}"]["environment"]
+
+
+def test_committed_compose_stack_is_in_sync_with_the_manifest() -> None:
+    generated = render(manifest())
+    for rel in STACK_FILES:
+        assert (ROOT / rel).read_text() == generated[rel], f"{rel} is stale: run `uv run fleet gateway kong`"
+
+
+def test_gateway_kong_check_covers_the_compose_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(MANIFEST, tmp_path / "fleet.toml")
+    argv = ["--manifest", str(tmp_path / "fleet.toml"), "gateway", "kong"]
+    with pytest.raises(SystemExit):
+        main(argv)
+    text = (tmp_path / "fleet.toml").read_text()
+    (tmp_path / "fleet.toml").write_text(text.replace('name = "wiki"', 'name = "wiki"\nenabled = false'))
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--check"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    for rel in STACK_FILES:
+        assert f"{rel} is out of date" in err
+    with pytest.raises(SystemExit):
+        main(argv)
+    doc = yaml.safe_load((tmp_path / "compose.yaml").read_text())
+    assert "mcp-wiki" not in doc["services"]
+    assert "mediawiki" not in doc["services"]
+    assert "wiki-backend" not in doc["networks"]
+    assert "FLEET_WIKI_BOT_PASSWORD" not in (tmp_path / ".env.example").read_text()
+    assert "/mcp/wiki" not in (tmp_path / "gateway" / "kong.compose.yml").read_text()
+
+
+def test_compose_file_validates_against_the_official_compose_schema() -> None:
+    schema = json.loads(resources.files("fleet_frontdoor").joinpath("_spec/compose-spec.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    doc = compose()
+    assert list(validator.iter_errors(doc)) == []
+    # the schema really constrains: a misspelt key and a wrong type are refused
+    broken = json.loads(json.dumps(doc))
+    broken["services"]["kong"]["network"] = ["edge"]
+    broken["services"]["authgate"]["ports"] = {"8701": 8080}
+    assert len(list(validator.iter_errors(broken))) == 2
+
+
+def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_from_kong() -> None:
+    doc = compose()
+    services: dict[str, dict[str, Any]] = doc["services"]
+    networks: dict[str, dict[str, Any]] = doc["networks"]
+    servers = {f"mcp-{s.name}" for s in manifest().enabled_servers}
+    assert {name for name, s in services.items() if s.get("ports")} == {"kong", "authgate"}
+    for name, service in services.items():
+        assert "network_mode" not in service, name  # host networking would bypass every rule below
+        assert "expose" not in service, name
+        assert set(service["networks"]) <= set(networks), name
+    members = {net: {name for name, s in services.items() if net in s["networks"]} for net in networks}
+    # the servers' front network: internal, and Kong is the only non-server on it
+    assert networks["mcp"] == {"internal": True}
+    assert members["mcp"] == {"kong"} | servers
+    assert set(services["kong"]["networks"]) == {"edge", "mcp"}
+    assert services["authgate"]["networks"] == ["edge"]
+    for server in servers:
+        for net in set(services[server]["networks"]) - {"mcp"}:
+            # a server's own backend network: no gateway, no AS, no other server on it
+            assert members[net] & ({"kong", "authgate"} | servers) == {server}, net
+            if not networks[net].get("internal"):
+                assert members[net] == {server}, f"{net}: an egress network is the server's alone"
+    backends = set(services) - servers - {"kong", "authgate"}
+    assert backends == {"postgres", "db-provision", "gitea", "mediawiki"}
+    for backend in backends:
+        for net in services[backend]["networks"]:
+            assert networks[net] == {"internal": True}, f"{backend} on {net}"
+
+
+def test_every_secret_is_a_required_environment_reference() -> None:
+    doc = compose()
+    secret_values = []
+    for name, service in doc["services"].items():
+        for key, value in service.get("environment", {}).items():
+            if SECRET_NAME.search(key):
+                assert REQUIRED_REF.fullmatch(value), f"{name}.{key} must be ${{VAR:?why}}, got {value!r}"
+                secret_values.append(value)
+            else:
+                # a non-secret may default, but never to something that could be a credential
+                for var, op, _ in REF.findall(value):
+                    assert not (SECRET_NAME.search(var) and op != ":?"), f"{name}.{key}: {var} needs :?"
+    assert len(secret_values) >= 10
+    assert REQUIRED_REF.fullmatch(doc["secrets"]["authgate_jwt_key"]["file"])
+    # nothing resolves without an environment: every secret variable is required
+    with pytest.raises(LookupError):
+        interpolate(servers_env(doc, "db")["FLEET_DB_GATEWAY_SECRETS"], {})
+    # .env.example: placeholders only, and it names every required variable
+    example = (ROOT / ".env.example").read_text()
+    assignments = dict(
+        line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
+    )
+    assert all(value == "" for value in assignments.values()), "placeholders only in .env.example"
+    required_vars = {var for value in strings(doc) for var in REQUIRED_REF.findall(value)}
+    assert required_vars == set(assignments)
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in ignored
+    assert ".secrets/" in ignored
+
+
+def test_servers_trust_only_the_gateway_secret_and_serve_the_manifest_resource() -> None:
+    doc = compose()
+    kong_env = doc["services"]["kong"]["environment"]
+    assert kong_env[SECRET_ENV] == REQUIRED_REF.fullmatch(kong_env[SECRET_ENV]).group(0)
+    assert REQUIRED_REF.fullmatch(kong_env[SECRET_ENV]).group(1) == GATEWAY_SECRET_VAR
+    for server in manifest().enabled_servers:
+        prefix = f"FLEET_{server.name.upper()}_"
+        env = servers_env(doc, server.name)
+        assert env[prefix + "TRUST_MODE"] == "gateway-secret"
+        assert REQUIRED_REF.fullmatch(env[prefix + "GATEWAY_SECRETS"]).group(1) == GATEWAY_SECRET_VAR
+        # the manifest's resource by default, and the same origin variable as Kong's audience
+        assert interpolate(env[prefix + "PUBLIC_URL"], {}) == server.resource
+        production = {GATEWAY_ORIGIN_VAR: "https://mcp.example.com", ISSUER_VAR: "https://auth.example.com"}
+        assert interpolate(env[prefix + "PUBLIC_URL"], production) == f"https://mcp.example.com{server.path}"
+        issuer = interpolate(kong_env[ISSUER_ENV], production)
+        assert interpolate(env[prefix + "ISSUER"], production) == issuer == "https://auth.example.com"
+        # Kong reaches the server at its service name: that Host must be accepted
+        upstream = compose_upstream(server)
+        assert f"http://{env[prefix + 'ALLOWED_HOSTS']}" == upstream
+        assert env[prefix + "HOST"] == "0.0.0.0"  # noqa: S104 - inside the container, internal networks
+        assert env[prefix + "PORT"] == upstream.rsplit(":", 1)[1]
+    assert interpolate(kong_env[ORIGIN_ENV], {}) == manifest().gateway.origin
+    authgate = doc["services"]["authgate"]["environment"]
+    assert interpolate(authgate["BASE_URL"], {}) == manifest().issuer.url
+    assert authgate["JWT_SIGNING_ALGORITHM"] == "RS256"
+    assert authgate["JWT_EXPIRATION"] == f"{manifest().issuer.access_token_ttl_seconds}s"
+
+
+def test_compose_kong_config_is_strict_and_matches_the_manifest_once_rendered() -> None:
+    template = (ROOT / "gateway" / "kong.compose.yml").read_text()
+    kong_env = compose()["services"]["kong"]["environment"]
+    # every decK variable the template reads is one the kong service is given
+    assert set(re.findall(r'env "(DECK_[A-Z0-9_]+)"', template)) == {SECRET_ENV, ORIGIN_ENV, ISSUER_ENV}
+    assert {SECRET_ENV, ORIGIN_ENV, ISSUER_ENV} <= set(kong_env)
+    origin, issuer = "https://mcp.example.com", "https://auth.example.com"
+    rendered = deck_render(template, {SECRET_ENV: "s" * 32, ORIGIN_ENV: origin, ISSUER_ENV: issuer})
+    services = yaml.safe_load(rendered)["services"]
+    dev_services = yaml.safe_load((ROOT / "gateway" / "kong.yml").read_text())["services"]
+    for service, dev, server in zip(services, dev_services, manifest().enabled_servers, strict=True):
+        assert service["url"] == compose_upstream(server) + "/mcp"
+        assert service["routes"] == dev["routes"]
+        plugins = {p["name"]: p["config"] for p in service["plugins"]}
+        config = plugins["mcp-oauth2"]
+        assert config["gateway_origin"] == origin
+        assert config["issuer"] == issuer
+        assert config["audience"] == origin + server.path
+        assert config["jwks_uri"] == "http://authgate:8080/.well-known/jwks.json"
+        assert config["upstream_auth_mode"] == "strip"
+        assert [k for k, v in config.items() if k.startswith("skip_") or k == "debug_claims"] == [
+            "skip_issuer_check",
+            "skip_type_check",
+            "skip_control_chars",
+            "skip_audience_check",
+            "debug_claims",
+        ]
+        assert not any(v for k, v in config.items() if k.startswith("skip_") or k == "debug_claims")
+        secret = "X-MCP-Gateway-Secret:" + "s" * 32
+        assert plugins["request-transformer"]["replace"]["headers"] == [secret]
+        assert plugins["request-transformer"]["add"]["headers"] == [secret]
+        # everything but the addresses is the same as the reviewed gateway/kong.yml
+        dev_plugins = {p["name"]: p["config"] for p in dev["plugins"]}
+        assert plugins["cors"] == dev_plugins["cors"]
+        keep = {"issuer", "gateway_origin", "audience", "jwks_uri"}
+        assert {k: v for k, v in config.items() if k not in keep} == {
+            k: v for k, v in dev_plugins["mcp-oauth2"].items() if k not in keep
+        }
+
+
+def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", path.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    return out
+
+
+def test_root_dockerfile_builds_every_manifest_server_non_root_from_the_frozen_lock() -> None:
+    instructions = _dockerfile_instructions(ROOT / "Dockerfile")
+    stages = [i for i, (kw, _) in enumerate(instructions) if kw == "FROM"]
+    final = instructions[stages[-1] :]
+    users = [arg for kw, arg in final if kw == "USER"]
+    assert users, "the runtime stage must switch user"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    syncs = [arg for kw, arg in instructions if kw == "RUN" and "uv sync" in arg]
+    assert len(syncs) == 1
+    assert all(flag in syncs[0] for flag in ("--frozen", "--no-dev", '--package "fleet-${SERVER}"'))
+    (health,) = [arg for kw, arg in final if kw == "HEALTHCHECK"]
+    assert '"python"' in health
+    assert "/healthz" in health
+    assert "curl" not in health
+    assert [arg for kw, arg in final if kw == "ENTRYPOINT"] == ['["fleet-server"]']
+    names = [n for kw, arg in instructions if kw in {"ENV", "ARG"} for n in re.findall(r"(\w+)=", arg)]
+    assert names
+    assert not [n for n in names if SECRET_NAME.search(n)]
+    # every server compose builds is a workspace package with its console script, pinned in the lock
+    lock = {p["name"] for p in tomllib.loads((ROOT / "uv.lock").read_text())["package"]}
+    builds = {
+        s["build"]["args"]["SERVER"]
+        for s in compose()["services"].values()
+        if s.get("build", {}).get("dockerfile") == "Dockerfile"
+    }
+    assert builds == {s.name for s in manifest().enabled_servers}
+    for name in builds:
+        project = tomllib.loads((ROOT / "servers" / name / "pyproject.toml").read_text())["project"]
+        assert project["name"] == f"fleet-{name}"
+        assert f"fleet-{name}" in project["scripts"]
+        assert f"fleet-{name}" in lock
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {".venv", ".fleet", ".env", ".git"} <= set(ignored)
+
+
+def test_one_dockerfile_for_all_servers() -> None:
+    assert not list(ROOT.glob("servers/*/Dockerfile"))
+    for readme in ROOT.glob("servers/*/README.md"):
+        assert not re.search(r"servers/\w+/Dockerfile", readme.read_text()), readme
+
+
+def test_kong_image_carries_the_plugin_and_renders_with_deck() -> None:
+    instructions = _dockerfile_instructions(ROOT / "gateway" / "kong" / "Dockerfile")
+    args = dict(arg.split("=", 1) for kw, arg in instructions if kw == "ARG" and "=" in arg)
+    assert args["KONG_VERSION"] == "3.9"
+    assert instructions[-1] == ("CMD", '["kong", "docker-start"]')
+    final = instructions[max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM") :]
+    assert final[0] == ("FROM", "kong:${KONG_VERSION}")
+    env = " ".join(arg for kw, arg in final if kw == "ENV")
+    assert "KONG_PLUGINS=bundled,mcp-oauth2" in env
+    assert 'KONG_ADMIN_LISTEN="127.0.0.1:8001"' in env  # the admin API never leaves the container
+    assert ("USER", "kong") in final
+    script = ROOT / "gateway" / "kong" / "render-and-start.sh"
+    assert script.stat().st_mode & 0o111
+    assert "deck file render --populate-env-vars" in script.read_text()
