@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from fleet_core.testing import acting_as, identity
-from fleet_db import Database, build_server
+from fleet_db import Database, build_server, ops
 from fleet_db.pg import CallContext
 
 AUD = "http://127.0.0.1:8700/mcp/db"
@@ -475,3 +475,27 @@ async def test_an_exhausted_pool_is_a_clear_backend_error(make_settings, db_url)
     errors = [r.content[0].text for r in results if r.is_error]
     assert len(errors) == 2
     assert all("database unavailable: no connection within 0.5s" in e for e in errors)
+
+
+@pytest.mark.anyio
+async def test_a_truncated_read_cancels_cleanly_and_keeps_its_connection(make_settings, db_url):
+    db = Database(make_settings(pool_min_size=1, pool_max_size=1), db_url)
+    ctx = CallContext(role="fleet_reader", subject="alice", claims={})
+    backends = set()
+    try:
+        with anyio.fail_after(20):
+            for _ in range(3):
+                async with db.session(ctx) as conn:
+                    backends.add(conn.info.backend_pid)
+                    result = await ops.run_query(
+                        conn,
+                        ctx.role,
+                        "SELECT g FROM generate_series(1, 10000000) g",
+                        [],
+                        max_rows=5,
+                        max_bytes=10_000,
+                    )
+                    assert (result.row_count, result.truncated_reason) == (5, "max_rows")
+    finally:
+        await db.close()
+    assert len(backends) == 1  # cancelled and drained in place, not dropped

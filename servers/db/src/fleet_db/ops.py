@@ -215,11 +215,13 @@ async def _stream(
         raise psycopg.ProgrammingError("SQL text must not contain NUL characters")  # libpq would cut it there
     cur = _Cursor(conn)  # tuple rows: JSON arrays on the wire, no per-row copy
     kept = _Rows(max_rows, max_bytes)
-    async for chunk in cur.chunks(query, list(params), size=_CHUNK):
-        if kept.truncated is None:
-            kept.add(chunk)
-        if kept.truncated is not None and not drain:
-            break
+    # aclosing: on an early stop, cancel and drain now, so the connection is clean for the ROLLBACK
+    async with contextlib.aclosing(cur.chunks(query, list(params), size=_CHUNK)) as chunks:
+        async for chunk in chunks:
+            if kept.truncated is None:
+                kept.add(chunk)
+            if kept.truncated is not None and not drain:
+                break
     return cur, kept
 
 
