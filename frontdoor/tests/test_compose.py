@@ -8,17 +8,22 @@ running stack.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import psycopg
 import pytest
 import yaml
 
+from fleet_db.embedded import SUPERUSER, EmbeddedPostgres
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, GATEWAY_SECRET_VAR, ISSUER_VAR, compose_upstream
 from fleet_frontdoor.generate import ISSUER_ENV, ORIGIN_ENV, SECRET_ENV, render
@@ -307,3 +312,36 @@ def test_kong_image_carries_the_plugin_and_renders_with_deck() -> None:
     script = ROOT / "gateway" / "kong" / "render-and-start.sh"
     assert script.stat().st_mode & 0o111
     assert "deck file render --populate-env-vars" in script.read_text()
+
+
+def test_db_provision_job_and_mcp_db_url_work_against_a_real_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compose job's own command provisions a real cluster; mcp-db's URL + PGPASSWORD then logs in."""
+    services = compose()["services"]
+    job, server = services["db-provision"], services["mcp-db"]
+    assert job["image"] == server["image"]  # the db server's own image: its provisioning code, no SQL copy
+    assert job["entrypoint"][:2] == ["python", "-c"]
+    authenticator_password = "s3cret with spaces & 'quotes'"
+    with EmbeddedPostgres(tmp_path) as pg:
+        here = f"127.0.0.1:{pg.port}"
+        admin_url = job["environment"]["FLEET_DB_ADMIN_URL"]
+        assert admin_url == "postgresql://postgres@postgres:5432/postgres"  # no password in the URL
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env |= {
+            "FLEET_DB_ADMIN_URL": admin_url.replace("postgres@postgres:5432", f"{SUPERUSER}@{here}"),
+            "PGPASSWORD": pg.password,
+            "FLEET_DB_AUTHENTICATOR_PASSWORD": authenticator_password,
+            "FLEET_DB_PROVISION_DEMO": interpolate(job["environment"]["FLEET_DB_PROVISION_DEMO"], {}),
+        }
+        done = subprocess.run(
+            [sys.executable, *job["entrypoint"][1:]], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert "provisioned" in done.stdout
+        url = server["environment"]["FLEET_DB_DATABASE_URL"].replace("postgres:5432", here)
+        monkeypatch.setenv("PGPASSWORD", authenticator_password)  # what compose gives mcp-db
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("fleet_authenticator",)
+            conn.execute("SET ROLE fleet_reader")
+            assert conn.execute("SELECT to_regclass('demo.tickets') IS NOT NULL").fetchone() == (True,)
