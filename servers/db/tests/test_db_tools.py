@@ -499,3 +499,10 @@ async def test_a_truncated_read_cancels_cleanly_and_keeps_its_connection(make_se
     finally:
         await db.close()
     assert len(backends) == 1  # cancelled and drained in place, not dropped
+
+
+@pytest.mark.anyio
+async def test_explaining_a_write_without_analyze_plans_it_and_changes_nothing(client, admin):
+    r = await ok(client, "explain_query", sql="DELETE FROM demo.tickets WHERE owner = $1", params=["alice"])
+    assert r["plan"][0]["Plan"]["Node Type"] == "ModifyTable"
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
