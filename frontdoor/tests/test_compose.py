@@ -13,16 +13,19 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jsonschema
 import psycopg
 import pytest
 import yaml
 
+from fleet_core.testing import MCP_HEADERS, call_body, free_port, identity, identity_headers
 from fleet_db.embedded import SUPERUSER, EmbeddedPostgres
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, GATEWAY_SECRET_VAR, ISSUER_VAR, compose_upstream
@@ -345,3 +348,55 @@ def test_db_provision_job_and_mcp_db_url_work_against_a_real_postgresql(
             assert conn.execute("SELECT current_user").fetchone() == ("fleet_authenticator",)
             conn.execute("SET ROLE fleet_reader")
             assert conn.execute("SELECT to_regclass('demo.tickets') IS NOT NULL").fetchone() == (True,)
+
+
+@pytest.mark.parametrize("name", ["gitea", "sentry", "wiki"])
+def test_server_runs_with_its_compose_environment_behind_kongs_host(name: str, tmp_path: Path) -> None:
+    """The server process accepts exactly the environment compose gives it (on loopback here, not 0.0.0.0):
+    the image's HEALTHCHECK command passes, Kong's Host `mcp-<name>:<port>` with the secret and identity is
+    served, another Host or a missing secret is refused."""
+    server = manifest().server(name)
+    prefix = f"FLEET_{name.upper()}_"
+    secret = "compose-test-secret-0123456789"
+    values = {GATEWAY_SECRET_VAR: secret, "FLEET_GITEA_TOKEN": "t", "FLEET_WIKI_BOT_PASSWORD": "p"}
+    values |= {"FLEET_SENTRY_ORG": "acme", "FLEET_SENTRY_AUTH_TOKEN": "t"}
+    env = {k: interpolate(v, values) for k, v in servers_env(compose(), name).items()}
+    kong_host = env[prefix + "ALLOWED_HOSTS"]
+    port = free_port()
+    env |= {prefix + "HOST": "127.0.0.1", prefix + "PORT": str(port)}
+    # loopback only: the backends are a closed local port (whoami reaches the tool either way)
+    for key in ("FLEET_GITEA_URL", "FLEET_WIKI_URL", "FLEET_SENTRY_BASE_URL"):
+        if key in env:
+            env[key] = f"http://127.0.0.1:{free_port()}"
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "SENTRY_"))}
+    run_env = base | env | {"FLEET_SERVER": name, "FLEET_SERVER_PORT": "1"}
+    health = next(arg for kw, arg in _dockerfile_instructions(ROOT / "Dockerfile") if kw == "HEALTHCHECK")
+    health_cmd = json.loads(health[health.index("CMD") + 3 :])
+    script = Path(sys.executable).parent / f"fleet-{name}"
+    log = tmp_path / "server.log"
+    with log.open("wb") as out, subprocess.Popen([str(script)], env=run_env, stdout=out, stderr=out) as proc:
+        try:
+            deadline = time.monotonic() + 30
+            while subprocess.run(
+                [sys.executable, *health_cmd[1:]], env=run_env, capture_output=True
+            ).returncode:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the HEALTHCHECK never passed"
+                time.sleep(0.1)
+            who = identity("alice", f"{name}:read", audience=server.resource)
+            headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": secret}
+            url = f"http://127.0.0.1:{port}/mcp"
+            with httpx2.Client(timeout=10, trust_env=False) as http:
+                ok = http.post(url, json=call_body("whoami"), headers=headers | {"Host": kong_host})
+                assert ok.status_code == 200, ok.text
+                # through the secret, identity and Host checks into MCP: a tool result (for sentry a
+                # backend error, its whoami looks the caller up in Sentry)
+                assert ok.json()["result"]["content"]
+                other_host = http.post(url, json=call_body("whoami"), headers=headers | {"Host": "evil:80"})
+                assert other_host.status_code in (400, 403, 421)
+                no_secret = {k: v for k, v in headers.items() if k != "X-MCP-Gateway-Secret"}
+                refused = http.post(url, json=call_body("whoami"), headers=no_secret | {"Host": kong_host})
+                assert refused.status_code == 401
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
