@@ -87,6 +87,12 @@ def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(payload).encode()
 
 
+async def _respond(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
     """Stateless Streamable HTTP at `settings.path` behind the trust/scope gate, plus /healthz, /readyz."""
     scopes = tool_scopes(mcp)  # raises if a tool declares no scope
@@ -108,7 +114,21 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
         max_request_body_size=settings.max_body_bytes,
         transport_security=_transport_security(settings),
     )
-    gate = Gate(sdk_app, settings, mcp.name, scopes)
+    if not settings.otel_spans:  # the SDK's built-in OpenTelemetry middleware costs ~10% per call
+        mcp.middleware[:] = [m for m in mcp.middleware if type(m).__name__ != "OpenTelemetryMiddleware"]
+    session_manager = mcp.session_manager
+    endpoints = (settings.path, settings.path + "/")
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        # The SDK's Starlette app only routes this one path to its session manager; calling the
+        # manager directly skips two middleware layers and a router on every request.
+        if scope["path"] in endpoints:
+            await session_manager.asgi_app(scope, receive, send)
+            return
+        status, body = _json(404, {"error": "not_found"})
+        await _respond(send, status, body)
+
+    gate = Gate(endpoint, settings, mcp.name, scopes)
 
     async def health(path: str) -> tuple[int, bytes]:
         if path == "/healthz":
@@ -125,9 +145,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz") and scope["method"] == "GET":
             status, body = await health(scope["path"])
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            await _respond(send, status, body)
             return
         if scope["type"] == "http":
             await gate(scope, receive, send)

@@ -67,6 +67,9 @@ class ServerSettings(BaseSettings):
         default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
     )
     log_level: str = Field(default="WARNING", description="Log level of the server's own loggers.")
+    otel_spans: bool = Field(
+        default=False, description="Keep the MCP SDK's OpenTelemetry span per message (for an OTel setup)."
+    )
     sentry_dsn: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("sentry_dsn", "SENTRY_DSN"),
