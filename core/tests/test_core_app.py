@@ -244,3 +244,30 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_only_the_mcp_path_is_served_behind_the_gate(server: MCPServer, ran: list[str]) -> None:
+    settings = settings_for(name="test")
+    who = identity("alice", "test:read", audience=settings.public_url)
+    headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    body = call_body("echo", {"text": "x"})
+    with anyio.fail_after(15):
+        app = build_app(server, settings)
+        async with running_app(app) as base, httpx2.AsyncClient(base_url=base) as http:
+            elsewhere = await http.post("/admin", json=body, headers=headers)
+            slash = await http.post("/mcp/", json=body, headers=headers)
+    assert elsewhere.status_code == 404
+    assert elsewhere.json() == {"error": "not_found"}
+    assert slash.status_code == 200
+    assert ran == ["echo"]
+
+
+def test_the_sdks_opentelemetry_middleware_is_opt_in(server: MCPServer) -> None:
+    def otel(mcp: MCPServer) -> bool:
+        return any(type(m).__name__ == "OpenTelemetryMiddleware" for m in mcp.middleware)
+
+    assert otel(server)
+    build_app(server, settings_for(name="test", otel_spans=True))
+    assert otel(server)
+    build_app(server, settings_for(name="test"))
+    assert not otel(server)
