@@ -36,9 +36,16 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(app: ASGIApp, settings: ServerSettings) -> None:
     """Run the app on uvicorn with uvloop and httptools (blocking)."""
     die_with_parent()
+    # uvicorn re-raises the SIGTERM it shut down for; the default action would kill the process before
+    # the caller's `with` blocks close what it started (an embedded database, say). Exit instead.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     logging.basicConfig(level=settings.log_level)
     # Everything built so far lives as long as the process: keep it out of the collector's way.
     gc.freeze()
