@@ -107,7 +107,7 @@ async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database():
     assert result.structured_content["rows"] == [["payments"]]
     match = re.search(r"THROWAWAY embedded PostgreSQL on 127\.0\.0\.1:(\d+)", log.decode())
     assert match, log
-    with pytest.raises(ConnectionRefusedError):  # the cluster went away with the server
+    with pytest.raises(OSError, match="connection attempts failed"):  # the cluster went away with it
         await anyio.connect_tcp("127.0.0.1", int(match[1]))
 
 
