@@ -1,8 +1,9 @@
 """Extract the part of Sentry's official OpenAPI spec this server uses into the project.
 
-Run by hand when the spec changes (tests never read the shared spec):
+Run by hand when the spec changes (tests only read the extracted subset), with Sentry's
+published spec (getsentry/sentry-api-schema, openapi-derefed.json):
 
-    uv run python servers/sentry/scripts/extract_spec.py ../shared/specs/sentry-openapi-derefed.json
+    uv run python servers/sentry/scripts/extract_spec.py path/to/sentry-openapi-derefed.json
 
 Writes src/fleet_sentry/_spec/sentry-subset.json: for each operation the server calls, its
 parameters, request body schema and success response (schema + example), plus two documented
