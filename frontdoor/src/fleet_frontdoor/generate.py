@@ -30,6 +30,7 @@ __all__ = [
     "render_authgate_env",
     "render_kong",
     "render_kong_compose",
+    "render_servers_table",
     "write",
 ]
 
@@ -207,12 +208,27 @@ def render_authgate_env(manifest: Manifest) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_servers_table(manifest: Manifest) -> str:
+    """docs/servers.md: the servers table the README shows (via its snippet check)."""
+    rows = [
+        "| server | resource path | scopes | what it does |",
+        "|---|---|---|---|",
+        *(
+            f"| `{s.name}` (`servers/{s.name}`) | `{s.path}` | {' '.join(f'`{x}`' for x in s.scopes)} "
+            f"| {s.description} |"
+            for s in manifest.enabled_servers
+        ),
+    ]
+    return "\n".join(rows) + "\n"
+
+
 GENERATED: dict[str, Callable[[Manifest], str]] = {
     "gateway/kong.yml": render_kong,
     "gateway/authgate.env.example": render_authgate_env,
     "gateway/kong.compose.yml": render_kong_compose,
     "compose.yaml": render_compose,
     ".env.example": render_env_example,
+    "docs/servers.md": render_servers_table,
 }
 
 
