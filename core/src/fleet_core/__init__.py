@@ -1,5 +1,6 @@
 """fleet_core: who is calling, and may they do this? — answered once, for every server."""
 
+from ._accounts import UserMap
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
@@ -19,6 +20,7 @@ __all__ = [
     "ServerSettings",
     "ToolError",
     "TrustMode",
+    "UserMap",
     "WhoAmI",
     "bind_loopback",
     "build_app",

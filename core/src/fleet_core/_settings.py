@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ._accounts import UserMap
 
 __all__ = ["ServerSettings", "TrustMode"]
 
@@ -70,6 +72,15 @@ class ServerSettings(BaseSettings):
     otel_spans: bool = Field(
         default=False, description="Keep the MCP SDK's OpenTelemetry span per message (for an OTel setup)."
     )
+    user_map: UserMap = Field(
+        default_factory=dict,
+        description='Caller subject → backend account: JSON ({"user-123": "alice"}) or @/path/to/map.json.',
+    )
+    unmapped_users: Literal["identity", "refuse"] = Field(
+        default="identity",
+        description="A subject missing from user_map acts as the account of the same name (identity) "
+        "or is refused (refuse).",
+    )
     sentry_dsn: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("sentry_dsn", "SENTRY_DSN"),
@@ -116,6 +127,13 @@ class ServerSettings(BaseSettings):
         if mode is TrustMode.JWT and not self.issuer:
             raise ValueError("trust_mode=jwt needs issuer (the authorization server's issuer URL)")
         return self
+
+    def account_for(self, subject: str) -> str | None:
+        """The backend account `subject` acts as: its user_map entry, else itself ("identity"), else None
+        ("refuse"; the tool then raises a clear ToolError and never uses the service account's power)."""
+        if subject in self.user_map:
+            return self.user_map[subject]
+        return subject if self.unmapped_users == "identity" else None
 
     @property
     def public_origin(self) -> str:

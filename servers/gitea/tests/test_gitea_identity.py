@@ -6,6 +6,7 @@ import json
 
 import anyio
 import httpx2
+import pydantic
 import pytest
 
 from fleet_core.testing import MCP_HEADERS, TEST_SECRET, call_body, connect, identity, identity_headers
@@ -80,7 +81,7 @@ async def test_read_only_mode_does_not_register_write_tools(shared: Harness, fak
 
 async def test_mapped_subject_acts_as_its_gitea_account(shared: Harness, fake: FakeGitea) -> None:
     mapping = {"user-7f3a": "carol"}
-    async with mcp_in_front(fake, shared.gitea_url, user_mapping="map", user_map=mapping) as running:
+    async with mcp_in_front(fake, shared.gitea_url, unmapped_users="refuse", user_map=mapping) as running:
         result = await running.ok("get_me", subject="user-7f3a")
         text = await running.error("get_me", subject="alice")
     assert result["login"] == "carol"
@@ -93,9 +94,9 @@ async def test_user_map_file_is_loaded(tmp_path: object, fake: FakeGitea) -> Non
 
     path = pathlib.Path(str(tmp_path)) / "users.json"
     path.write_text(json.dumps({"sub-1": "bob"}))
-    settings = gitea_settings("http://127.0.0.1:1", user_mapping="map", user_map_file=path)
-    assert settings.gitea_username("sub-1") == "bob"
-    assert settings.gitea_username("sub-2") is None
+    settings = gitea_settings("http://127.0.0.1:1", unmapped_users="refuse", user_map=f"@{path}")
+    assert settings.account_for("sub-1") == "bob"
+    assert settings.account_for("sub-2") is None
 
 
 async def test_client_credentials_subject_is_not_a_gitea_user(h: Harness) -> None:
@@ -122,8 +123,11 @@ async def test_a_sudo_header_from_the_client_is_not_forwarded(h: Harness) -> Non
 
 
 async def test_a_mapped_name_cannot_inject_headers(shared: Harness, fake: FakeGitea) -> None:
-    mapping = {"sub-x": "alice\r\nX-Evil: 1", "sub-y": "fleet-bot\n"}
-    async with mcp_in_front(fake, shared.gitea_url, user_mapping="map", user_map=mapping) as running:
+    for bad in ({"sub-x": "alice\r\nX-Evil: 1"}, {"sub-y": "fleet-bot\n"}):
+        with pytest.raises(pydantic.ValidationError, match="control character"):
+            gitea_settings(shared.gitea_url, user_map=bad)  # refused at startup
+    mapping = {"sub-x": "alice X-Evil: 1", "sub-y": "fleet-bot/../admin", "sub-z": " alice"}
+    async with mcp_in_front(fake, shared.gitea_url, unmapped_users="refuse", user_map=mapping) as running:
         for subject in mapping:
             assert "not a usable Gitea username" in await running.error("get_me", subject=subject)
     assert fake.requests == []

@@ -293,6 +293,29 @@ async def test_user_map_overrides_the_default(make_settings: Any, fake: FakeSent
 
 
 @pytest.mark.anyio
+async def test_refuse_gives_an_unmapped_caller_no_me(make_settings: Any, fake: FakeSentry) -> None:
+    import httpx2
+    from mcp import Client
+
+    from fleet_core.testing import acting_as
+    from fleet_sentry.sentry import SentryClient
+    from fleet_sentry.server import build_server
+
+    settings = make_settings(user_map='{"alice": "bob"}', unmapped_users="refuse")
+    async with (
+        SentryClient(settings, transport=httpx2.ASGITransport(app=fake)) as client,
+        Client(build_server(settings, client)) as session,
+    ):
+        with acting_as(identity("carol", "sentry:read", audience="x")):
+            refused = await session.call_tool("search_issues", {"query": "assigned:me"})
+        with acting_as(identity("alice", "sentry:read", audience="x")):
+            mapped = await session.call_tool("search_issues", {"query": "assigned:me"})
+    assert refused.is_error
+    assert "'carol' has no Sentry user mapping" in text(refused)
+    assert mapped.structured_content["query"] == "assigned:bob"
+
+
+@pytest.mark.anyio
 async def test_issue_details_are_trimmed_with_markers(call: Any) -> None:
     result = await call("get_issue", {"issue": "1001"})
     event = result.structured_content["latest_event"]

@@ -20,10 +20,12 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     for key, value in BASE.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("FLEET_WIKI_USER_MAP", '{"alice": "Alice_Liddell"}')
+    monkeypatch.setenv("FLEET_WIKI_UNMAPPED_USERS", "refuse")
     monkeypatch.setenv("FLEET_WIKI_READ_ONLY", "true")
     settings = WikiSettings()  # type: ignore[call-arg]
     assert settings.url == "http://wiki.internal/w"
     assert settings.user_map == {"alice": "Alice_Liddell"}
+    assert (settings.account_for("alice"), settings.account_for("eve")) == ("Alice_Liddell", None)
     assert settings.read_only is True
     assert "0123456789abcdef" not in repr(settings)  # the bot password stays secret
 

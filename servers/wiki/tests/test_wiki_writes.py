@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from fleet_core import BackendError, Identity, ToolError
+from fleet_core.testing import settings_for
 from fleet_wiki.embedded import EmbeddedWiki
 from fleet_wiki.mediawiki import MediaWikiClient
 from fleet_wiki.wiki import MARKER, Wiki
@@ -288,7 +289,8 @@ async def test_change_tag_the_bot_may_not_create_is_a_clear_error(
 async def test_mapped_caller_is_credited_by_their_wiki_name(
     client: MediaWikiClient, alice: Identity, title: str
 ) -> None:
-    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", user_map={"alice": "Alice_Liddell"})
+    accounts = settings_for(user_map={"alice": "Alice_Liddell"})
+    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", account_for=accounts.account_for)
     with anyio.fail_after(20):
         await domain.create_page(alice, title, "x", "hello")
         current = await _current(client, title)
@@ -296,15 +298,15 @@ async def test_mapped_caller_is_credited_by_their_wiki_name(
 
 
 @pytest.mark.parametrize("operation", ["create", "edit", "append", "move"])
-async def test_unmapped_caller_may_not_write_when_mapping_is_required(
+async def test_unmapped_caller_may_not_write_when_unmapped_users_are_refused(
     domain: Wiki, client: MediaWikiClient, alice: Identity, title: str, operation: str
 ) -> None:
     from fleet_core.testing import identity
 
     with anyio.fail_after(20):
         created = await domain.create_page(alice, title, "original", "")
-        strict = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", user_map={"alice": "Alice"},
-                      require_mapped_user=True)  # fmt: skip
+        accounts = settings_for(user_map={"alice": "Alice"}, unmapped_users="refuse")
+        strict = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", account_for=accounts.account_for)
         eve = identity("eve", "wiki:read wiki:write", audience="http://127.0.0.1:8700/mcp/wiki")
         calls = {
             "create": lambda: strict.create_page(eve, f"{title} eve", "x", ""),

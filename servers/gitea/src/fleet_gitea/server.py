@@ -36,10 +36,10 @@ def build_server(settings: GiteaSettings, backend: GiteaClient) -> MCPServer:
     def who(ctx: Context[Any, Any]) -> str:
         """The Gitea username to act as; an unmapped caller never gets the service account's power."""
         subject = caller(ctx).subject
-        username = settings.gitea_username(subject)
+        username = settings.account_for(subject)
         if username is None:
             raise ToolError(
-                f"no Gitea account is mapped for {subject!r}; ask an admin to add you to the user map"
+                f"no Gitea account is mapped for {subject!r}; ask an admin to add you to FLEET_GITEA_USER_MAP"
             )
         if not _USERNAME.fullmatch(username):
             raise ToolError(

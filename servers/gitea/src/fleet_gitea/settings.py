@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import pathlib
-from typing import Literal
-
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -23,17 +19,6 @@ class GiteaSettings(ServerSettings):
         description="Access token of a site-admin service account (scopes write:repository, write:issue, "
         "read:user): Gitea honours `Sudo` only for admins.",
     )
-    user_mapping: Literal["identity", "map"] = Field(
-        default="identity",
-        description="identity: the caller's subject is the Gitea username; map: look it up in user_map "
-        "(unmapped callers are refused).",
-    )
-    user_map: dict[str, str] = Field(
-        default_factory=dict, description='Subject → Gitea username, as JSON, e.g. {"user-123": "alice"}.'
-    )
-    user_map_file: pathlib.Path | None = Field(
-        default=None, description="A JSON file with the same mapping (merged over user_map)."
-    )
     read_only: bool = Field(default=False, description="Register only the read tools.")
     timeout_seconds: float = Field(default=15.0, gt=0, le=120, description="Per-request timeout to Gitea.")
     read_retries: int = Field(
@@ -47,19 +32,8 @@ class GiteaSettings(ServerSettings):
     max_log_lines: int = Field(default=200, ge=10, le=5000, description="Most job-log lines returned.")
 
     @model_validator(mode="after")
-    def _load_map(self) -> GiteaSettings:
-        if self.user_map_file is not None:
-            loaded = json.loads(self.user_map_file.read_text())
-            if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
-                raise ValueError(f"{self.user_map_file}: expected a JSON object of subject → username")
-            object.__setattr__(self, "user_map", {**self.user_map, **loaded})
+    def _check_url(self) -> GiteaSettings:
         if self.url and not self.url.startswith(("http://", "https://")):
             raise ValueError("url must be an http(s) URL")
         object.__setattr__(self, "url", self.url.rstrip("/"))
         return self
-
-    def gitea_username(self, subject: str) -> str | None:
-        """The Gitea account the caller acts as, or None when the caller has none."""
-        if self.user_mapping == "map":
-            return self.user_map.get(subject)
-        return subject

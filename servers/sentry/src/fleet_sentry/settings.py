@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from fleet_core import ServerSettings
 
@@ -38,12 +35,9 @@ class SentrySettings(ServerSettings):
     retry_backoff_seconds: float = Field(
         default=0.25, ge=0, le=10, description="Base backoff between retries."
     )
-    user_map: Annotated[dict[str, str], NoDecode] = Field(
-        default_factory=dict,
-        description="Caller subject → Sentry user (email, username or id), as JSON or @/path/to/file.json.",
-    )
     user_email_domain: str = Field(
-        default="", description="If set, an unmapped subject maps to <subject>@<domain>; else to itself."
+        default="",
+        description="If set, a subject not in user_map (with unmapped_users=identity) is <subject>@<domain>.",
     )
 
     @field_validator("base_url", "ui_url")
@@ -55,14 +49,6 @@ class SentrySettings(ServerSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError(f"{value!r} must be an absolute http(s) URL")
         return value.rstrip("/")
-
-    @field_validator("user_map", mode="before")
-    @classmethod
-    def _load_map(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = Path(value[1:]).read_text() if value.startswith("@") else value
-            value = json.loads(text) if text.strip() else {}
-        return value
 
     @property
     def links_origin(self) -> str:

@@ -70,13 +70,14 @@ class Triage:
         return org
 
     def sentry_user(self, who: Identity) -> str | None:
-        """The caller's Sentry user (email/username/id) from the mapping; None when unmapped."""
+        """The caller's Sentry user (email/username/id): mapped, else <subject>@<domain>; None if none."""
         s = self.settings
-        if who.subject in s.user_map:
-            return s.user_map[who.subject]
+        account = s.account_for(who.subject)
+        if account is None or who.subject in s.user_map:
+            return account  # mapped, or refused (unmapped_users=refuse)
         if who.subject.startswith("client:"):
             return None  # a machine client has no Sentry user
-        return f"{who.subject}@{s.user_email_domain}" if s.user_email_domain else who.subject
+        return f"{account}@{s.user_email_domain}" if s.user_email_domain else account
 
     def _require_user(self, who: Identity) -> str:
         user = self.sentry_user(who)

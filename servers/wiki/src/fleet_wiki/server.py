@@ -47,8 +47,7 @@ def build_server(settings: WikiSettings, backend: MediaWikiClient) -> MCPServer:
         backend,
         max_bytes=settings.max_output_bytes,
         change_tag=settings.change_tag,
-        user_map=settings.user_map,
-        require_mapped_user=settings.require_mapped_user,
+        account_for=settings.account_for,
     )
     read, write = requires("wiki:read"), requires("wiki:write")
 

@@ -17,13 +17,6 @@ class WikiSettings(ServerSettings):
     bot_username: str = Field(description="BotPassword login name, 'User@appid'.")
     bot_password: SecretStr = Field(description="The BotPassword's generated password.")
     read_only: bool = Field(default=False, description="Register only the read tools.")
-    user_map: dict[str, str] = Field(
-        default_factory=dict,
-        description="JSON object: caller subject -> name to credit in edit summaries (default: the subject).",
-    )
-    require_mapped_user: bool = Field(
-        default=False, description="Refuse writes for callers missing from user_map (reads stay open)."
-    )
     change_tag: str = Field(
         default="fleet-mcp", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Change tag on every edit."
     )

@@ -8,7 +8,7 @@ import difflib
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -184,14 +184,12 @@ class Wiki:
         *,
         max_bytes: int,
         change_tag: str,
-        user_map: Mapping[str, str] | None = None,
-        require_mapped_user: bool = False,
+        account_for: Callable[[str], str | None] = lambda subject: subject,
     ) -> None:
         self.client = client
         self.cap = max(max_bytes - _OVERHEAD, 256)
         self.tag = change_tag
-        self.user_map = dict(user_map or {})
-        self.require_mapped_user = require_mapped_user
+        self.account_for = account_for  # the settings' account_for: subject → wiki user, None = refused
         self._tag_ready = False
 
     # -- reads ------------------------------------------------------------------------------------
@@ -538,13 +536,13 @@ class Wiki:
 
     def caller_name(self, who: Identity) -> str:
         """The name an edit is attributed to: the mapped wiki user, else the subject (if allowed)."""
-        name = self.user_map.get(who.subject)
-        if name is None and self.require_mapped_user:
+        name = self.account_for(who.subject)
+        if name is None:
             raise ToolError(
                 f"{who.subject!r} is not mapped to a wiki user, so this server may not edit for them "
                 "(an administrator adds them to FLEET_WIKI_USER_MAP)"
             )
-        return _safe_name(name or who.subject)
+        return _safe_name(name)
 
     def _summary(self, who: Identity, summary: str) -> str:
         name = self.caller_name(who)
