@@ -11,7 +11,7 @@ import contextlib
 import json
 import math
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncRawCursor, sql
@@ -225,6 +225,23 @@ async def _stream(
     return cur, kept
 
 
+R = TypeVar("R", QueryResult, StatementResult)
+
+
+def _result(model: type[R], cur: Any, kept: Any, role: str, **extra: Any) -> R:
+    result = model.model_construct(
+        columns=_columns(cur),
+        rows=kept.rows,
+        row_count=len(kept.rows),
+        truncated=kept.truncated is not None,
+        truncated_reason=kept.truncated,
+        role=role,
+        **extra,
+    )
+    result._rows_json = kept.json  # the rows' JSON, already encoded while checking the byte cap
+    return result
+
+
 async def run_query(
     conn: Conn, role: str, query: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
 ) -> QueryResult:
@@ -232,16 +249,7 @@ async def run_query(
         cur, kept = await _stream(conn, query, params, max_rows, max_bytes, drain=False)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    result = QueryResult.model_construct(
-        columns=_columns(cur),
-        rows=kept.rows,
-        row_count=len(kept.rows),
-        truncated=kept.truncated is not None,
-        truncated_reason=kept.truncated,
-        role=role,
-    )
-    result._rows_json = kept.json
-    return result
+    return _result(QueryResult, cur, kept, role)
 
 
 async def execute_statement(
@@ -251,18 +259,7 @@ async def execute_statement(
         cur, kept = await _stream(conn, statement, params, max_rows, max_bytes, drain=True)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    result = StatementResult.model_construct(
-        columns=_columns(cur),
-        rows=kept.rows,
-        row_count=len(kept.rows),
-        truncated=kept.truncated is not None,
-        truncated_reason=kept.truncated,
-        role=role,
-        status=cur.command_status,
-        affected_rows=cur.affected,
-    )
-    result._rows_json = kept.json
-    return result
+    return _result(StatementResult, cur, kept, role, status=cur.command_status, affected_rows=cur.affected)
 
 
 async def explain_query(
