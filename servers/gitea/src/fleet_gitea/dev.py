@@ -1,7 +1,7 @@
 """`fleet dev` hook: the Gitea backend for local runs.
 
 With FLEET_GITEA_URL and FLEET_GITEA_TOKEN set, the real Gitea is used and nothing is started.
-Otherwise this serves the project's spec-checked FAKE Gitea (fake.py) on a loopback port as a clearly
+Otherwise this serves the project's spec-checked FAKE Gitea (fake/) on a loopback port as a clearly
 labelled demo backend: seeded users alice/bob/carol, repos alice/demo (public), alice/notes (private),
 bob/tools. It is not a Gitea; nothing written to it survives the run.
 """

@@ -1,7 +1,7 @@
 """Checks requests and responses against the Gitea API v1 spec subset the project carries.
 
 `_spec/gitea-subset.json` is extracted from the official swagger by `scripts/extract_spec.py`;
-the fake Gitea (fake.py) runs every request the server makes through `SpecChecker.check_request`
+the fake Gitea (the fake/ package) runs every request the server makes through `SpecChecker.check_request`
 and every answer it gives through `check_response`, so a call the real API wouldn't accept (or a
 fake answer the real API wouldn't give) is a recorded violation that fails the tests.
 """

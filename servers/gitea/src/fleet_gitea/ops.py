@@ -1,6 +1,8 @@
 """Domain functions: one Gitea call (or two) per tool, trimmed into the models in models.py.
 
 Each function takes the Gitea username to act as; the tools resolve it from the caller.
+The read operations live here; the writes are in ops_write.py and the JSON → model trimming in
+convert.py (its functions are importable from here too).
 """
 
 from __future__ import annotations
@@ -8,148 +10,36 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
 
 from fleet_core import ToolError
 
 from . import models as m
-from .gitea import GiteaClient, Page, file_path, repo_path
+from .convert import (
+    _is_binary,
+    _listing,
+    _login,
+    _ref,
+    _title,
+    cap,
+    comment,
+    commit_summary,
+    issue_summary,
+    pull_summary,
+    release,
+    repo_summary,
+    review,
+)
+from .gitea import GiteaClient, file_path, repo_path
+from .ops_write import WriteOps
 
-MAX_BODY_CHARS = 8000
 MAX_COMMENTS = 50
 MAX_FILES = 100
 MAX_TREE_ENTRIES = 1000
 MAX_LOG_TAIL_BYTES = 1_000_000  # the tail is streamed; only this much is kept
-MAX_LABEL_PAGES = 10
-
-
-def cap(text: str | None, limit: int = MAX_BODY_CHARS) -> str:
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + m.TRUNCATION_MARK
-
-
-def _login(user: dict[str, Any] | None) -> str:
-    return (user or {}).get("login", "")
-
-
-def _title(message: str) -> str:
-    return (message or "").split("\n", 1)[0]
-
-
-def _is_binary(data: bytes) -> bool:
-    if b"\0" in data[:8000]:
-        return True
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return e.start < len(data) - 4  # a multibyte char cut at the end is still text
-    return False
-
-
-def _listing(page: Page, convert: Any) -> m.Listing[Any]:
-    return m.Listing(items=[convert(x) for x in page.items], next_page=page.next_page, total=page.total)
-
-
-def repo_summary(r: dict[str, Any]) -> m.RepoSummary:
-    return m.RepoSummary(
-        full_name=r["full_name"],
-        description=cap(r.get("description"), 300),
-        private=r.get("private", False),
-        fork=r.get("fork", False),
-        archived=r.get("archived", False),
-        default_branch=r.get("default_branch", ""),
-        stars=r.get("stars_count", 0),
-        open_issues=r.get("open_issues_count", 0),
-        open_pull_requests=r.get("open_pr_counter", 0),
-        updated_at=r.get("updated_at", ""),
-        html_url=r.get("html_url", ""),
-    )
-
-
-def issue_summary(i: dict[str, Any]) -> m.IssueSummary:
-    return m.IssueSummary(
-        repository=(i.get("repository") or {}).get("full_name", ""),
-        number=i["number"],
-        title=i["title"],
-        state=i["state"],
-        is_pull_request=bool(i.get("pull_request")),
-        author=_login(i.get("user")),
-        labels=[lb["name"] for lb in i.get("labels") or []],
-        assignees=[_login(a) for a in i.get("assignees") or []],
-        milestone=(i.get("milestone") or {}).get("title"),
-        comments=i.get("comments", 0),
-        updated_at=i.get("updated_at", ""),
-        html_url=i.get("html_url", ""),
-    )
-
-
-def pull_summary(p: dict[str, Any]) -> m.PullSummary:
-    return m.PullSummary(
-        number=p["number"],
-        title=p["title"],
-        state=p["state"],
-        author=_login(p.get("user")),
-        head=(p.get("head") or {}).get("ref", ""),
-        base=(p.get("base") or {}).get("ref", ""),
-        draft=p.get("draft", False),
-        merged=p.get("merged", False),
-        mergeable=p.get("mergeable", False),
-        updated_at=p.get("updated_at", ""),
-        html_url=p.get("html_url", ""),
-    )
-
-
-def commit_summary(c: dict[str, Any]) -> m.CommitSummary:
-    inner = c.get("commit") or {}
-    author = inner.get("author") or {}
-    return m.CommitSummary(
-        sha=c["sha"],
-        title=_title(inner.get("message", "")),
-        author=_login(c.get("author")) or author.get("name", ""),
-        date=author.get("date", ""),
-        html_url=c.get("html_url", ""),
-    )
-
-
-def review(r: dict[str, Any]) -> m.Review:
-    return m.Review(
-        id=r["id"],
-        reviewer=_login(r.get("user")),
-        state=r.get("state", ""),
-        body=cap(r.get("body"), 2000),
-        submitted_at=r.get("submitted_at", ""),
-        stale=r.get("stale", False),
-        dismissed=r.get("dismissed", False),
-    )
-
-
-def release(r: dict[str, Any]) -> m.Release:
-    return m.Release(
-        id=r["id"],
-        tag_name=r["tag_name"],
-        name=r.get("name", ""),
-        draft=r.get("draft", False),
-        prerelease=r.get("prerelease", False),
-        author=_login(r.get("author")),
-        target=r.get("target_commitish", ""),
-        published_at=r.get("published_at") or "",
-        body=cap(r.get("body"), 4000),
-        html_url=r.get("html_url", ""),
-    )
-
-
-def comment(c: dict[str, Any]) -> m.Comment:
-    return m.Comment(
-        id=c["id"],
-        author=_login(c.get("user")),
-        body=cap(c.get("body"), 4000),
-        created_at=c.get("created_at", ""),
-    )
 
 
 @dataclass
-class GiteaOps:
+class GiteaOps(WriteOps):
     gitea: GiteaClient
     max_file_bytes: int = 65_536
     max_diff_bytes: int = 65_536
@@ -516,176 +406,3 @@ class GiteaOps:
             truncated=len(content) > self.max_file_bytes,
             html_url=w.get("html_url", ""),
         )
-
-    # ---------------------------------------------------------------- writes
-    async def create_issue(
-        self,
-        user: str,
-        owner: str,
-        repo: str,
-        title: str,
-        body: str,
-        labels: list[str] | None,
-        assignees: list[str] | None,
-    ) -> m.IssueSummary:
-        payload: dict[str, Any] = {"title": title, "body": body}
-        if labels:
-            payload["labels"] = await self._label_ids(user, owner, repo, labels)
-        if assignees:
-            payload["assignees"] = assignees
-        issue = await self.gitea.write("POST", repo_path(owner, repo, "issues"), user, payload)
-        return issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
-
-    async def _label_ids(self, user: str, owner: str, repo: str, names: list[str]) -> list[int]:
-        known: dict[str, int] = {}
-        next_page: int | None = 1
-        while next_page is not None and next_page <= MAX_LABEL_PAGES:
-            page = await self.gitea.get_page(
-                repo_path(owner, repo, "labels"), user, {"page": next_page, "limit": 50}
-            )
-            known |= {lb["name"]: lb["id"] for lb in page.items}
-            next_page = page.next_page
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise ToolError(f"no such label(s) in {owner}/{repo}: {', '.join(missing)} (see list_labels)")
-        return [known[n] for n in names]
-
-    async def comment_on_issue(self, user: str, owner: str, repo: str, number: int, body: str) -> m.Comment:
-        path = repo_path(owner, repo, "issues", str(number), "comments")
-        return comment(await self.gitea.write("POST", path, user, {"body": body}))
-
-    async def edit_issue(
-        self, user: str, owner: str, repo: str, number: int, changes: dict[str, Any]
-    ) -> m.IssueSummary:
-        changes = {k: v for k, v in changes.items() if v is not None}
-        if not changes:
-            raise ToolError("nothing to change: pass at least one of title, body, state, assignees")
-        issue = await self.gitea.write("PATCH", repo_path(owner, repo, "issues", str(number)), user, changes)
-        return issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
-
-    async def add_issue_labels(
-        self, user: str, owner: str, repo: str, number: int, labels: list[str]
-    ) -> m.IssueLabels:
-        ids = await self._label_ids(user, owner, repo, labels)
-        path = repo_path(owner, repo, "issues", str(number), "labels")
-        result = await self.gitea.write("POST", path, user, {"labels": ids})
-        return m.IssueLabels(number=number, labels=[lb["name"] for lb in result or []])
-
-    async def remove_issue_label(
-        self, user: str, owner: str, repo: str, number: int, label: str
-    ) -> m.IssueLabels:
-        (label_id,) = await self._label_ids(user, owner, repo, [label])
-        await self.gitea.write(
-            "DELETE", repo_path(owner, repo, "issues", str(number), "labels", str(label_id)), user
-        )
-        issue = await self.gitea.get_json(repo_path(owner, repo, "issues", str(number)), user)
-        return m.IssueLabels(number=number, labels=[lb["name"] for lb in issue.get("labels") or []])
-
-    async def create_branch(self, user: str, owner: str, repo: str, name: str, source: str) -> m.Branch:
-        body = {"new_branch_name": name, "old_ref_name": source}
-        b = await self.gitea.write("POST", repo_path(owner, repo, "branches"), user, body)
-        return m.Branch(
-            name=b["name"],
-            commit_sha=(b.get("commit") or {}).get("id", ""),
-            commit_title=_title((b.get("commit") or {}).get("message", "")),
-            protected=b.get("protected", False),
-            can_push=b.get("user_can_push", False),
-        )
-
-    async def create_or_update_file(
-        self,
-        user: str,
-        owner: str,
-        repo: str,
-        path: str,
-        content: str,
-        message: str,
-        branch: str | None,
-        new_branch: str | None,
-        sha: str | None,
-    ) -> m.FileWrite:
-        body: dict[str, Any] = {"content": base64.b64encode(content.encode()).decode(), "message": message}
-        if branch:
-            body["branch"] = branch
-        if new_branch:
-            body["new_branch"] = new_branch
-        target = repo_path(owner, repo, "contents", file_path(path))
-        if sha:
-            body["sha"] = sha
-            result = await self.gitea.write("PUT", target, user, body)
-        else:
-            result = await self.gitea.write("POST", target, user, body)
-        content_info, commit = result.get("content") or {}, result.get("commit") or {}
-        return m.FileWrite(
-            path=content_info.get("path", path),
-            branch=new_branch or branch or "(default branch)",
-            commit_sha=commit.get("sha", ""),
-            sha=content_info.get("sha", ""),
-            html_url=commit.get("html_url", ""),
-        )
-
-    async def create_pull_request(
-        self, user: str, owner: str, repo: str, title: str, head: str, base: str, body: str
-    ) -> m.PullSummary:
-        payload = {"title": title, "head": head, "base": base, "body": body}
-        return pull_summary(await self.gitea.write("POST", repo_path(owner, repo, "pulls"), user, payload))
-
-    async def review_pull_request(
-        self, user: str, owner: str, repo: str, number: int, event: str, body: str
-    ) -> m.Review:
-        path = repo_path(owner, repo, "pulls", str(number), "reviews")
-        return review(await self.gitea.write("POST", path, user, {"event": event, "body": body}))
-
-    async def merge_pull_request(
-        self,
-        user: str,
-        owner: str,
-        repo: str,
-        number: int,
-        method: str,
-        message: str | None,
-        expected_head_sha: str | None,
-        delete_branch: bool,
-    ) -> m.MergeResult:
-        body: dict[str, Any] = {"do": method, "delete_branch_after_merge": delete_branch}
-        if message:
-            body["merge_message_field"] = message
-        if expected_head_sha:
-            body["head_commit_id"] = expected_head_sha
-        await self.gitea.write("POST", repo_path(owner, repo, "pulls", str(number), "merge"), user, body)
-        p = await self.gitea.get_json(repo_path(owner, repo, "pulls", str(number)), user)
-        return m.MergeResult(
-            number=number,
-            merged=p.get("merged", False),
-            method=method,
-            base=(p.get("base") or {}).get("ref", ""),
-        )
-
-    async def create_release(
-        self,
-        user: str,
-        owner: str,
-        repo: str,
-        tag: str,
-        target: str | None,
-        name: str,
-        body: str,
-        draft: bool,
-        prerelease: bool,
-    ) -> m.Release:
-        payload: dict[str, Any] = {
-            "tag_name": tag,
-            "name": name or tag,
-            "body": body,
-            "draft": draft,
-            "prerelease": prerelease,
-        }
-        if target:
-            payload["target_commitish"] = target
-        return release(await self.gitea.write("POST", repo_path(owner, repo, "releases"), user, payload))
-
-
-def _ref(ref: str) -> str:
-    if not ref or ".." in ref or any(ord(c) < 0x21 for c in ref):
-        raise ToolError(f"invalid ref {ref!r}")
-    return quote(ref, safe="")

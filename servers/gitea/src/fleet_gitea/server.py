@@ -1,4 +1,4 @@
-"""build_server: the fleet-gitea MCPServer. Tools are thin; the work happens in ops.py."""
+"""build_server: the fleet-gitea MCPServer. Tools are thin; the work happens in ops.py and ops_write.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,177 @@
+"""`FakeGitea`: the ASGI front of the fake — auth, Sudo, spec checks on every request and answer,
+fault injection (fail_next, stall, redirect) — dispatching by operationId to the route mixins;
+`serve_fake` serves it over loopback HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..fake_spec import SpecChecker
+from .actions import ActionRoutes
+from .issues import IssueRoutes
+from .pulls import PullRoutes
+from .releases import ReleaseRoutes
+from .repos import RepoRoutes
+from .state import ADMIN, FakeError, FRepo, RecordedRequest, _clean
+from .wiki import WikiRoutes
+
+
+class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes):
+    """In-memory Gitea with seeded demo data; `app` is its ASGI application."""
+
+    def __init__(
+        self,
+        token: str = "fake-admin-token",  # noqa: S107 - the fake's own demo token
+        *,
+        checker: SpecChecker | None = None,
+    ) -> None:
+        self.token = token
+        self.checker = checker or SpecChecker()
+        self.base_url = "http://127.0.0.1"
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[str] = []
+        self.fail_next: list[int] = []  # statuses to answer with, one per coming request
+        self.stall = False  # hold every request until close() (slow-backend tests)
+        self.redirect = False  # answer every request with a 301 (redirect-guard tests)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seeded state: fresh data, no recorded requests, no injected faults."""
+        self.requests.clear()
+        self.violations.clear()
+        self.fail_next.clear()
+        self.stall = self.redirect = False
+        if hasattr(self, "_release"):
+            self._release.set()  # let any request still held by `stall` finish
+        self._release = anyio.Event()
+        self._ids = itertools.count(1000)
+        self.users = {"alice": 1, "bob": 2, "carol": 3, ADMIN: 99}
+        self.repos: dict[str, FRepo] = {}
+        self._seed()
+
+    # ---------------------------------------------------------------- ASGI
+    async def app(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        request = Request(scope, receive)
+        response = await self._handle(request)
+        await response(scope, receive, send)
+
+    def close(self) -> None:
+        self._release.set()
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.body()
+        sudo = request.headers.get("sudo")
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = body.decode(errors="replace")
+        self.requests.append(
+            RecordedRequest(
+                request.method,
+                request.url.path,
+                request.url.query,
+                sudo,
+                parsed,
+                request.headers.get("authorization"),
+            )
+        )
+        if self.stall:
+            release = self._release
+            with anyio.move_on_after(30):
+                await release.wait()
+            if release is not self._release:  # reset() meanwhile: don't touch the next test's data
+                return JSONResponse({"message": "fake reset while this request was held", "url": ""}, 503)
+        if self.redirect:
+            return Response(status_code=301, headers={"Location": f"{request.url.path}/moved"})
+        if self.fail_next:
+            status = self.fail_next.pop(0)
+            headers = {"Retry-After": "0"} if status == 429 else {}
+            return JSONResponse({"message": "injected failure", "url": ""}, status, headers)
+        if request.headers.get("authorization") != f"token {self.token}":
+            return JSONResponse({"message": "token is required", "url": ""}, 401)
+        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
+        match, errors = self.checker.match(request.method, raw_path.split("?", 1)[0])
+        if match is None:
+            return self._violation(errors)
+        query = parse_qsl(request.url.query, keep_blank_values=True)
+        errors = self.checker.check_request(match, query, body, request.headers.get("content-type", ""))
+        if errors:
+            return self._violation(errors)
+        if sudo is None and match.operation.operation_id != "getVersion":
+            return self._violation([f"{request.method} {request.url.path}: no Sudo header"])
+        actor = sudo or ADMIN
+        if actor not in self.users:
+            return JSONResponse({"message": f"user does not exist [name: {actor}]", "url": ""}, 404)
+        handler = getattr(self, f"op_{match.operation.operation_id}")
+        try:
+            status, payload, headers = await handler(actor, match.path_params, dict(query), parsed, request)
+        except FakeError as e:
+            return JSONResponse({"message": e.message, "url": ""}, e.status)
+        payload = _clean(payload)
+        check = payload
+        if match.operation.operation_id == "repoGetContents" and isinstance(payload, list):
+            check = payload[0] if payload else None  # a directory answers a list of ContentsResponse
+        errors = self.checker.check_response(match, status, check)
+        if errors:
+            return self._violation(errors)
+        if isinstance(payload, str):
+            return PlainTextResponse(payload, status, headers)
+        if payload is None:
+            return Response(status_code=status, headers=headers)
+        return JSONResponse(payload, status, headers)
+
+    def _violation(self, errors: list[str]) -> Response:
+        self.violations.extend(errors)
+        return JSONResponse({"message": "fake-gitea spec violation: " + "; ".join(errors), "url": ""}, 400)
+
+    # ---------------------------------------------------------------- operations (by operationId)
+    async def op_getVersion(self, actor, p, q, body, req):
+        return 200, {"version": "1.25.0+fleet-fake"}, {}
+
+    async def op_userGetCurrent(self, actor, p, q, body, req):
+        return 200, self.user(actor), {}
+
+
+@contextlib.asynccontextmanager
+async def serve_fake(fake: FakeGitea, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve the fake over real loopback HTTP; yields its base URL (no /api/v1)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    fake.base_url = url
+    config = uvicorn.Config(
+        fake.app, log_level="warning", lifespan="off", interface="asgi3", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        with anyio.fail_after(10):
+            while not server.started:  # noqa: ASYNC110 - uvicorn exposes no started event
+                await anyio.sleep(0.01)
+        try:
+            yield url
+        finally:
+            fake.close()
+            server.should_exit = True
+    sock.close()
