@@ -142,3 +142,18 @@ def test_client_credentials_flag_works_before_and_after_the_command():
     after = parse_arguments(["login", "--client-credentials"])
     assert before.client_credentials or before.login_client_credentials
     assert after.login_client_credentials
+
+
+def test_an_unreachable_front_door_is_named_with_a_hint() -> None:
+    import httpx2
+
+    from fleet_client.errors import explain
+
+    down = httpx2.ConnectError(
+        "All connection attempts failed", request=httpx2.Request("POST", "http://127.0.0.1:8700/mcp/db")
+    )
+    assert explain(ExceptionGroup("wrapped", [down])) == (
+        "network error: http://127.0.0.1:8700/mcp/db: All connection attempts failed "
+        "(is the front door running? locally: `uv run fleet dev`)"
+    )
+    assert explain(httpx2.ReadTimeout("timed out")) == "network error: timed out"  # no request attached

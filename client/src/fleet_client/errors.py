@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 __all__ = ["ConfigError", "DeviceFlowError", "FleetClientError", "LoginError", "UnsafeURLError", "explain"]
 
 
@@ -51,6 +53,12 @@ def explain(exc: BaseException) -> str | None:
         for leaf in leaves:
             if isinstance(leaf, kinds):
                 message = str(leaf) or type(leaf).__name__
+                if isinstance(leaf, httpx2.RequestError):
+                    # name what could not be reached: "All connection attempts failed" alone helps nobody
+                    with contextlib.suppress(RuntimeError):  # raised when no request is attached
+                        message = f"{leaf.request.url}: {message}"
+                    if isinstance(leaf, httpx2.ConnectError):
+                        message += " (is the front door running? locally: `uv run fleet dev`)"
                 if isinstance(leaf, OAuthRegistrationError):
                     message += (
                         " — this authorization server may support neither Client ID Metadata Documents nor "
