@@ -111,7 +111,9 @@ async def test_gateway_host_is_accepted_and_a_foreign_host_or_origin_is_not(
     assert ran == ["echo", "echo"]
 
 
-async def test_healthz_is_open_and_readyz_asks_the_backend(server: MCPServer) -> None:
+async def test_healthz_is_open_and_readyz_asks_the_backend(
+    server: MCPServer, caplog: pytest.LogCaptureFixture
+) -> None:
     healthy = True
 
     async def ready() -> None:
@@ -124,10 +126,12 @@ async def test_healthz_is_open_and_readyz_asks_the_backend(server: MCPServer) ->
             assert (await http.get("/healthz")).json() == {"ok": True}
             assert (await http.get("/readyz")).json() == {"ready": True}
             healthy = False
-            not_ready = await http.get("/readyz")
+            with caplog.at_level(logging.WARNING, logger="fleet.core"):
+                not_ready = await http.get("/readyz")
             assert (await http.get("/other")).status_code == 401  # everything else needs the front door
     assert not_ready.status_code == 503
-    assert not_ready.json() == {"ready": False, "error": "database unreachable"}
+    assert not_ready.json() == {"ready": False}  # no backend detail to an unauthenticated caller
+    assert "test not ready: database unreachable" in caplog.text
 
 
 async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -> None:

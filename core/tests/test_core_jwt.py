@@ -250,3 +250,34 @@ def _sign_hs256(claims: dict[str, Any], secret: bytes, kid: str) -> str:
         + b64(json.dumps(claims).encode())
     )
     return (signing_input + b"." + b64(hmac.new(secret, signing_input, hashlib.sha256).digest())).decode()
+
+
+async def test_a_jwks_outage_is_not_refetched_on_every_request(server: MCPServer, ran: list[str]) -> None:
+    async with JwtIssuer() as issuer:
+        config = settings_for(name="test", trust_mode=TrustMode.JWT, issuer=issuer.url)
+        issuer.available = False
+        async with serve_server(server, config) as url, httpx2.AsyncClient() as http:
+            with anyio.fail_after(15):
+                statuses = [
+                    (
+                        await http.post(
+                            url,
+                            json=call_body("echo", {"text": "x"}),
+                            headers=MCP_HEADERS
+                            | bearer(issuer.mint(RESOURCE, scope="test:read", headers={"kid": f"kid-{n}"})),
+                        )
+                    ).status_code
+                    for n in range(20)
+                ]
+    assert set(statuses) == {503}  # still "try later", never "your token is bad" (G12)
+    assert issuer.metadata_requests + issuer.jwks_requests == 1
+    assert ran == []
+
+
+@pytest.mark.parametrize("query", ["?access%5Ftoken=x", "?jwt=x", "?Token=x", "?a=1&id_token=x"])
+async def test_any_spelling_of_a_query_string_token_is_refused(
+    server: MCPServer, ran: list[str], query: str
+) -> None:
+    async with JwtIssuer() as issuer:
+        token = issuer.mint(RESOURCE, scope="test:read")
+        assert_refused(await call(server, issuer, bearer(token), path=query), ran)

@@ -149,3 +149,22 @@ def test_a_tool_without_a_declared_scope_is_refused_at_build_time() -> None:
 def test_scope_names_are_validated(scope: str) -> None:
     with pytest.raises(ValueError, match="must be"):
         requires(scope)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xef\xbb\xbf" + b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"change"}}',
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"change","x":"\\ud800"}}',
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"change"}}'.encode("utf-16"),
+    ],
+    ids=["bom", "lone-surrogate", "utf-16"],
+)
+async def test_a_body_the_gate_cannot_read_is_refused_not_waved_through(
+    server: MCPServer, ran: list[str], body: bytes
+) -> None:
+    # another JSON parser might accept it and run a tool whose scope the gate never checked
+    response = await post(server, headers_for("test:read"), body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert ran == []

@@ -139,7 +139,9 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             with anyio.fail_after(5):
                 await ready()
         except Exception as exc:  # readiness reports any failure; it must never raise
-            return _json(503, {"ready": False, "error": str(exc) or exc.__class__.__name__})
+            # unauthenticated, so the detail (hosts, users, driver messages) goes to the log only
+            logger.warning("%s not ready: %s", mcp.name, str(exc) or exc.__class__.__name__)
+            return _json(503, {"ready": False})
         return _json(200, {"ready": True})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -11,6 +11,7 @@ import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +26,7 @@ from ._identity import (
     identity_from_headers,
 )
 from ._settings import ServerSettings, TrustMode
-from .jwt import InvalidToken, JwksUnavailable, JwksVerifier
+from .jwt import QUERY_TOKEN_PARAMS, InvalidToken, JwksUnavailable, JwksVerifier
 
 __all__ = ["Gate"]
 
@@ -130,7 +131,11 @@ class Gate:
 
     async def _from_token(self, scope: Scope, headers: list[tuple[bytes, bytes]], now: datetime) -> Identity:
         assert self.verifier is not None
-        if b"access_token=" in scope.get("query_string", b""):
+        query = scope.get("query_string", b"")
+        if query and any(
+            name.lower() in QUERY_TOKEN_PARAMS
+            for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        ):
             raise IdentityError("token in query string")  # MCP authorization: MUST NOT be in the URI
         auth = [value for name, value in headers if name.lower() == b"authorization"]
         if len(auth) != 1:
@@ -179,10 +184,13 @@ class Gate:
         tool: str | None = None
         if scope["method"] == "POST" and body:
             try:
-                # The SDK parses with the same parser, so duplicate keys resolve the same way here.
+                # The SDK's legacy path parses with this parser, so duplicate keys resolve the same way.
                 message: Any = pydantic_core.from_json(body)
             except ValueError:
-                message = None  # the SDK answers the parse error; nothing can run
+                # Never fail open: another parser (the SDK's 2026-07-28 path uses json.loads) might
+                # accept what this one can't read (a BOM, a lone surrogate, UTF-16) and run a tool
+                # this gate never saw.
+                raise Refused(400, "invalid_request", "unparseable body", "the body is not JSON") from None
             messages = message if isinstance(message, list) else [message]
             for msg in messages:
                 if isinstance(msg, dict) and msg.get("method") == "tools/call":

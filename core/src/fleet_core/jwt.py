@@ -15,10 +15,16 @@ import httpx2
 import jwt
 from jwt import PyJWK, PyJWKSet
 
-__all__ = ["ALGORITHMS", "InvalidToken", "JwksUnavailable", "JwksVerifier"]
+__all__ = ["ALGORITHMS", "QUERY_TOKEN_PARAMS", "InvalidToken", "JwksUnavailable", "JwksVerifier"]
 
 # RS*/ES* only: HS256 would let anyone holding the public key forge tokens, `none` needs no key.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+
+
+# Query parameters that carry bearer tokens somewhere (RFC 6750 §2.3, OSS Kong's `jwt`, …): a token
+# in a URL ends up in logs, so a request carrying one is refused, never used (MCP authorization, G14).
+QUERY_TOKEN_PARAMS = frozenset({"access_token", "id_token", "token", "jwt", "bearer"})
+FAILED_FETCH_RETRY = 2.0  # seconds before a failed JWKS fetch is tried again
 
 
 class InvalidToken(Exception):
@@ -58,7 +64,8 @@ class JwksVerifier:
         self._http = http or httpx2.AsyncClient(timeout=timeout, follow_redirects=False)
         self._jwks_uri = jwks_uri
         self._keys: dict[str, PyJWK] = {}
-        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._failure: str | None = None  # why the last fetch failed, until one succeeds
         self._lock = anyio.Lock()
 
     async def aclose(self) -> None:
@@ -102,8 +109,12 @@ class JwksVerifier:
         async with self._lock:
             if kid in self._keys:
                 return self._keys[kid]
-            # Unknown kid: refetch (keys rotate), but rate-limited so random kids can't hammer the issuer.
-            if time.monotonic() - self._fetched_at < self.refetch_interval:
+            # Unknown kid: refetch (keys rotate), but rate-limited — successes and failures alike — so
+            # random kids can't hammer the issuer, least of all while it is struggling.
+            wait = min(self.refetch_interval, FAILED_FETCH_RETRY) if self._failure else self.refetch_interval
+            if time.monotonic() - self._attempted_at < wait:
+                if self._failure is not None:
+                    raise JwksUnavailable(self._failure)
                 raise InvalidToken("unknown signing key")
             await self._refresh()
         if kid not in self._keys:
@@ -111,17 +122,20 @@ class JwksVerifier:
         return self._keys[kid]
 
     async def _refresh(self) -> None:
+        self._attempted_at = time.monotonic()
         try:
             uri = self._jwks_uri or await self._discover()
             response = await self._http.get(uri)
             response.raise_for_status()
             keyset = PyJWKSet.from_dict(response.json())
         except jwt.PyJWKSetError as exc:
-            raise JwksUnavailable(f"issuer's JWKS has no usable key: {exc}") from None
+            self._failure = f"issuer's JWKS has no usable key: {exc}"
+            raise JwksUnavailable(self._failure) from None
         except (httpx2.HTTPError, ValueError, jwt.PyJWTError) as exc:
-            raise JwksUnavailable(f"cannot load the issuer's JWKS: {exc.__class__.__name__}") from None
+            self._failure = f"cannot load the issuer's JWKS: {exc.__class__.__name__}"
+            raise JwksUnavailable(self._failure) from None
         self._keys = {k.key_id: k for k in keyset.keys if k.key_id and k.key_type in ("RSA", "EC")}
-        self._fetched_at = time.monotonic()
+        self._failure = None
 
     async def _discover(self) -> str:
         for url in discovery_urls(self.issuer):

@@ -24,8 +24,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp
 
+from fleet_core import running_app
+
 from .authserver.testing import bind_loopback, seeded, serve_on
 from .gateway import build_gateway
+from .gateway._serve import EDGE
 from .manifest import Manifest, load_manifest
 
 __all__ = ["FrontDoor", "front_door"]
@@ -112,7 +115,7 @@ async def front_door(
     try:
         async with (
             serve_on(auth, sockets["issuer"]),
-            serve_on(build_gateway(served, secret=door.secret), sockets["gateway"]),
+            running_app(build_gateway(served, secret=door.secret), sock=sockets["gateway"], **EDGE),
         ):
             yield door
     finally:

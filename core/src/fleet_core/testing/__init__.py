@@ -185,6 +185,7 @@ class JwtIssuer:
         self.url = ""
         self.available = True
         self.jwks_requests = 0
+        self.metadata_requests = 0
 
     def add_key(self) -> str:
         kid = uuid.uuid4().hex[:12]
@@ -234,6 +235,7 @@ class JwtIssuer:
 
     def app(self) -> Starlette:
         async def metadata(_: Request) -> Response:
+            self.metadata_requests += 1
             if not self.available:
                 return Response(status_code=503)
             return JSONResponse({"issuer": self.url, "jwks_uri": f"{self.url}/jwks"})

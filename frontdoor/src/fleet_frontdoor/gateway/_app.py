@@ -20,7 +20,7 @@ import httpx2
 import jwt
 from starlette.types import Receive, Scope, Send
 
-from fleet_core.jwt import InvalidToken, JwksUnavailable, JwksVerifier
+from fleet_core.jwt import QUERY_TOKEN_PARAMS, InvalidToken, JwksUnavailable, JwksVerifier
 
 from ..manifest import Manifest, ServerEntry
 from ._claims import ClaimError, forwarded_headers
@@ -34,15 +34,15 @@ logger = logging.getLogger("fleet.gateway")
 GATEWAY_SECRET_HEADER = "X-MCP-Gateway-Secret"  # noqa: S105 - a header name
 UpstreamAuthMode = Literal["strip", "passthrough"]
 
-# MCP auth spec, Token Requirements: tokens MUST NOT travel in the URI query string (G14).
-QUERY_TOKEN_PARAMS = frozenset({"access_token", "jwt", "token", "id_token"})
 CORS_EXPOSE = ", ".join(CORS.exposed_headers).encode()
 CORS_METHODS = ", ".join(CORS.methods).encode()
 CORS_HEADERS = ", ".join(CORS.headers).encode()
 CORS_MAX_AGE = str(CORS.max_age).encode()
 VERIFIED_CACHE_SIZE = 10_000
 PLUGIN_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
-_FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-", b"x_mcp_")  # never taken from the client (G18)
+# Never taken from the client (G18). Compared with "_" read as "-": WSGI/CGI-style upstreams fold both
+# into one name, so `x-mcp_subject` would otherwise arrive as X-MCP-Subject there.
+_FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,7 @@ class Gateway:
         for name, value in scope["headers"]:
             if name == b"authorization":
                 auths.append(value)
-            elif name in HOP_BY_HOP or name.startswith(_FORWARDED_PREFIXES):
+            elif name in HOP_BY_HOP or name.replace(b"_", b"-").startswith(_FORWARDED_PREFIXES):
                 if name == b"connection":
                     connection = value
                 elif name == b"transfer-encoding":
