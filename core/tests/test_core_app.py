@@ -13,9 +13,17 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from fleet_core import BackendError, ServerSettings, TrustMode, build_app, settings_or_exit, stdio_caller
+from fleet_core import (
+    BackendError,
+    BackendUrl,
+    ServerSettings,
+    TrustMode,
+    build_app,
+    settings_or_exit,
+    stdio_caller,
+)
 from fleet_core.testing import (
     MCP_HEADERS,
     TEST_SECRET,
@@ -275,3 +283,23 @@ def test_the_sdks_opentelemetry_middleware_is_opt_in(server: MCPServer) -> None:
     assert otel(server)
     build_app(server, settings_for(name="test"))
     assert not otel(server)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("", ""),
+        ("https://gitea.example.com/", "https://gitea.example.com"),
+        ("http://127.0.0.1:8080/w", "http://127.0.0.1:8080/w"),
+    ],
+)
+def test_backend_urls_are_absolute_and_lose_their_trailing_slash(given: str, kept: str) -> None:
+    assert TypeAdapter(BackendUrl).validate_python(given) == kept
+
+
+@pytest.mark.parametrize(
+    "bad", ["gitea.example.com", "ftp://x", "https://x/?a=1", "https://x/#f", "https://"]
+)
+def test_a_malformed_backend_url_is_refused(bad: str) -> None:
+    with pytest.raises(ValidationError, match="absolute http"):
+        TypeAdapter(BackendUrl).validate_python(bad)

@@ -7,13 +7,14 @@ from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, die_with_parent, running_app, serve
-from ._settings import ServerSettings, TrustMode
+from ._settings import BackendUrl, ServerSettings, TrustMode
 
 __all__ = [
     "DESTRUCTIVE",
     "READ_ONLY",
     "WRITE",
     "BackendError",
+    "BackendUrl",
     "DevBackendUnavailable",
     "Identity",
     "IdentityError",

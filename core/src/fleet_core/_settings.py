@@ -7,12 +7,12 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._accounts import UserMap
 
-__all__ = ["ServerSettings", "TrustMode"]
+__all__ = ["BackendUrl", "ServerSettings", "TrustMode"]
 
 
 class TrustMode(StrEnum):
@@ -26,6 +26,20 @@ def _split(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _backend_url(value: str) -> str:
+    if not value:
+        return value  # unset: the server decides whether that is allowed (or a dev fallback)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must be an absolute http(s) URL without query or fragment")
+    return value.rstrip("/")
+
+
+# A backend's base URL setting (Gitea, Sentry, the wiki's script path): absolute http(s), no query or
+# fragment, trailing "/" dropped so paths can be appended.
+BackendUrl = Annotated[str, AfterValidator(_backend_url)]
 
 
 def is_loopback(host: str) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from fleet_core import ServerSettings
+from fleet_core import BackendUrl, ServerSettings
 
 __all__ = ["GiteaSettings"]
 
@@ -13,7 +13,9 @@ __all__ = ["GiteaSettings"]
 class GiteaSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="FLEET_GITEA_", extra="ignore", frozen=True)
 
-    url: str = Field(default="", description="Gitea base URL, e.g. https://gitea.example.com (no /api/v1).")
+    url: BackendUrl = Field(
+        default="", description="Gitea base URL, e.g. https://gitea.example.com (no /api/v1)."
+    )
     token: SecretStr = Field(
         default=SecretStr(""),
         description="Access token of a site-admin service account (scopes write:repository, write:issue, "
@@ -30,10 +32,3 @@ class GiteaSettings(ServerSettings):
     max_file_bytes: int = Field(default=65_536, ge=1024, description="Largest file content returned.")
     max_diff_bytes: int = Field(default=65_536, ge=1024, description="Largest PR diff returned.")
     max_log_lines: int = Field(default=200, ge=10, le=5000, description="Most job-log lines returned.")
-
-    @model_validator(mode="after")
-    def _check_url(self) -> GiteaSettings:
-        if self.url and not self.url.startswith(("http://", "https://")):
-            raise ValueError("url must be an http(s) URL")
-        object.__setattr__(self, "url", self.url.rstrip("/"))
-        return self

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from fleet_core import ServerSettings
+from fleet_core import BackendUrl, ServerSettings
 
 __all__ = ["SentrySettings"]
 
@@ -15,11 +13,13 @@ __all__ = ["SentrySettings"]
 class SentrySettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="FLEET_SENTRY_", extra="ignore", frozen=True)
 
-    base_url: str = Field(
+    base_url: BackendUrl = Field(
         default="https://sentry.io",
         description="Sentry API origin: https://sentry.io, a region (https://de.sentry.io) or self-hosted.",
     )
-    ui_url: str = Field(default="", description="Origin for links shown to humans; defaults to base_url.")
+    ui_url: BackendUrl = Field(
+        default="", description="Origin for links shown to humans; defaults to base_url."
+    )
     auth_token: SecretStr = Field(
         default=SecretStr(""), description="Organization-owned token (internal integration); see README."
     )
@@ -39,16 +39,6 @@ class SentrySettings(ServerSettings):
         default="",
         description="If set, a subject not in user_map (with unmapped_users=identity) is <subject>@<domain>.",
     )
-
-    @field_validator("base_url", "ui_url")
-    @classmethod
-    def _origin(cls, value: str) -> str:
-        if not value:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} must be an absolute http(s) URL")
-        return value.rstrip("/")
 
     @property
     def links_origin(self) -> str:

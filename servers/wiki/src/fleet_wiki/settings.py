@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from fleet_core import ServerSettings
+from fleet_core import BackendUrl, ServerSettings
 
 __all__ = ["WikiSettings"]
 
@@ -13,7 +13,9 @@ __all__ = ["WikiSettings"]
 class WikiSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="FLEET_WIKI_")
 
-    url: str = Field(description="Where the wiki's api.php and rest.php live ($wgServer + $wgScriptPath).")
+    url: BackendUrl = Field(
+        description="Where the wiki's api.php and rest.php live ($wgServer + $wgScriptPath)."
+    )
     bot_username: str = Field(description="BotPassword login name, 'User@appid'.")
     bot_password: SecretStr = Field(description="The BotPassword's generated password.")
     read_only: bool = Field(default=False, description="Register only the read tools.")
@@ -30,12 +32,3 @@ class WikiSettings(ServerSettings):
     max_retries: int = Field(
         default=2, ge=0, le=5, description="Retries after maxlag / 429 / 503 (Retry-After)."
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                "url must be the http(s) URL of the wiki's script path, e.g. https://wiki.example.com/w"
-            )
-        return value.rstrip("/")
