@@ -19,7 +19,6 @@ __all__ = [
     "claim_fields",
     "claim_headers",
     "header_fields",
-    "identity_from_claims",
     "identity_from_fields",
     "identity_from_headers",
 ]
@@ -159,12 +158,3 @@ def claim_headers(claims: Mapping[str, Any]) -> list[tuple[str, str]]:
 def claim_fields(claims: Mapping[str, Any]) -> dict[str, str]:
     """The identity fields (header names without the X-MCP- prefix) that verified claims carry."""
     return {IDENTITY_HEADERS[name.encode()]: value for name, value in claim_headers(claims) if value}
-
-
-def identity_from_claims(
-    claims: Mapping[str, Any], *, audience: str, issuer: str = "", now: datetime | None = None
-) -> Identity:
-    """Identity from verified JWT claims (trust mode `jwt`)."""
-    return identity_from_fields(
-        claim_fields(claims), audience=audience, issuer=issuer, now=now or datetime.now(UTC)
-    )

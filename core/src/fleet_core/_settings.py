@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._accounts import UserMap
 
-__all__ = ["BackendUrl", "ServerSettings", "TrustMode"]
+__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "is_loopback"]
 
 
 class TrustMode(StrEnum):
@@ -42,11 +42,13 @@ def _backend_url(value: str) -> str:
 BackendUrl = Annotated[str, AfterValidator(_backend_url)]
 
 
-def is_loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """`localhost` or a loopback address (IPv6 in brackets or not): the dev-only exceptions hinge on it."""
+    host = (host or "").strip("[]").lower()
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 

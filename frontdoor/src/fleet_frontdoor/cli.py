@@ -9,7 +9,9 @@ from pathlib import Path
 import anyio
 import httpx2
 
-from .manifest import Manifest, ManifestError, find_manifest, is_loopback_host, load_manifest
+from fleet_core import is_loopback
+
+from .manifest import Manifest, ManifestError, find_manifest, load_manifest
 
 __all__ = ["main"]
 
@@ -38,7 +40,7 @@ def cmd_dev_token(args: argparse.Namespace) -> int:
     """Print only the access token on stdout; everything else goes to stderr."""
     _, manifest = _load(args)
     issuer = manifest.issuer.url
-    if not is_loopback_host(httpx2.URL(issuer).host):
+    if not is_loopback(httpx2.URL(issuer).host):
         print(
             f"fleet dev token: the issuer {issuer} is not on loopback; this is a dev-only shortcut",
             file=sys.stderr,

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from fleet_core import is_loopback
+
 __all__ = [
     "ClientEntry",
     "DevSection",
@@ -36,7 +38,6 @@ __all__ = [
     "ManifestError",
     "ServerEntry",
     "find_manifest",
-    "is_loopback_host",
     "load_manifest",
 ]
 
@@ -46,10 +47,6 @@ PRM_PREFIX = "/.well-known/oauth-protected-resource"
 
 class ManifestError(ValueError):
     """The manifest is missing, unreadable or invalid; the message says what and where."""
-
-
-def is_loopback_host(host: str | None) -> bool:
-    return (host or "").lower() in {"127.0.0.1", "::1", "[::1]", "localhost"}
 
 
 def _origin(value: str) -> str:
@@ -187,7 +184,7 @@ class ClientEntry(_Model):
             parts = urlsplit(uri)
             # checklist A16 / OAuth 2.1 §1.5: https, or http only on loopback (RFC 8252 §7.3)
             https = parts.scheme == "https" and bool(parts.hostname)
-            if not https and not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+            if not https and not (parts.scheme == "http" and is_loopback(parts.hostname)):
                 raise ValueError(f"redirect URI {uri!r} must be https or http on a loopback address")
             if parts.fragment or "#" in uri:
                 raise ValueError(f"redirect URI {uri!r} must not have a fragment")

@@ -28,14 +28,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fleet_core import die_with_parent
+from fleet_core import die_with_parent, is_loopback
 from fleet_frontdoor.authserver import authorize, device, devtoken, endpoints, grants
 from fleet_frontdoor.authserver.cimd import CimdFetcher
 from fleet_frontdoor.authserver.context import Context
 from fleet_frontdoor.authserver.keys import KeyRing
 from fleet_frontdoor.authserver.store import Store
 from fleet_frontdoor.authserver.tokens import TokenService
-from fleet_frontdoor.manifest import Manifest, find_manifest, is_loopback_host, load_manifest
+from fleet_frontdoor.manifest import Manifest, find_manifest, load_manifest
 
 Handler = Callable[[Context, Request], Awaitable[Response]]
 
@@ -49,7 +49,7 @@ def make_context(
     cimd_timeout: float = 5.0,
 ) -> Context:
     issuer = urlsplit(manifest.issuer.url)
-    if issuer.scheme != "https" and not is_loopback_host(issuer.hostname):
+    if issuer.scheme != "https" and not is_loopback(issuer.hostname):
         # checklist A16: OAuth endpoints only over TLS, plain http only on this machine
         raise ValueError(f"issuer {manifest.issuer.url} must be https (http is allowed on loopback only)")
     store = Store(state_dir)

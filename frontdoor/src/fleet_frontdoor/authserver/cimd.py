@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import anyio
 import httpx2
 
+from fleet_core import is_loopback
+
 MAX_BYTES = 64 * 1024
 MAX_CACHE_SECONDS = 24 * 3600
 MAX_CACHE_ENTRIES = 256  # anyone can make us fetch: keep the cache bounded
@@ -82,7 +84,7 @@ class CimdFetcher:
 
     def _check_url(self, url: str) -> tuple[str, int]:
         parts = urlsplit(url)
-        loopback_http = parts.scheme == "http" and self.allow_loopback and _is_loopback_name(parts.hostname)
+        loopback_http = parts.scheme == "http" and self.allow_loopback and is_loopback(parts.hostname)
         if parts.scheme != "https" and not loopback_http:
             raise CimdError("unauthorized_client", "a URL client_id must use https")
         if not parts.hostname or parts.username is not None or parts.password is not None:
@@ -173,7 +175,7 @@ def _parse(url: str, body: bytes) -> ClientMetadata:
         raise CimdError("invalid_client", "client metadata needs 1 to 10 redirect_uris")
     for uri in uris:
         p = urlsplit(uri)
-        if "#" in uri or not (p.scheme == "https" or (p.scheme == "http" and _is_loopback_name(p.hostname))):
+        if "#" in uri or not (p.scheme == "https" or (p.scheme == "http" and is_loopback(p.hostname))):
             raise CimdError("invalid_client", "redirect_uris must be https or loopback http")
     name = doc.get("client_name")
     grants = doc.get("grant_types") or ["authorization_code"]
@@ -207,12 +209,3 @@ def _freshness(headers: httpx2.Headers, now: float) -> float:
             return 0
         return max(0.0, min(when - now, MAX_CACHE_SECONDS))
     return 0
-
-
-def _is_loopback_name(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False

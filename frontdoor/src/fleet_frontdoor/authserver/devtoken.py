@@ -14,9 +14,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fleet_core import is_loopback
 from fleet_frontdoor.authserver.context import NO_STORE, Context
 from fleet_frontdoor.authserver.tokens import Grant
-from fleet_frontdoor.manifest import is_loopback_host
 
 DEV_CLIENT_ID = "fleet-dev-token"
 
@@ -60,7 +60,7 @@ def issue_dev_token(ctx: Context, user: str, scope: str) -> dict[str, Any]:
 
 async def dev_token(ctx: Context, request: Request) -> Response:
     peer = request.client.host if request.client else None
-    if not is_loopback_host(peer):
+    if not is_loopback(peer):
         return _error(403, "the dev token endpoint answers loopback clients only")
     if "origin" in request.headers or "sec-fetch-site" in request.headers:
         return _error(403, "not for browsers")

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
-from fleet_frontdoor.manifest import DevUser, is_loopback_host
+from fleet_core import is_loopback
+from fleet_frontdoor.manifest import DevUser
 
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -98,7 +99,7 @@ def _describe(view: RequestView) -> str:
     parts.append(f"<dt>Server (resource)</dt><dd>{escape(view.resource)}</dd>")
     scopes = "".join(f"<li><code>{escape(s)}</code></li>" for s in view.scopes) or "<li>(none)</li>"
     parts.append(f"<dt>Permissions</dt><dd><ul>{scopes}</ul></dd></dl>")
-    if view.redirect_uri is not None and is_loopback_host(view.redirect_host):
+    if view.redirect_uri is not None and is_loopback(view.redirect_host):
         # MCP 2025-11-25 "Localhost Redirect URI Risks": any local program can listen there
         parts.append(
             '<p class="warn">The code goes to a program on <b>this computer</b> (localhost). '
