@@ -105,8 +105,8 @@ async def login(ctx: Context, request: Request) -> Response:
         return pages.message_page(
             "Sign-in refused", "This authorization request has expired. Start again.", 400
         )
-    user = ctx.manifest.user(str(form.get("user") or ""))
-    if user is None or not _password_ok(user.password, form.get("password")):
+    user = sessions.authenticate(ctx, form)
+    if user is None:
         return pages.login_page(
             action="/oauth/login",
             csrf=browser.csrf,
@@ -192,9 +192,3 @@ def _view(data: dict, granted: list[str] | None = None) -> pages.RequestView:
         resource=data["resource"],
         scopes=tuple(granted if granted is not None else data["scopes"]),
     )
-
-
-def _password_ok(expected: str | None, given: object) -> bool:
-    if expected is None:
-        return True
-    return isinstance(given, str) and secrets.compare_digest(given.encode(), expected.encode())

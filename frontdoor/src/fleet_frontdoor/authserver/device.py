@@ -86,9 +86,8 @@ async def device_submit(ctx: Context, request: Request) -> Response:
         return pages.message_page("Refused", "This form has expired or was not issued to you.", 403)
     user_code = _normalise(form.get("user_code"))
     if browser.user is None:
-        user = ctx.manifest.user(str(form.get("user") or ""))
-        password = form.get("password")
-        if user is None or (user.password is not None and not _same(password, user.password)):
+        user = sessions.authenticate(ctx, form)
+        if user is None:
             return pages.device_entry_page(
                 csrf=browser.csrf, user_code=user_code, users=ctx.manifest.dev.users, error="Sign in first."
             )
@@ -156,7 +155,3 @@ def _pending_device(ctx: Context, user_code: str):
 def _normalise(value: object) -> str:
     text = value if isinstance(value, str) else ""
     return "".join(ch for ch in text.upper() if ch.isalnum())[:8]
-
-
-def _same(given: object, expected: str) -> bool:
-    return isinstance(given, str) and secrets.compare_digest(given.encode(), expected.encode())

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fleet_frontdoor.authserver.context import Context
+from fleet_frontdoor.manifest import DevUser
 
 SESSION_SECONDS = 8 * 3600
 
@@ -64,6 +65,16 @@ def check_post(ctx: Context, request: Request, form: FormData) -> Browser:
     if browser is None or not isinstance(token, str) or not secrets.compare_digest(token, browser.csrf):
         raise CsrfError
     return browser
+
+
+def authenticate(ctx: Context, form: FormData) -> DevUser | None:
+    """The dev user the sign-in form names, if their password (when they have one) matches."""
+    user = ctx.manifest.user(str(form.get("user") or ""))
+    if user is None or user.password is None:
+        return user
+    given = form.get("password")
+    ok = isinstance(given, str) and secrets.compare_digest(given.encode(), user.password.encode())
+    return user if ok else None
 
 
 def set_cookie(ctx: Context, response: Response, browser: Browser) -> Response:
