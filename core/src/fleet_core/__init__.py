@@ -6,7 +6,7 @@ from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
-from ._serve import bind_loopback, die_with_parent, running_app, serve
+from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
 from ._settings import BackendUrl, ServerSettings, TrustMode, is_loopback
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "claim_headers",
     "create_server",
     "die_with_parent",
+    "free_port",
     "is_loopback",
     "requires",
     "run_stdio",

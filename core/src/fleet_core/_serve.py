@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from ._settings import ServerSettings
 
-__all__ = ["bind_loopback", "die_with_parent", "running_app", "serve"]
+__all__ = ["bind_loopback", "die_with_parent", "free_port", "running_app", "serve"]
 
 
 def die_with_parent() -> None:
@@ -60,6 +60,13 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
         log_level=settings.log_level.lower(),
         server_header=False,
     )
+
+
+def free_port() -> int:
+    """A loopback port free right now, for a process that binds it itself (initdb, php -S, a child)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def bind_loopback(port: int = 0) -> socket.socket:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -24,7 +23,7 @@ from starlette.routing import Route
 from .._app import build_app
 from .._identity import Identity
 from .._local import local_identity
-from .._serve import bind_loopback, running_app
+from .._serve import bind_loopback, free_port, running_app
 from .._settings import ServerSettings, TrustMode
 
 __all__ = [
@@ -129,12 +128,6 @@ def acting_as(who: Identity) -> Iterator[None]:
         yield
     finally:
         local_identity.reset(token)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

@@ -12,11 +12,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from fleet_core import free_port
 
 __all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "find_bindir"]
 
@@ -50,12 +51,6 @@ def find_bindir() -> Path:
     raise EmbeddedUnavailable(f"no PostgreSQL server binaries (initdb, pg_ctl) found: {INSTALL_HINT}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class EmbeddedPostgres:
     """`with EmbeddedPostgres() as pg: pg.admin_url` — a superuser URL on 127.0.0.1; removed on exit."""
 
@@ -75,7 +70,7 @@ class EmbeddedPostgres:
         base = workdir if workdir is not None and not self._as_root else None
         self.root = Path(tempfile.mkdtemp(prefix="fleet-pg-", dir=base))
         self.datadir = self.root / "data"
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.password = secrets.token_urlsafe(24)
         self._started = False
 

@@ -13,7 +13,6 @@ import pathlib
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 import httpx2
 
-from fleet_core import DevBackendUnavailable
+from fleet_core import DevBackendUnavailable, free_port
 
 from .mediawiki import MediaWikiClient
 
@@ -115,12 +114,6 @@ def _check_installed(root: pathlib.Path) -> str:
     return php
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _php(php: str, root: pathlib.Path, script: str, *args: str, env: dict[str, str]) -> None:
     cmd = [php, str(root / "maintenance" / script), *args]
     result = await anyio.run_process(cmd, env=env, check=False)
@@ -140,7 +133,7 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
     for name in ("LocalSettings.php", "FleetSettings.php"):
         (workdir / name).unlink(missing_ok=True)
     data.mkdir(parents=True)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Hex only: a random password starting with "-" would be parsed as an option by the maintenance scripts.
     admin_pass = secrets.token_hex(16)

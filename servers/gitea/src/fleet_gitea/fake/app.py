@@ -7,15 +7,15 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from fleet_core import bind_loopback, running_app
 
 from ..fake_spec import SpecChecker
 from .actions import ActionRoutes
@@ -152,26 +152,14 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
 
 
 @contextlib.asynccontextmanager
-async def serve_fake(fake: FakeGitea, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serve_fake(fake: FakeGitea) -> AsyncIterator[str]:
     """Serve the fake over real loopback HTTP; yields its base URL (no /api/v1)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    fake.base_url = url
-    config = uvicorn.Config(
-        fake.app, log_level="warning", lifespan="off", interface="asgi3", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.serve, [sock])
-        with anyio.fail_after(10):
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes no started event
-                await anyio.sleep(0.01)
-        try:
+    sock = bind_loopback()  # bound first: the fake must know its own URL (Link headers, clone URLs)
+    fake.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:
+        async with running_app(
+            fake.app, sock=sock, lifespan="off", interface="asgi3", timeout_graceful_shutdown=2
+        ) as url:
             yield url
-        finally:
-            fake.close()
-            server.should_exit = True
-    sock.close()
+    finally:
+        fake.close()
