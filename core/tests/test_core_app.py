@@ -17,11 +17,15 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
 from fleet_core import (
+    READ_ONLY,
     BackendError,
     BackendUrl,
     ServerSettings,
+    ToolError,
     TrustMode,
     build_app,
+    create_server,
+    requires,
     settings_or_exit,
     stdio_caller,
 )
@@ -305,3 +309,41 @@ def test_backend_urls_are_absolute_and_lose_their_trailing_slash(given: str, kep
 def test_a_malformed_backend_url_is_refused(bad: str) -> None:
     with pytest.raises(ValidationError, match="absolute http"):
         TypeAdapter(BackendUrl).validate_python(bad)
+
+
+async def test_a_tool_that_crashes_on_an_unexpected_shape_says_so_and_names_itself() -> None:
+    mcp = create_server("shapes")
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    async def count_events() -> int:
+        """Reads a field the backend did not send."""
+        answer: dict[str, str] = {"count": "12"}
+        return int(answer["total"])
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    def broken_sync() -> int:
+        """A plain (sync) tool that hits a bug."""
+        raise RuntimeError("secret internals")
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    async def refuses() -> int:
+        """A deliberate tool error passes through unchanged."""
+        raise ToolError("not found: widget 7")
+
+    with acting_as(identity("alice", "shapes:read", audience="http://127.0.0.1:8700/mcp/shapes")):
+        async with Client(mcp) as session:
+            shape = await session.call_tool("count_events", {})
+            crash = await session.call_tool("broken_sync", {})
+            deliberate = await session.call_tool("refuses", {})
+    assert shape.is_error
+    assert crash.is_error
+    assert deliberate.is_error
+    text = shape.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("Error executing tool count_events: ")
+    assert "shape this tool does not handle (KeyError: 'total')" in text
+    crash_text = crash.content[0].text  # type: ignore[union-attr]
+    assert crash_text == (
+        "Error executing tool broken_sync: internal error (RuntimeError); the server log has the details"
+    )
+    assert "secret internals" not in crash_text
+    assert deliberate.content[0].text == "Error executing tool refuses: not found: widget 7"  # type: ignore[union-attr]

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import Icon, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._audit import AuditMiddleware, configure_audit_logging
 from ._errors import ToolError
 from ._gate import Gate
+from ._guard import guard
 from ._identity import Identity
 from ._local import LocalScopeGate, local_identity
 from ._scopes import READ_ONLY, requires, tool_scopes
@@ -51,9 +53,37 @@ def caller(ctx: Context[Any, Any]) -> Identity:
     return identity
 
 
+class FleetServer(MCPServer):
+    """An MCPServer whose tools never crash bare: each is wrapped by `guard` (DESIGN §6)."""
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        super().add_tool(
+            guard(fn, name),
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+
+
 def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
-    """An MCPServer with the fleet's audit middleware and a `whoami` tool."""
-    mcp = MCPServer(name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING")
+    """An MCPServer with the fleet's audit middleware, the crash guard and a `whoami` tool."""
+    mcp = FleetServer(
+        name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING"
+    )
     mcp.middleware.append(LocalScopeGate(mcp))
 
     @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)

@@ -50,6 +50,17 @@ IS_VALUES = (
 )
 
 
+# `count` is typed only `string` in the spec: two issues carry spec-legal counts that aren't plain digits.
+ODD_COUNTS = {"1005": "5.0", "1006": "n/a"}
+
+
+def _as_number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 class QueryError(Exception):
     """Sentry's 400 for a search it can't parse."""
 
@@ -272,7 +283,7 @@ class FakeSentry:
             "project": {k: project[k] for k in ("id", "name", "slug", "platform")},
             "metadata": {"type": exc_type, "value": value, "title": f"{exc_type}: {value}"},
             "assignedTo": self._actor(assignee),
-            "count": str(count),
+            "count": ODD_COUNTS.get(issue_id, str(count)),
             "userCount": users,
             "firstSeen": _iso(now - timedelta(days=n + 1)),
             "lastSeen": _iso(now - timedelta(hours=n * 5)),
@@ -385,6 +396,12 @@ class FakeSentry:
                     },
                 },
                 {"type": "breadcrumbs", "data": {"values": crumbs}},
+                # `entries` items are untyped (`{}`) in the spec: entries that aren't objects, or
+                # whose data isn't one, are legal too.
+                {"type": "message", "data": {"formatted": issue["metadata"]["value"]}},
+                {"type": "debugmeta", "data": None},
+                "legacy-entry",
+                None,
             ],
             "release": None,
             "previousEventID": None,
@@ -577,20 +594,40 @@ class FakeSentry:
         terms = parse_search(one.get("query", "is:unresolved"))
         window = _period(one.get("statsPeriod"))
         now = _now()
-        projects = set(params.get("project", []))
+        projects = self._project_ids(params)
+        environments = set(params.get("environment", []))
         found = [
             i
             for i in self.issues.values()
             if all(self._matches(i, *t) for t in terms)
-            and (not projects or i["project"]["id"] in projects or i["project"]["slug"] in projects)
+            and (not projects or i["project"]["id"] in projects)
+            and (not environments or environments & self._environments(i["id"]))
             and (window is None or datetime.fromisoformat(i["lastSeen"]) >= now - window)
         ]
         order = {"date": "lastSeen", "new": "firstSeen", "freq": "count", "user": "userCount"}.get(
             one.get("sort", "date"), "lastSeen"
         )
-        found.sort(key=lambda i: int(i[order]) if order in ("count", "userCount") else i[order], reverse=True)
+        found.sort(
+            key=lambda i: _as_number(i[order]) if order in ("count", "userCount") else i[order], reverse=True
+        )
         item_schema = self.spec.by_id("listOrganizationIssues").response_schema()["items"]
         return self._page([fill_required(item_schema, self._public(i)) for i in found], one, "limit")
+
+    @staticmethod
+    def _project_ids(params: dict[str, list[str]]) -> set[str]:
+        # Sentry's `project` parameter takes numeric ids only (get_requested_project_ids_unchecked),
+        # although the published spec also says slugs.
+        values = params.get("project", [])
+        if not all(v.lstrip("-").isdigit() for v in values):
+            raise QueryError("Invalid project parameter. Values must be numbers.")
+        return set(values)
+
+    @staticmethod
+    def _event_environment(event: dict[str, Any]) -> str | None:
+        return next((t["value"] for t in event["tags"] if t["key"] == "environment"), None)
+
+    def _environments(self, issue_id: str) -> set[str | None]:
+        return {self._event_environment(e) for e in self.events[issue_id]}
 
     def _issue(self, issue_id: str) -> dict[str, Any]:
         return self.issues[issue_id]  # KeyError → 404
@@ -725,9 +762,16 @@ class FakeSentry:
         fields = params["field"]
         terms = parse_search(one.get("query", ""))
         _period(one.get("statsPeriod"))
-        rows = [self._discover_row(e) for e in self._all_events()]
+        projects = self._project_ids(params)
+        environments = set(params.get("environment", []))
+        rows = [
+            self._discover_row(e)
+            for e in self._all_events()
+            if (not projects or e["projectID"] in projects)
+            and (not environments or self._event_environment(e) in environments)
+        ]
         for neg, key, value in terms:
-            if key is not None and key not in rows[0] and key != "has":
+            if key is not None and rows and key not in rows[0] and key != "has":
                 continue  # a tag this fake doesn't carry: no match either way in Sentry terms
             rows = [
                 r
