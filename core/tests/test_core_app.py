@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import anyio
 import httpx2
@@ -39,6 +40,7 @@ from fleet_core.testing import (
     running_app,
     serve_server,
     settings_for,
+    text_of,
 )
 
 pytestmark = pytest.mark.anyio
@@ -95,7 +97,7 @@ async def test_insecure_dev_trusts_headers_on_loopback_and_says_so(
     who = identity("alice", "test:read", audience=settings.public_url)
     with anyio.fail_after(15):
         async with running_app(app) as base, connect(base + "/mcp", identity=who, secret=None) as client:
-            assert (await client.call_tool("echo", {"text": "dev"})).content[0].text == "dev"
+            assert text_of(await client.call_tool("echo", {"text": "dev"})) == "dev"
     assert ran == ["echo"]
 
 
@@ -146,7 +148,7 @@ async def test_healthz_is_open_and_readyz_asks_the_backend(
     assert "test not ready: database unreachable" in caplog.text
 
 
-async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -> None:
+async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list[dict[str, Any]]) -> None:
     @server.tool(meta={"fleet/scope": "test:read"})
     async def broken() -> str:
         """Always fails at the backend."""
@@ -159,7 +161,7 @@ async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -
             failed = await client.call_tool("broken", {})
             unknown = await client.call_tool("echo", {"wrong": 1})
     assert failed.is_error
-    assert failed.content[0].text.endswith("backend down")
+    assert text_of(failed).endswith("backend down")
     assert unknown.is_error
     outcomes = [(line["tool"], line["outcome"]) for line in audit_lines if line.get("tool")]
     assert ("broken", "backend_error") in outcomes
@@ -176,7 +178,7 @@ async def test_in_memory_calls_fail_closed_without_an_explicit_identity(
             async with Client(server) as client:
                 allowed = await client.call_tool("whoami", {})
     assert refused.is_error
-    assert "no caller identity" in refused.content[0].text
+    assert "no caller identity" in text_of(refused)
     assert allowed.structured_content is not None
     assert allowed.structured_content["subject"] == "bob"
 
@@ -187,7 +189,7 @@ async def test_in_memory_calls_still_obey_tool_scopes(server: MCPServer, ran: li
             refused = await client.call_tool("change", {})
             allowed = await client.call_tool("echo", {"text": "hi"})
     assert refused.is_error
-    assert refused.content[0].text == "insufficient scope: this call needs test:read test:write"
+    assert text_of(refused) == "insufficient scope: this call needs test:read test:write"
     assert not allowed.is_error
     assert ran == ["echo"]
 
@@ -223,7 +225,7 @@ def test_stdio_caller_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert stdio_caller("notes", who="x").scopes == {"notes:read"}
     monkeypatch.setenv("FLEET_NOTES_STDIO_SCOPES", "notes:read notes:write")
     who = stdio_caller("notes", who="x")
-    assert (who.subject, who.scopes) == ("dora", {"notes:read", "notes:write"})
+    assert (who.subject, who.scopes) == ("dora", frozenset({"notes:read", "notes:write"}))
 
 
 def test_a_fleet_dev_child_exits_when_its_parent_is_killed_outright(tmp_path: pathlib.Path) -> None:

@@ -223,8 +223,9 @@ class Gate:
                 name = value.decode("latin-1")
         if method is None and name is None:
             return
-        msg = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}
-        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        msg: dict[str, Any] = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}
+        raw_params = msg.get("params")
+        params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
         if (method is not None and method != msg.get("method")) or (
             name is not None and msg.get("method") == "tools/call" and name != params.get("name")
         ):

@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import uvicorn
@@ -84,7 +84,7 @@ async def running_app(
     host: str = "127.0.0.1",
     port: int = 0,
     sock: socket.socket | None = None,
-    lifespan: str = "on",
+    lifespan: Literal["auto", "on", "off"] = "on",
     **config: Any,
 ) -> AsyncIterator[str]:
     """Serve an ASGI app in the background for the duration of the block; yields its base URL.

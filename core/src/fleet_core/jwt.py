@@ -78,13 +78,14 @@ class JwksVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"malformed token: {exc}") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in ALGORITHMS:  # decided before any key lookup: no JWKS needed to refuse a forgery
+        # decided before any key lookup: no JWKS needed to refuse a forgery
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise InvalidToken(f"algorithm {alg!r} not allowed")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("token has no kid")
         key = await self._key(kid)
         declared = key._jwk_data.get("alg")
-        family = {"RSA": "RS", "EC": "ES"}.get(key.key_type)
+        family = {"RSA": "RS", "EC": "ES"}.get(key.key_type or "")
         if (declared and declared != alg) or family is None or not alg.startswith(family):
             raise InvalidToken("token algorithm does not match its key")
         try:
