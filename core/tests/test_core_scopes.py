@@ -20,6 +20,7 @@ from fleet_core.testing import (
     identity_headers,
     serve_server,
     settings_for,
+    text_of,
 )
 
 pytestmark = pytest.mark.anyio
@@ -115,7 +116,7 @@ async def test_sdk_client_sees_the_refusal_and_no_tool_runs_in_both_eras(
             async with serve_server(server, SETTINGS) as url, connect(url, identity=who, mode=mode) as client:
                 with pytest.raises(MCPError):
                     await client.call_tool("change", {})
-                assert (await client.call_tool("echo", {"text": "ok"})).content[0].text == "ok"
+                assert text_of(await client.call_tool("echo", {"text": "ok"})) == "ok"
     assert ran == ["echo", "echo"]
 
 

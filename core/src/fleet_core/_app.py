@@ -12,16 +12,19 @@ from urllib.parse import urlsplit
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import Icon, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._audit import AuditMiddleware, configure_audit_logging
 from ._errors import ToolError
 from ._gate import Gate
+from ._guard import guard
 from ._identity import Identity
 from ._local import LocalScopeGate, local_identity
 from ._scopes import READ_ONLY, requires, tool_scopes
 from ._settings import ServerSettings, TrustMode
+from .http import respond
 
 __all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio"]
 
@@ -51,9 +54,37 @@ def caller(ctx: Context[Any, Any]) -> Identity:
     return identity
 
 
+class FleetServer(MCPServer):
+    """An MCPServer whose tools never crash bare: each is wrapped by `guard` (DESIGN §6)."""
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        super().add_tool(
+            guard(fn, name),
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+
+
 def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
-    """An MCPServer with the fleet's audit middleware and a `whoami` tool."""
-    mcp = MCPServer(name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING")
+    """An MCPServer with the fleet's audit middleware, the crash guard and a `whoami` tool."""
+    mcp = FleetServer(
+        name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING"
+    )
     mcp.middleware.append(LocalScopeGate(mcp))
 
     @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)
@@ -85,12 +116,6 @@ def _transport_security(settings: ServerSettings) -> TransportSecuritySettings:
 
 def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(payload).encode()
-
-
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
@@ -126,7 +151,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await session_manager.asgi_app(scope, receive, send)
             return
         status, body = _json(404, {"error": "not_found"})
-        await _respond(send, status, body)
+        await respond(send, status, body)
 
     gate = Gate(endpoint, settings, mcp.name, scopes)
 
@@ -147,7 +172,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz") and scope["method"] == "GET":
             status, body = await health(scope["path"])
-            await _respond(send, status, body)
+            await respond(send, status, body)
             return
         if scope["type"] == "http":
             await gate(scope, receive, send)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -41,6 +42,7 @@ __all__ = [
     "running_app",
     "serve_server",
     "settings_for",
+    "text_of",
 ]
 
 TEST_SECRET = "test-gateway-secret-0123456789"  # noqa: S105 - tests only
@@ -120,6 +122,13 @@ def settings_for(
     return cls.model_validate(values)
 
 
+def text_of(result: CallToolResult) -> str:
+    """The text of a tool result's first content block (a tool error's message, a plain-text result)."""
+    block = result.content[0]
+    assert isinstance(block, TextContent), block
+    return block.text
+
+
 @contextlib.contextmanager
 def acting_as(who: Identity) -> Iterator[None]:
     """Give in-memory `Client(mcp)` calls (no HTTP, so no front door) an explicit identity."""
@@ -159,7 +168,7 @@ async def connect(
     sent |= dict(headers or {})
     async with (
         httpx2.AsyncClient(headers=sent, timeout=http_timeout) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
     ):
         yield client
 

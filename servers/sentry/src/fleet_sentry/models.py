@@ -85,8 +85,8 @@ class Issue(BaseModel):
     status: str
     substatus: str | None
     project: str
-    events: int = Field(description="Times seen")
-    users: int = Field(description="Users affected")
+    events: int | None = Field(description="Times seen (null if Sentry's count was not a number)")
+    users: int | None = Field(description="Users affected (null if unknown)")
     first_seen: str | None
     last_seen: str | None
     assigned_to: str | None

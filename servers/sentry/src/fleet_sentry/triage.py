@@ -47,6 +47,31 @@ MAX_CELL = 200
 _ME_KEYS = re.compile(r"(?<![\w.])(!?)(assigned|assigned_or_suggested|bookmarks):(\[[^\]]*\]|\S+)")
 
 
+def count(value: Any) -> int | None:
+    """Sentry types some counts as strings ("12"); any string is spec-legal, so parse, never crash."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        return int(text) if text.lstrip("-").isdigit() else int(float(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {} — for fields the spec leaves untyped (`{}`)."""
+    return value if isinstance(value, dict) else {}
+
+
+def objs(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects in `value` if it is a list; other items (strings, nulls…) are skipped."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
     if text is None or len(text) <= limit:
         return text
@@ -78,6 +103,16 @@ class Triage:
         if who.subject.startswith("client:"):
             return None  # a machine client has no Sentry user
         return f"{account}@{s.user_email_domain}" if s.user_email_domain else account
+
+    async def project_id(self, org: str, project: str) -> str:
+        """A project's numeric id (what Sentry's `project` parameter honours) from its slug or id."""
+        if project.isdigit():
+            return project
+        page = await self.client.projects(org, query=project, limit=100, cursor=None)
+        found = next((p for p in page.items if isinstance(p, dict) and p.get("slug") == project), None)
+        if found is None or not str(found.get("id", "")).isdigit():
+            raise ToolError(f"Not found in Sentry: project {project!r} in {org!r} (see find_projects)")
+        return str(found["id"])
 
     def _require_user(self, who: Identity) -> str:
         user = self.sentry_user(who)
@@ -119,8 +154,8 @@ class Triage:
             status=raw.get("status", "unknown"),
             substatus=raw.get("substatus"),
             project=(raw.get("project") or {}).get("slug", ""),
-            events=int(raw.get("count") or 0),
-            users=int(raw.get("userCount") or 0),
+            events=count(raw.get("count")),
+            users=count(raw.get("userCount")),
             first_seen=raw.get("firstSeen"),
             last_seen=raw.get("lastSeen"),
             assigned_to=assigned_to,
@@ -129,38 +164,41 @@ class Triage:
 
     @staticmethod
     def _frames(stacktrace: dict[str, Any] | None) -> tuple[list[Frame], int]:
-        raw = list(reversed((stacktrace or {}).get("frames") or []))  # Sentry lists oldest call first
+        raw = list(reversed(objs(obj(stacktrace).get("frames"))))  # Sentry lists oldest call first
         ordered = [f for f in raw if f.get("inApp")] + [f for f in raw if not f.get("inApp")]
         frames = []
         for f in ordered[:MAX_FRAMES]:
-            code = next((c[1] for c in f.get("context") or [] if c and c[0] == f.get("lineNo")), None)
+            context = f.get("context") if isinstance(f.get("context"), list) else []
+            lines = (c for c in context if isinstance(c, list) and len(c) > 1)
+            code = next((c[1] for c in lines if c[0] == f.get("lineNo")), None)
             frames.append(
                 Frame(
                     function=f.get("function"),
                     file=f.get("filename") or f.get("absPath") or f.get("module"),
                     line=f.get("lineNo"),
                     in_app=bool(f.get("inApp")),
-                    code=clip(code.strip() if code else None, 200),
+                    code=clip(code.strip() if isinstance(code, str) else None, 200),
                 )
             )
         return frames, max(0, len(ordered) - MAX_FRAMES)
 
     def to_event(self, org: str, raw: dict[str, Any], project: str | None = None) -> Event:
-        entries = {e.get("type"): e.get("data") or {} for e in raw.get("entries") or []}
+        # `entries` items are untyped in the spec: skip what isn't an object, and entry types we don't show.
+        entries = {e.get("type"): obj(e.get("data")) for e in objs(raw.get("entries"))}
         exceptions = []
-        for value in (entries.get("exception") or {}).get("values") or []:
+        for value in objs(entries.get("exception", {}).get("values")):
             frames, omitted = self._frames(value.get("stacktrace"))
             exceptions.append(
                 ExceptionInfo(
                     type=value.get("type"),
                     value=clip(value.get("value")),
-                    handled=(value.get("mechanism") or {}).get("handled"),
+                    handled=obj(value.get("mechanism")).get("handled"),
                     frames=frames,
                     frames_omitted=omitted,
                 )
             )
         tags = {t["key"]: clip(str(t.get("value")), 100) or "" for t in raw.get("tags") or [] if "key" in t}
-        crumbs = (entries.get("breadcrumbs") or {}).get("values") or []
+        crumbs = objs(entries.get("breadcrumbs", {}).get("values"))
         user = raw.get("user") or {}
         group = raw.get("groupID")
         event_id = raw.get("eventID") or raw.get("id") or ""
@@ -269,20 +307,15 @@ class Triage:
     ) -> IssueList:
         org = self.org(organization)
         sent = self.rewrite_me(query, who)
-        sent = " ".join(
-            [
-                sent,
-                *([f"project:{project}"] if project else []),
-                *([f"environment:{environment}"] if environment else []),
-            ]
-        ).strip()
+        # Sentry's own `project` (numeric id: Sentry answers 400 to a slug there) and `environment`
+        # parameters, not `project:`/`environment:` terms in the query text.
         page = await self.client.issues(
             org,
             query=sent,
             sort=sort,
             stats_period=stats_period,
-            projects=[],
-            environments=[],
+            projects=[await self.project_id(org, project)] if project else [],
+            environments=[environment] if environment else [],
             limit=limit,
             cursor=cursor,
         )
@@ -304,7 +337,7 @@ class Triage:
             issue=self.to_issue(org, raw),
             priority=raw.get("priority"),
             first_release=(raw.get("firstRelease") or {}).get("version"),
-            comments=int(raw.get("numComments") or 0),
+            comments=count(raw.get("numComments")) or 0,
             latest_event=latest,
         )
 
@@ -359,15 +392,14 @@ class Triage:
         cursor: str | None,
     ) -> DiscoverResult:
         org = self.org(organization)
-        full_query = " ".join(filter(None, [query, f"project:{project}" if project else None])) or None
         rows, _meta, next_cursor = await self.client.discover(
             org,
             dataset=dataset,
             fields=fields,
-            query=full_query,
+            query=query,
             sort=sort,
             stats_period=stats_period,
-            projects=[],
+            projects=[await self.project_id(org, project)] if project else [],
             limit=limit,
             cursor=cursor,
         )

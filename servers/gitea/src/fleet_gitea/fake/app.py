@@ -80,6 +80,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         sudo = request.headers.get("sudo")
+        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
@@ -87,7 +88,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         self.requests.append(
             RecordedRequest(
                 request.method,
-                request.url.path,
+                raw_path.split("?", 1)[0],  # as sent: escaping is part of what tests check
                 request.url.query,
                 sudo,
                 parsed,
@@ -108,7 +109,6 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
             return JSONResponse({"message": "injected failure", "url": ""}, status, headers)
         if request.headers.get("authorization") != f"token {self.token}":
             return JSONResponse({"message": "token is required", "url": ""}, 401)
-        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
         match, errors = self.checker.match(request.method, raw_path.split("?", 1)[0])
         if match is None:
             return self._violation(errors)

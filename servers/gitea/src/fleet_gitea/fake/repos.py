@@ -228,6 +228,9 @@ class RepoRoutes(FakeState):
                 "size": len(data),
                 "sha": blob_sha(data),
             }
+        if commit.sha == repo.branches.get(repo.default_branch):
+            for path, kind in repo.odd_tree_entries.items():
+                entries[path] = {"path": path, "mode": "160000", "type": kind, "size": 0, "sha": _sha(path)}
         listed = [e for e in entries.values() if recursive or "/" not in e["path"]]
         listed.sort(key=lambda e: e["path"])
         page, per_page = int(q.get("page", "1")), int(q.get("per_page", "1000"))

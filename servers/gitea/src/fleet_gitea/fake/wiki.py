@@ -43,7 +43,8 @@ class WikiRoutes(FakeState):
                 "commit_count": 1,
                 "footer": "",
                 "sidebar": "",
-                "content_base64": base64.b64encode(repo.wiki[name].encode()).decode(),
+                "content_base64": repo.odd_wiki_base64.get(name)
+                or base64.b64encode(repo.wiki[name].encode()).decode(),
             },
             {},
         )
