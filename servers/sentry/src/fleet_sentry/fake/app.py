@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -21,7 +21,7 @@ from .issues import IssueRoutes
 from .orgs import OrgRoutes
 from .releases import ReleaseRoutes
 from .search import QueryError
-from .state import FAKE_TOKEN, Call
+from .state import FAKE_TOKEN, Call, PathParams, Query, QueryAll, Reply
 
 __all__ = ["FakeSentry", "serve_fake"]
 
@@ -132,12 +132,12 @@ class FakeSentry(OrgRoutes, IssueRoutes, EventRoutes, ReleaseRoutes):
 
     def _dispatch(
         self, op: Operation, path: dict[str, str], params: dict[str, list[str]], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
+    ) -> Reply:
         one = {k: v[0] for k, v in params.items()}
         org = path.get("organization_id_or_slug")
         if org is not None and org not in (self.org_slug, self.org["id"]):
             raise LookupError(org)
-        handler = getattr(self, "_op_" + op.operation_id)
+        handler: Callable[[PathParams, Query, QueryAll, Any], Reply] = getattr(self, "_op_" + op.operation_id)
         return handler(path, one, params, body)
 
 

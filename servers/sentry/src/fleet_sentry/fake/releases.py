@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .state import SentryState
+from typing import Any
+
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 
 class ReleaseRoutes(SentryState):
@@ -12,7 +14,9 @@ class ReleaseRoutes(SentryState):
     all values, and the JSON body; they return (status, payload, headers).
     """
 
-    def _op_listOrganizationReleases(self, path, one, params, body):
+    def _op_listOrganizationReleases(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         q = one.get("query", "")
         projects = set(params.get("project", []))
         found = [
@@ -22,7 +26,7 @@ class ReleaseRoutes(SentryState):
         ]
         return self._page(found, one)
 
-    def _op_getOrganizationRelease(self, path, one, params, body):
+    def _op_getOrganizationRelease(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         release = next(r for r in self.releases if r["version"] == path["version"])
         detail = self._example("getOrganizationRelease")
         keep = ("id", "version", "shortVersion", "dateCreated", "newGroups", "commitCount", "projects")
