@@ -338,12 +338,12 @@ async def test_a_tool_that_crashes_on_an_unexpected_shape_says_so_and_names_itse
     assert shape.is_error
     assert crash.is_error
     assert deliberate.is_error
-    text = shape.content[0].text  # type: ignore[union-attr]
+    text = text_of(shape)
     assert text.startswith("Error executing tool count_events: ")
     assert "shape this tool does not handle (KeyError: 'total')" in text
-    crash_text = crash.content[0].text  # type: ignore[union-attr]
+    crash_text = text_of(crash)
     assert crash_text == (
         "Error executing tool broken_sync: internal error (RuntimeError); the server log has the details"
     )
     assert "secret internals" not in crash_text
-    assert deliberate.content[0].text == "Error executing tool refuses: not found: widget 7"  # type: ignore[union-attr]
+    assert text_of(deliberate) == "Error executing tool refuses: not found: widget 7"

@@ -24,6 +24,7 @@ from ._identity import Identity
 from ._local import LocalScopeGate, local_identity
 from ._scopes import READ_ONLY, requires, tool_scopes
 from ._settings import ServerSettings, TrustMode
+from .http import respond
 
 __all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio"]
 
@@ -117,12 +118,6 @@ def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(payload).encode()
 
 
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
     """Stateless Streamable HTTP at `settings.path` behind the trust/scope gate, plus /healthz, /readyz."""
     scopes = tool_scopes(mcp)  # raises if a tool declares no scope
@@ -156,7 +151,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await session_manager.asgi_app(scope, receive, send)
             return
         status, body = _json(404, {"error": "not_found"})
-        await _respond(send, status, body)
+        await respond(send, status, body)
 
     gate = Gate(endpoint, settings, mcp.name, scopes)
 
@@ -177,7 +172,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz") and scope["method"] == "GET":
             status, body = await health(scope["path"])
-            await _respond(send, status, body)
+            await respond(send, status, body)
             return
         if scope["type"] == "http":
             await gate(scope, receive, send)

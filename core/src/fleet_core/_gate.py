@@ -8,10 +8,8 @@ one audit line. The SDK app only ever sees requests that carry a checked Identit
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +24,8 @@ from ._identity import (
     identity_from_headers,
 )
 from ._settings import ServerSettings, TrustMode
-from .jwt import QUERY_TOKEN_PARAMS, InvalidToken, JwksUnavailable, JwksVerifier
+from .http import authorization_values, bearer_challenge, bearer_token, send_error, token_in_query
+from .jwt import InvalidToken, JwksUnavailable, JwksVerifier
 
 __all__ = ["Gate"]
 
@@ -69,9 +68,9 @@ class Gate:
         )
         prm = settings.resource_metadata_url
         self.challenge = (
-            f'Bearer error="invalid_token", resource_metadata="{prm}"'
+            bearer_challenge(("error", "invalid_token"), ("resource_metadata", prm))
             if self.mode is TrustMode.JWT
-            else f'Bearer resource_metadata="{prm}"'
+            else bearer_challenge(("resource_metadata", prm))
         )
         self.prm = prm
 
@@ -131,20 +130,16 @@ class Gate:
 
     async def _from_token(self, scope: Scope, headers: list[tuple[bytes, bytes]], now: datetime) -> Identity:
         assert self.verifier is not None
-        query = scope.get("query_string", b"")
-        if query and any(
-            name.lower() in QUERY_TOKEN_PARAMS
-            for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        ):
+        if token_in_query(scope.get("query_string", b"")):
             raise IdentityError("token in query string")  # MCP authorization: MUST NOT be in the URI
-        auth = [value for name, value in headers if name.lower() == b"authorization"]
+        auth = authorization_values(headers)
         if len(auth) != 1:
             raise IdentityError("missing or duplicated Authorization header")
-        scheme, _, token = auth[0].decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(auth[0])
+        if token is None:
             raise IdentityError("not a bearer token")
         try:
-            claims = await self.verifier.verify(token.strip(), audience=self.audience)
+            claims = await self.verifier.verify(token, audience=self.audience)
         except InvalidToken as exc:
             raise IdentityError(f"token rejected: {exc}") from None
         except JwksUnavailable as exc:
@@ -234,16 +229,14 @@ class Gate:
             )
 
     async def _refuse(self, send: Send, refusal: Refused) -> None:
-        body = json.dumps({"error": refusal.error, "error_description": refusal.description}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers: list[tuple[bytes, bytes]] = []
         if refusal.status == 401:
-            headers.append((b"www-authenticate", self.challenge.encode()))
+            headers.append((b"www-authenticate", self.challenge))
         elif refusal.status == 403:
-            www = (
-                f'Bearer error="insufficient_scope", scope="{refusal.scope}", resource_metadata="{self.prm}"'
+            www = bearer_challenge(
+                ("error", "insufficient_scope"), ("scope", refusal.scope), ("resource_metadata", self.prm)
             )
-            headers.append((b"www-authenticate", www.encode()))
+            headers.append((b"www-authenticate", www))
         elif refusal.status == 503:
             headers.append((b"retry-after", b"5"))
-        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, refusal.status, refusal.error, refusal.description, headers)

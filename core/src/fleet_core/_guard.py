@@ -15,7 +15,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
@@ -61,7 +61,7 @@ def guard(fn: F, name: str | None = None) -> F:
             except Exception as exc:
                 raise convert(exc) from exc
 
-        return async_wrapper  # type: ignore[return-value]
+        return cast(F, async_wrapper)  # functools.wraps keeps fn's signature; mypy can't see that
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -72,4 +72,4 @@ def guard(fn: F, name: str | None = None) -> F:
         except Exception as exc:
             raise convert(exc) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)

@@ -41,8 +41,9 @@ class LocalScopeGate:
         name = ctx.params.get("name") if isinstance(ctx.params, dict) else None
         tool = self.mcp._tool_manager.get_tool(name) if isinstance(name, str) else None
         needed = {f"{self.mcp.name}:read"}
-        if tool is not None and isinstance((tool.meta or {}).get(SCOPE_META_KEY), str):
-            needed.add(tool.meta[SCOPE_META_KEY])  # type: ignore[index]
+        scope = (tool.meta or {}).get(SCOPE_META_KEY) if tool is not None else None
+        if isinstance(scope, str):
+            needed.add(scope)
         missing = needed - who.scopes
         if missing:
             return _refusal(f"insufficient scope: this call needs {' '.join(sorted(needed))}")

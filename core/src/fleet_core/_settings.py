@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._accounts import UserMap
+from .http import prm_url
 
 __all__ = ["BackendUrl", "ServerSettings", "TrustMode", "is_loopback"]
 
@@ -159,4 +160,4 @@ class ServerSettings(BaseSettings):
     @property
     def resource_metadata_url(self) -> str:
         """RFC 9728 §3.1: the well-known suffix is inserted between the origin and the resource path."""
-        return f"{self.public_origin}/.well-known/oauth-protected-resource{urlsplit(self.public_url).path}"
+        return prm_url(self.public_url)

@@ -15,15 +15,13 @@ import httpx2
 import jwt
 from jwt import PyJWK, PyJWKSet
 
+from .http import QUERY_TOKEN_PARAMS
+
 __all__ = ["ALGORITHMS", "QUERY_TOKEN_PARAMS", "InvalidToken", "JwksUnavailable", "JwksVerifier"]
 
 # RS*/ES* only: HS256 would let anyone holding the public key forge tokens, `none` needs no key.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
-
-# Query parameters that carry bearer tokens somewhere (RFC 6750 §2.3, OSS Kong's `jwt`, …): a token
-# in a URL ends up in logs, so a request carrying one is refused, never used (MCP authorization, G14).
-QUERY_TOKEN_PARAMS = frozenset({"access_token", "id_token", "token", "jwt", "bearer"})
 FAILED_FETCH_RETRY = 2.0  # seconds before a failed JWKS fetch is tried again
 
 

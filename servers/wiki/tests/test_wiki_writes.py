@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import pytest
 
@@ -308,7 +310,7 @@ async def test_unmapped_caller_may_not_write_when_unmapped_users_are_refused(
         accounts = settings_for(user_map={"alice": "Alice"}, unmapped_users="refuse")
         strict = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", account_for=accounts.account_for)
         eve = identity("eve", "wiki:read wiki:write", audience="http://127.0.0.1:8700/mcp/wiki")
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "create": lambda: strict.create_page(eve, f"{title} eve", "x", ""),
             "edit": lambda: strict.edit_page(
                 eve, title, "eve was here", created.revision_id or 0, None, "", False

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx2
 import jwt
@@ -48,6 +48,8 @@ __all__ = [
 TEST_SECRET = "test-gateway-secret-0123456789"  # noqa: S105 - tests only
 TEST_ISSUER = "http://127.0.0.1:8701"
 
+
+_SettingsT = TypeVar("_SettingsT", bound=ServerSettings)
 
 MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -104,6 +106,14 @@ def identity_headers(who: Identity) -> dict[str, str]:
     return headers
 
 
+@overload
+def settings_for(
+    *, name: str = ..., trust_mode: TrustMode | str = ..., **overrides: Any
+) -> ServerSettings: ...
+@overload
+def settings_for(
+    cls: type[_SettingsT], *, name: str = ..., trust_mode: TrustMode | str = ..., **overrides: Any
+) -> _SettingsT: ...
 def settings_for(
     cls: type[ServerSettings] = ServerSettings,
     *,
@@ -111,7 +121,8 @@ def settings_for(
     trust_mode: TrustMode | str = TrustMode.GATEWAY_SECRET,
     **overrides: Any,
 ) -> ServerSettings:
-    """Settings for a server under test; public_url is the gateway URL the identity must name."""
+    """Settings for a server under test (of `cls`, a server's own settings class, if given);
+    public_url is the gateway URL the identity must name."""
     values: dict[str, Any] = {
         "public_url": f"http://127.0.0.1:8700/mcp/{name}",
         "trust_mode": trust_mode,

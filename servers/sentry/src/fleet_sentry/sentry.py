@@ -318,7 +318,12 @@ class SentryClient:
 
     async def trace(self, org: str, trace_id: str, *, stats_period: str | None) -> list[JSON]:
         path = f"/api/0/organizations/{_segment(org)}/trace/{_segment(trace_id)}/"
-        return await self._get(path, what=f"trace {trace_id!r}", params={"statsPeriod": stats_period})
+        roots = await self._get(path, what=f"trace {trace_id!r}", params={"statsPeriod": stats_period})
+        if not isinstance(roots, list):  # the spec's answer is an array of root spans
+            raise BackendError(
+                f"Sentry answered trace {trace_id!r} with a {type(roots).__name__}, not a list"
+            )
+        return roots
 
     async def releases(
         self, org: str, *, query: str | None, projects: list[str], limit: int, cursor: str | None

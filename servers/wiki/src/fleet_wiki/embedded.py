@@ -92,8 +92,8 @@ class EmbeddedWiki:
         """SQLite file holding sessions (table objectcache): delete rows to expire every session."""
         return self.workdir / "data" / "wikicache.sqlite"
 
-    def client(self, **kwargs: object) -> MediaWikiClient:
-        return MediaWikiClient(self.url, self.bot_username, self.bot_password, **kwargs)  # type: ignore[arg-type]
+    def client(self, *, timeout: float = 10.0) -> MediaWikiClient:
+        return MediaWikiClient(self.url, self.bot_username, self.bot_password, timeout=timeout)
 
     def admin_client(self) -> MediaWikiClient:
         return MediaWikiClient(self.url, self.admin_username, self.admin_password)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -22,7 +22,7 @@ from .issues import IssueRoutes
 from .orgs import OrgRoutes
 from .releases import ReleaseRoutes
 from .search import QueryError
-from .state import FAKE_TOKEN, Call
+from .state import FAKE_TOKEN, Call, PathParams, Query, QueryAll, Reply
 from .triage import TriageRoutes
 
 __all__ = ["FakeSentry", "serve_fake"]
@@ -134,12 +134,15 @@ class FakeSentry(OrgRoutes, IssueRoutes, EventRoutes, ReleaseRoutes, TriageRoute
 
     def _dispatch(
         self, op: Operation, path: dict[str, str], params: dict[str, list[str]], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
+    ) -> Reply:
         one = {k: v[0] for k, v in params.items()}
         org = path.get("organization_id_or_slug")
         if org is not None and org not in (self.org_slug, self.org["id"]):
             raise LookupError(org)
-        handler = getattr(self, "_op_" + re.sub(r"\W+", "_", op.operation_id))  # some ids are titles
+        handler: Callable[[PathParams, Query, QueryAll, Any], Reply] = getattr(
+            self,
+            "_op_" + re.sub(r"\W+", "_", op.operation_id),  # some ids are titles
+        )
         return handler(path, one, params, body)
 
 

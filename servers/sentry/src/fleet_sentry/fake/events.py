@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .search import QueryError, parse_search, period
-from .state import SentryState
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 
 class EventRoutes(SentryState):
@@ -15,7 +15,9 @@ class EventRoutes(SentryState):
     all values, and the JSON body; they return (status, payload, headers).
     """
 
-    def _op_listOrganizationIssueEvents(self, path, one, params, body):
+    def _op_listOrganizationIssueEvents(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         events = self.events[self._issue(path["issue_id"])["id"]]
         terms = parse_search(one.get("query", ""))
         period(one.get("statsPeriod"))
@@ -43,11 +45,13 @@ class EventRoutes(SentryState):
                 rows.append({k: event[k] for k in keys} | {"event.type": "error", "crashFile": None})
         return self._page(rows, one)
 
-    def _op_getOrganizationIssueEvent(self, path, one, params, body):
+    def _op_getOrganizationIssueEvent(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         events = self.events[self._issue(path["issue_id"])["id"]]
         return 200, events[-1] if path["event_id"] == "oldest" else events[0], {}
 
-    def _op_getProjectEvent(self, path, one, params, body):
+    def _op_getProjectEvent(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         project = next(p for p in self.projects if path["project_id_or_slug"] in (p["slug"], p["id"]))
         event = next(
             e
@@ -56,7 +60,9 @@ class EventRoutes(SentryState):
         )
         return 200, event, {}
 
-    def _op_resolveOrganizationEventId(self, path, one, params, body):
+    def _op_resolveOrganizationEventId(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         event = next(e for e in self._all_events() if e["eventID"] == path["event_id"])
         project = next(p for p in self.projects if p["id"] == event["projectID"])
         answer = {
@@ -68,26 +74,7 @@ class EventRoutes(SentryState):
         }
         return 200, answer, {}
 
-    def _discover_row(self, event: dict[str, Any]) -> dict[str, Any]:
-        issue = self.issues[event["groupID"]]
-        tags = {t["key"]: t["value"] for t in event["tags"]}
-        return {
-            "id": event["eventID"],
-            "title": event["title"],
-            "message": event["message"],
-            "level": tags["level"],
-            "project": issue["project"]["slug"],
-            "timestamp": event["dateCreated"],
-            "environment": tags["environment"],
-            "release": tags["release"],
-            "issue": issue["shortId"],
-            "issue.id": issue["id"],
-            "culprit": event["culprit"],
-            "trace": event["contexts"]["trace"]["trace_id"],
-            "user.email": event["user"]["email"],
-        }
-
-    def _op_listOrganizationEvents(self, path, one, params, body):
+    def _op_listOrganizationEvents(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         if one["dataset"] != "errors":
             return 200, {"data": [], "meta": {"fields": {}, "dataset": one["dataset"]}}, {}
         fields = params["field"]
@@ -124,8 +111,8 @@ class EventRoutes(SentryState):
             for r in rows:
                 groups.setdefault(tuple(r.get(f) for f in plain), []).append(r)
             out = []
-            for key, members in groups.items():
-                row = dict(zip(plain, key, strict=True))
+            for group, members in groups.items():
+                row = dict(zip(plain, group, strict=True))
                 for f in functions:
                     name, arg = f.split("(")[0], f.split("(")[1].rstrip(")")
                     row[f] = {
@@ -147,7 +134,7 @@ class EventRoutes(SentryState):
         meta = {"fields": {f: "integer" if f.startswith("count") else "string" for f in fields}, "units": {}}
         return status, {"data": chunk, "meta": meta}, headers
 
-    def _op_getOrganizationTrace(self, path, one, params, body):
+    def _op_getOrganizationTrace(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         period(one.get("statsPeriod"))
         events = [e for e in self._all_events() if e["contexts"]["trace"]["trace_id"] == path["trace_id"]]
         if not events:

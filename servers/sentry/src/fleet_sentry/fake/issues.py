@@ -7,7 +7,7 @@ from typing import Any
 
 from .._openapi import fill_required
 from .search import IS_VALUES, QueryError, as_number, iso, now, parse_search, period
-from .state import SentryState
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 
 class IssueRoutes(SentryState):
@@ -57,7 +57,7 @@ class IssueRoutes(SentryState):
             hit = tags.get(key) == value
         return hit != negated
 
-    def _op_listOrganizationIssues(self, path, one, params, body):
+    def _op_listOrganizationIssues(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         terms = parse_search(one.get("query", "is:unresolved"))
         window = period(one.get("statsPeriod"))
         moment = now()
@@ -80,10 +80,12 @@ class IssueRoutes(SentryState):
         item_schema = self.spec.by_id("listOrganizationIssues").response_schema()["items"]
         return self._page([fill_required(item_schema, self._public(i)) for i in found], one, "limit")
 
-    def _op_getOrganizationIssue(self, path, one, params, body):
+    def _op_getOrganizationIssue(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         return 200, self._public(self._issue(path["issue_id"])), {}
 
-    def _op_resolveOrganizationShortId(self, path, one, params, body):
+    def _op_resolveOrganizationShortId(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         issue = next(i for i in self.issues.values() if i["shortId"].lower() == path["issue_id"].lower())
         answer = self._example("resolveOrganizationShortId")
         answer |= {
@@ -95,7 +97,7 @@ class IssueRoutes(SentryState):
         }
         return 200, answer, {}
 
-    def _op_updateOrganizationIssue(self, path, one, params, body):
+    def _op_updateOrganizationIssue(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         issue = self._issue(path["issue_id"])
         if "assignedTo" in body:
             issue["assignedTo"] = self._resolve_actor(body["assignedTo"])
@@ -121,7 +123,9 @@ class IssueRoutes(SentryState):
             issue["isBookmarked"] = body["isBookmarked"]
         return 200, self._public(issue), {}
 
-    def _op_updateOrganizationIssues(self, path, one, params, body):
+    def _op_updateOrganizationIssues(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         # Bulk mutation; the fleet uses it only to merge. Like Sentry, merging needs ids of one project,
         # and the issue with the most events becomes the parent.
         issues = [self._issue(i) for i in params.get("id", [])]
@@ -137,7 +141,9 @@ class IssueRoutes(SentryState):
         parent["count"] = str(sum(as_number(i["count"]) for i in issues).__int__())
         return 200, {"merge": {"parent": parent["id"], "children": [c["id"] for c in children]}}, {}
 
-    def _op_createOrganizationIssueNote(self, path, one, params, body):
+    def _op_createOrganizationIssueNote(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         issue = self._issue(path["issue_id"])
         note = {
             "id": str(len(issue["activity"]) + 1),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .state import SentryState
+from typing import Any
+
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 
 class OrgRoutes(SentryState):
@@ -12,7 +14,7 @@ class OrgRoutes(SentryState):
     all values, and the JSON body; they return (status, payload, headers).
     """
 
-    def _op_listOrganizations(self, path, one, params, body):
+    def _op_listOrganizations(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         labs = self.org | {
             "id": "2",
             "slug": f"{self.org_slug}-labs",
@@ -21,13 +23,15 @@ class OrgRoutes(SentryState):
         q = one.get("query", "")
         return self._page([o for o in (self.org, labs) if q in o["slug"]], one)
 
-    def _op_getOrganization(self, path, one, params, body):
+    def _op_getOrganization(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         return 200, self.org, {}
 
-    def _op_listOrganizationProjects(self, path, one, params, body):
+    def _op_listOrganizationProjects(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         q = one.get("query", "").lower()
         return self._page([p for p in self.projects if q in p["slug"] or q in p["name"].lower()], one)
 
-    def _op_listOrganizationTeams(self, path, one, params, body):
+    def _op_listOrganizationTeams(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         q = one.get("query", "").lower()
         return self._page([t for t in self.teams if q in t["slug"]], one)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import SentryState
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 
 class ReleaseRoutes(SentryState):
@@ -14,7 +14,9 @@ class ReleaseRoutes(SentryState):
     all values, and the JSON body; they return (status, payload, headers).
     """
 
-    def _op_listOrganizationReleases(self, path, one, params, body):
+    def _op_listOrganizationReleases(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         q = one.get("query", "")
         projects = set(params.get("project", []))
         found = [
@@ -24,7 +26,7 @@ class ReleaseRoutes(SentryState):
         ]
         return self._page(found, one)
 
-    def _op_getOrganizationRelease(self, path, one, params, body):
+    def _op_getOrganizationRelease(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         release = next(r for r in self.releases if r["version"] == path["version"])
         detail = self._example("getOrganizationRelease")
         keep = ("id", "version", "shortVersion", "dateCreated", "newGroups", "commitCount", "projects")
@@ -55,7 +57,9 @@ class ReleaseRoutes(SentryState):
     def _release(self, version: str) -> dict[str, Any]:
         return next(r for r in self.releases if r["version"] == version)
 
-    def _op_listOrganizationReleaseCommits(self, path, one, params, body):
+    def _op_listOrganizationReleaseCommits(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         release = self._release(path["version"])
         example = self._example("listOrganizationReleaseCommits")[0]
         rows = [
@@ -71,7 +75,9 @@ class ReleaseRoutes(SentryState):
         ]
         return self._page(rows, one)
 
-    def _op_listOrganizationReleaseDeploys(self, path, one, params, body):
+    def _op_listOrganizationReleaseDeploys(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         release = self._release(path["version"])
         rows = [
             {

@@ -11,11 +11,19 @@ from typing import Any
 from .._openapi import Spec
 from .search import QueryError, iso, now
 
-__all__ = ["FAKE_TOKEN", "ODD_COUNTS", "Call", "SentryState"]
+__all__ = ["FAKE_TOKEN", "ODD_COUNTS", "Call", "PathParams", "Query", "QueryAll", "Reply", "SentryState"]
 
 FAKE_TOKEN = "fake-sentry-token"  # noqa: S105 — the fake's well-known demo token, not a secret
 # `count` is typed only `string` in the spec: two issues carry spec-legal counts that aren't plain digits.
 ODD_COUNTS = {"1005": "5.0", "1006": "n/a"}
+
+
+# What a route handler (`_op_<operationId>`) takes and answers: path parameters, the first value of
+# each query parameter, all values (and the parsed JSON body); (status, JSON payload, headers).
+PathParams = dict[str, str]
+Query = dict[str, str]
+QueryAll = dict[str, list[str]]
+Reply = tuple[int, Any, dict[str, str]]
 
 
 @dataclass
@@ -67,10 +75,10 @@ class SentryState:
             team.pop("projects", None)
         project_example = self._example("listOrganizationProjects")[0]
         self.projects = []
-        for i, (slug, platform, team) in enumerate(
+        for i, (slug, platform, team_index) in enumerate(
             (("backend", "python", 0), ("frontend", "javascript", 0), ("checkout", "python", 1))
         ):
-            ref = {k: self.teams[team][k] for k in ("id", "name", "slug")}
+            ref = {k: self.teams[team_index][k] for k in ("id", "name", "slug")}
             self.projects.append(
                 project_example
                 | {
@@ -207,7 +215,7 @@ class SentryState:
         self.events[issue_id] = [self._make_event(issue, i, now) for i in range(3 if n == 1 else 1)]
 
     def _make_event(self, issue: dict[str, Any], i: int, now: datetime) -> dict[str, Any]:
-        event = self._example("getOrganizationIssueEvent")
+        event: dict[str, Any] = self._example("getOrganizationIssueEvent")
         n = int(issue["id"]) - 1000
         event_id = f"{n:02x}{i:02x}" + "e" * 28
         frames = [
@@ -374,3 +382,22 @@ class SentryState:
 
     def _environments(self, issue_id: str) -> set[str | None]:
         return {self._event_environment(e) for e in self.events[issue_id]}
+
+    def _discover_row(self, event: dict[str, Any]) -> dict[str, Any]:
+        issue = self.issues[event["groupID"]]
+        tags = {t["key"]: t["value"] for t in event["tags"]}
+        return {
+            "id": event["eventID"],
+            "title": event["title"],
+            "message": event["message"],
+            "level": tags["level"],
+            "project": issue["project"]["slug"],
+            "timestamp": event["dateCreated"],
+            "environment": tags["environment"],
+            "release": tags["release"],
+            "issue": issue["shortId"],
+            "issue.id": issue["id"],
+            "culprit": event["culprit"],
+            "trace": event["contexts"]["trace"]["trace_id"],
+            "user.email": event["user"]["email"],
+        }

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .search import QueryError, iso, now, parse_search, period
-from .state import SentryState
+from .state import PathParams, Query, QueryAll, Reply, SentryState
 
 HOUR = 3600
 
@@ -49,7 +49,7 @@ class TriageRoutes(SentryState):
         ]
         return sorted(rows, key=lambda r: -r["count"])
 
-    def _op_getOrganizationIssueTag(self, path, one, params, body):
+    def _op_getOrganizationIssueTag(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         rows = self._tag_counts(path["issue_id"], path["key"], set(params.get("environment", [])))
         return (
             200,
@@ -63,13 +63,17 @@ class TriageRoutes(SentryState):
             {},
         )
 
-    def _op_listOrganizationIssueTagValues(self, path, one, params, body):
+    def _op_listOrganizationIssueTagValues(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         rows = self._tag_counts(path["issue_id"], path["key"], set(params.get("environment", [])))
         if one.get("sort") == "date":
             rows.sort(key=lambda r: r["lastSeen"], reverse=True)
         return 200, rows, {}
 
-    def _op_listOrganizationEventsTimeseries(self, path, one, params, body):
+    def _op_listOrganizationEventsTimeseries(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         if one.get("dataset", "errors") != "errors" or one.get("yAxis", "count()") != "count()":
             raise QueryError("the fake counts error events only: yAxis count()")
         window = period(one.get("statsPeriod", "24h")) or timedelta(hours=24)
@@ -127,9 +131,11 @@ class TriageRoutes(SentryState):
         meta = {"dataset": "errors", "start": start.timestamp() * 1000, "end": end.timestamp() * 1000}
         return 200, {"timeSeries": series, "meta": meta}, {}
 
-    def _op_List_a_Project_s_User_Feedback(self, path, one, params, body):
+    def _op_List_a_Project_s_User_Feedback(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         project = next(p for p in self.projects if path["project_id_or_slug"] in (p["slug"], p["id"]))
-        rows = []
+        rows: list[dict[str, Any]] = []
         for issue in self.issues.values():
             if issue["project"]["id"] != project["id"]:
                 continue
@@ -150,7 +156,9 @@ class TriageRoutes(SentryState):
             )
         return self._page(rows, one)
 
-    def _op_getOrganizationIssueAutofixState(self, path, one, params, body):
+    def _op_getOrganizationIssueAutofixState(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         issue = self._issue(path["issue_id"])
         run = self.autofix_runs.get(issue["id"])
         if run is None:
@@ -163,7 +171,9 @@ class TriageRoutes(SentryState):
             answer["formatted"] = {"format": one["llmFormat"], "content": content}
         return 200, answer, {}
 
-    def _op_startOrganizationIssueAutofix(self, path, one, params, body):
+    def _op_startOrganizationIssueAutofix(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
         issue = self._issue(path["issue_id"])
         run_id = 7000 + len(self.autofix_runs)
         self.autofix_runs[issue["id"]] = {
