@@ -347,3 +347,77 @@ async def test_a_tool_that_crashes_on_an_unexpected_shape_says_so_and_names_itse
     )
     assert "secret internals" not in crash_text
     assert text_of(deliberate) == "Error executing tool refuses: not found: widget 7"
+
+
+async def test_finding4_get_on_the_mcp_endpoint_is_405_not_a_silent_stream(server: MCPServer) -> None:
+    settings = settings_for(name="test")
+    who = identity("bob", "test:read", audience=settings.public_url)
+    headers = identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    with anyio.fail_after(15):
+        async with serve_server(server, settings) as url, httpx2.AsyncClient() as http:
+            r = await http.get(url, headers=headers | {"Accept": "text/event-stream"})
+            assert r.status_code == 405
+            assert r.headers["allow"] == "POST"
+            assert r.json()["error"] == "method_not_allowed"
+            assert (await http.get(url, headers={"Accept": "text/event-stream"})).status_code == 401
+            # a browser gets a page saying what this URL is, signed in or not (issue 13 item 15)
+            for extra in ({}, headers):
+                page = await http.get(url, headers=extra | {"Accept": "text/html,application/xhtml+xml,*/*"})
+                assert page.status_code == 405
+                assert page.headers["content-type"] == "text/html; charset=utf-8"
+                assert "This is an MCP endpoint" in page.text
+                assert settings.public_url in page.text
+            # and an SDK client, which may try the GET stream, still works
+            async with connect(url, identity=who) as client:
+                assert text_of(await client.call_tool("echo", {"text": "still fine"})) == "still fine"
+
+
+async def test_finding4_one_callers_concurrent_calls_cannot_starve_another(
+    audit_lines: list[dict[str, Any]],
+) -> None:
+    mcp = create_server("test")
+    inside = 0
+    four_inside, refused_all, release = anyio.Event(), anyio.Event(), anyio.Event()
+
+    @mcp.tool(meta=requires("test:read"), annotations=READ_ONLY)
+    async def slow() -> str:
+        """Holds its slot (a backend connection, say) until released."""
+        nonlocal inside
+        inside += 1
+        if inside == 4:
+            four_inside.set()
+        await release.wait()
+        return "done"
+
+    settings = settings_for(name="test")
+    assert settings.max_concurrent_calls == 4
+
+    def headers(subject: str) -> dict[str, str]:
+        who = identity(subject, "test:read", audience=settings.public_url)
+        return MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+
+    with anyio.fail_after(30):
+        async with serve_server(mcp, settings) as url, httpx2.AsyncClient(timeout=20) as http:
+            statuses: list[int] = []
+
+            async def bob_call() -> None:
+                response = await http.post(url, json=call_body("slow"), headers=headers("bob"))
+                statuses.append(response.status_code)
+                if statuses.count(429) == 26:
+                    refused_all.set()
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(30):
+                    tg.start_soon(bob_call)
+                await four_inside.wait()
+                await refused_all.wait()  # the 26 over the limit are refused at once, not queued
+                with anyio.fail_after(5):  # while bob's four still hold their slots
+                    alice = await http.post(url, json=call_body("whoami"), headers=headers("alice"))
+                assert alice.status_code == 200
+                assert alice.json()["result"]["structuredContent"]["subject"] == "alice"
+                assert inside == 4
+                release.set()
+    assert sorted(statuses) == [200] * 4 + [429] * 26
+    refusals = [line for line in audit_lines if line.get("status") == 429]
+    assert len(refusals) == 26
+    assert {line["subject"] for line in refusals} == {"bob"}

@@ -950,3 +950,19 @@ async def test_finding10_bearer_scheme_is_case_insensitive_rfc7235() -> None:
             headers = {**MCP_HEADERS, "Authorization": f"Bearer\t{s.token()}"}  # not "Bearer" SP token
             r = await http.post(s.resource, json=call_body("whoami"), headers=headers)
             assert r.status_code == 401
+
+
+@pytest.mark.anyio
+async def test_a_browser_is_told_what_the_endpoint_is_and_still_challenged() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            r = await http.get(s.resource, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"] == f'Bearer resource_metadata="{s.prm}", scope="echo:read"'
+            assert r.headers["content-type"] == "text/html; charset=utf-8"
+            assert "This is an MCP endpoint" in r.text
+            assert s.resource in r.text
+            # signed in, the GET reaches the server, which never streams: 405, not a silent open stream
+            r = await http.get(s.resource, headers={**s.auth(), "Accept": "text/event-stream"})
+            assert r.status_code == 405
+            assert s.echo[-1].method == "GET"

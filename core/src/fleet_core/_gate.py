@@ -8,6 +8,7 @@ one audit line. The SDK app only ever sees requests that carry a checked Identit
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,7 @@ def _unauthorized(reason: str) -> Refused:
 
 class Gate:
     def __init__(
-        self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: dict[str, str]
+        self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: Mapping[str, str]
     ) -> None:
         self.app = app
         self.settings = settings
@@ -212,10 +213,16 @@ class Gate:
         # on whoever routes by header (us, a gateway), so refuse it.
         method = name = None
         for header, value in scope["headers"]:
-            if header == b"mcp-method":
-                method = value.decode("latin-1")
-            elif header == b"mcp-name":
-                name = value.decode("latin-1")
+            if header in (b"mcp-method", b"mcp-name"):
+                if (method if header == b"mcp-method" else name) is not None:
+                    # a router that reads the first copy and a check that reads the last disagree
+                    raise Refused(
+                        400, "invalid_request", f"duplicated {header.decode()} header", "duplicated header"
+                    )
+                if header == b"mcp-method":
+                    method = value.decode("latin-1")
+                else:
+                    name = value.decode("latin-1")
         if method is None and name is None:
             return
         msg: dict[str, Any] = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}

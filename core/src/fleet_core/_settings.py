@@ -78,6 +78,13 @@ class ServerSettings(BaseSettings):
         default=30.0, ge=0, description="Minimum time between JWKS refetches."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+    max_concurrent_calls: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Requests one caller (subject) may have in flight at once; more are answered 429 "
+        "at once, so one caller cannot take every backend connection.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra Host header values accepted (e.g. the gateway's upstream name).",

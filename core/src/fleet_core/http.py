@@ -7,6 +7,7 @@ may be before the connection is closed.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
@@ -22,11 +23,13 @@ __all__ = [
     "authorization_values",
     "bearer_challenge",
     "bearer_token",
+    "endpoint_page",
     "error_body",
     "prm_url",
     "respond",
     "send_error",
     "token_in_query",
+    "wants_html",
 ]
 
 # Query parameters that carry bearer tokens somewhere (RFC 6750 §2.3, OSS Kong's `jwt`, …): a token
@@ -75,6 +78,23 @@ def prm_url(resource: str) -> str:
 def bearer_challenge(*params: tuple[str, str]) -> bytes:
     """A `WWW-Authenticate: Bearer k="v", …` value, parameters in the order given."""
     return ("Bearer " + ", ".join(f'{k}="{v}"' for k, v in params)).encode()
+
+
+def wants_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """A browser navigating here (Accept names text/html), not an MCP client (which never does)."""
+    return any(name == b"accept" and b"text/html" in value.lower() for name, value in headers)
+
+
+def endpoint_page(server: str, url: str) -> bytes:
+    """What a browser shows for an MCP endpoint: what this URL is, instead of a blank hang."""
+    server, url = html.escape(server), html.escape(url)
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>MCP endpoint: "
+        f"{server}</title><h1>This is an MCP endpoint</h1><p><code>{url}</code> is where the "
+        f"<b>{server}</b> MCP server answers Model Context Protocol clients (VS Code, Claude, the fleet "
+        "client) with JSON-RPC over HTTP POST. A browser has nothing to show here.</p><p>Add this URL "
+        "to your MCP client as an HTTP server; it signs you in through the front door.</p></html>\n"
+    ).encode()
 
 
 def error_body(code: str, description: str) -> bytes:

@@ -19,7 +19,7 @@ import httpx2
 import jwt
 from starlette.types import Receive, Scope, Send
 
-from fleet_core.http import bearer_token, respond, send_error, token_in_query
+from fleet_core.http import bearer_token, endpoint_page, respond, send_error, token_in_query, wants_html
 from fleet_core.jwt import InvalidToken, JwksUnavailable, JwksVerifier
 
 from ..manifest import Manifest, ServerEntry
@@ -233,6 +233,9 @@ class Gateway:
         if kind == "prm":
             await self._metadata(route, request, send)
             return
+        if request.method == "GET" and not request.auths and wants_html(scope["headers"]):
+            await self._browser_page(route, request, send)
+            return
         try:
             self._check_framing(request)
             claims, identity = await self._authenticate(route, request)
@@ -274,6 +277,12 @@ class Gateway:
             await send_error(send, 405, "method_not_allowed", "resource metadata is served via GET", allow)
             return
         await respond(send, 200, route.prm_json, request.cors, head=request.method == "HEAD")
+
+    async def _browser_page(self, route: _Route, request: _Incoming, send: Send) -> None:
+        # Still the 401 and its challenge; the body tells a person what this URL is (issue 13.15).
+        page = endpoint_page(route.server.name, route.server.resource)
+        headers = [(b"www-authenticate", route.challenge.encode()), *request.cors]
+        await respond(send, 401, page, headers, content_type=b"text/html; charset=utf-8")
 
     def _check_framing(self, request: _Incoming) -> None:
         # The server hands an Upgrade request's body to nobody (the bytes after the head belong to
