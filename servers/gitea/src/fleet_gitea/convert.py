@@ -19,7 +19,8 @@ def cap(text: str | None, limit: int = MAX_BODY_CHARS) -> str:
 
 
 def _login(user: dict[str, Any] | None) -> str:
-    return (user or {}).get("login", "")
+    login = (user or {}).get("login")
+    return login if isinstance(login, str) else ""
 
 
 def _title(message: str) -> str:

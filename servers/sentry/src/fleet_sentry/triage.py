@@ -10,7 +10,6 @@ from fleet_core import BackendError, Identity, ToolError
 
 from .models import (
     Breadcrumb,
-    Change,
     DiscoverResult,
     Event,
     EventList,
@@ -20,7 +19,6 @@ from .models import (
     Issue,
     IssueDetails,
     IssueList,
-    Note,
     Organization,
     OrganizationList,
     Project,
@@ -114,7 +112,7 @@ class Triage:
             raise ToolError(f"Not found in Sentry: project {project!r} in {org!r} (see find_projects)")
         return str(found["id"])
 
-    def _require_user(self, who: Identity) -> str:
+    def require_user(self, who: Identity) -> str:
         user = self.sentry_user(who)
         if user is None:
             raise ToolError(f"{who.subject!r} has no Sentry user mapping, so `me` can't be resolved")
@@ -128,7 +126,7 @@ class Triage:
             items = [v.strip() for v in value.strip("[]").split(",")]
             if "me" not in items:
                 return match.group(0)
-            user = self._require_user(who)
+            user = self.require_user(who)
             items = [user if v == "me" else v for v in items]
             new = f"[{', '.join(items)}]" if value.startswith("[") else items[0]
             return f"{match.group(1)}{match.group(2)}:{new}"
@@ -470,7 +468,7 @@ class Triage:
             url=f"{self.ui}/organizations/{org}/performance/trace/{trace_id}/",
         )
 
-    def _release(self, org: str, r: dict[str, Any]) -> Release:
+    def release_model(self, org: str, r: dict[str, Any]) -> Release:
         deploy = r.get("lastDeploy") or {}
         return Release(
             version=r["version"],
@@ -493,63 +491,10 @@ class Triage:
         page = await self.client.releases(org, query=query, projects=[], limit=limit, cursor=cursor)
         return ReleaseList(
             organization=org,
-            releases=[self._release(org, r) for r in page.items],
+            releases=[self.release_model(org, r) for r in page.items],
             next_cursor=page.next_cursor,
         )
 
     async def release(self, organization: str | None, version: str) -> Release:
         org = self.org(organization)
-        return self._release(org, await self.client.release(org, version))
-
-    # -- writes: the change, then a note naming the caller -----------------------------------
-
-    async def change(
-        self,
-        who: Identity,
-        organization: str | None,
-        issue: str,
-        changes: dict[str, Any],
-        action: str,
-        comment: str | None,
-    ) -> Change:
-        org = self.org(organization)
-        issue_id = await self.client.issue_id(org, issue)
-        await self.client.update_issue(org, issue_id, changes)
-        text = f"{action} by {who.subject} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
-        note = await self._note(org, issue_id, text, done=action)
-        raw = await self.client.issue(org, issue_id)
-        return Change(issue=self.to_issue(org, raw), action=action, note=note)
-
-    async def _note(self, org: str, issue_id: str, text: str, *, done: str | None) -> Note:
-        try:
-            raw = await self.client.add_note(org, issue_id, text)
-        except ToolError as exc:
-            if done is None:
-                raise
-            # The change landed; say so plainly rather than pretend nothing happened.
-            raise type(exc)(f"{done} succeeded, but the attribution note failed: {exc}") from None
-        return Note(id=str(raw.get("id", "")), text=(raw.get("data") or {}).get("text", text))
-
-    async def assign(self, who: Identity, organization: str | None, issue: str, assignee: str) -> Change:
-        org = self.org(organization)
-        if assignee == "me":
-            target, label = self._require_user(who), f"themselves ({self._require_user(who)})"
-        elif assignee == "none":
-            target, label = "", "nobody"
-        elif assignee.startswith("#"):
-            page = await self.client.teams(org, query=assignee[1:], limit=100, cursor=None)
-            team = next((t for t in page.items if t["slug"] == assignee[1:]), None)
-            if team is None:
-                raise ToolError(f"Not found in Sentry: team {assignee!r}")
-            target, label = f"team:{team['id']}", assignee
-        else:
-            target, label = assignee, assignee
-        action = "Unassigned" if assignee == "none" else f"Assigned to {label}"
-        return await self.change(who, org, issue, {"assignedTo": target}, action, None)
-
-    async def note(self, who: Identity, organization: str | None, issue: str, text: str) -> Change:
-        org = self.org(organization)
-        issue_id = await self.client.issue_id(org, issue)
-        note = await self._note(org, issue_id, f"{text}\n\n— {who.subject} (via mcp-fleet)", done=None)
-        raw = await self.client.issue(org, issue_id)
-        return Change(issue=self.to_issue(org, raw), action="Note added", note=note)
+        return self.release_model(org, await self.client.release(org, version))

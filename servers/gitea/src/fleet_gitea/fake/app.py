@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from fleet_core import bind_loopback, running_app
 
@@ -23,12 +24,14 @@ from .issues import IssueRoutes
 from .pulls import PullRoutes
 from .releases import ReleaseRoutes
 from .repos import RepoRoutes
-from .state import ADMIN, FakeError, FRepo, RecordedRequest, _clean
+from .state import ADMIN, FakeError, FRepo, PathParams, Query, RecordedRequest, Reply, _clean
 from .wiki import WikiRoutes
 
 
 class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes):
     """In-memory Gitea with seeded demo data; `app` is its ASGI application."""
+
+    _release: anyio.Event  # set by reset(); releases requests held by `stall`
 
     def __init__(
         self,
@@ -61,7 +64,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         self._seed()
 
     # ---------------------------------------------------------------- ASGI
-    async def app(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -144,10 +147,10 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         return JSONResponse({"message": "fake-gitea spec violation: " + "; ".join(errors), "url": ""}, 400)
 
     # ---------------------------------------------------------------- operations (by operationId)
-    async def op_getVersion(self, actor, p, q, body, req):
+    async def op_getVersion(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         return 200, {"version": "1.25.0+fleet-fake"}, {}
 
-    async def op_userGetCurrent(self, actor, p, q, body, req):
+    async def op_userGetCurrent(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         return 200, self.user(actor), {}
 
 

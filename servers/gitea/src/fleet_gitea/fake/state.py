@@ -15,6 +15,14 @@ T0 = "2026-01-05T10:00:00Z"
 ADMIN = "fleet-bot"
 
 
+# What an operation handler (`op_<operationId>`) takes besides the acting user and the parsed JSON body:
+# the path parameters, the query (last value of each) and the request; it answers
+# (status, JSON payload or text or None, headers).
+PathParams = dict[str, str]
+Query = dict[str, str]
+Reply = tuple[int, Any, dict[str, str]]
+
+
 class FakeError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from .orgs import OrgRoutes
 from .releases import ReleaseRoutes
 from .search import QueryError
 from .state import FAKE_TOKEN, Call, PathParams, Query, QueryAll, Reply
+from .triage import TriageRoutes
 
 __all__ = ["FakeSentry", "serve_fake"]
 
@@ -34,7 +36,7 @@ class _Fault:
     retry_after: str | None = None
 
 
-class FakeSentry(OrgRoutes, IssueRoutes, EventRoutes, ReleaseRoutes):
+class FakeSentry(OrgRoutes, IssueRoutes, EventRoutes, ReleaseRoutes, TriageRoutes):
     """State + ASGI app. `page_size_cap` forces multi-page answers in tests."""
 
     def __init__(self, *, org: str = "acme", token: str = FAKE_TOKEN, page_size_cap: int = 100) -> None:
@@ -137,7 +139,10 @@ class FakeSentry(OrgRoutes, IssueRoutes, EventRoutes, ReleaseRoutes):
         org = path.get("organization_id_or_slug")
         if org is not None and org not in (self.org_slug, self.org["id"]):
             raise LookupError(org)
-        handler: Callable[[PathParams, Query, QueryAll, Any], Reply] = getattr(self, "_op_" + op.operation_id)
+        handler: Callable[[PathParams, Query, QueryAll, Any], Reply] = getattr(
+            self,
+            "_op_" + re.sub(r"\W+", "_", op.operation_id),  # some ids are titles
+        )
         return handler(path, one, params, body)
 
 

@@ -74,25 +74,6 @@ class EventRoutes(SentryState):
         }
         return 200, answer, {}
 
-    def _discover_row(self, event: dict[str, Any]) -> dict[str, Any]:
-        issue = self.issues[event["groupID"]]
-        tags = {t["key"]: t["value"] for t in event["tags"]}
-        return {
-            "id": event["eventID"],
-            "title": event["title"],
-            "message": event["message"],
-            "level": tags["level"],
-            "project": issue["project"]["slug"],
-            "timestamp": event["dateCreated"],
-            "environment": tags["environment"],
-            "release": tags["release"],
-            "issue": issue["shortId"],
-            "issue.id": issue["id"],
-            "culprit": event["culprit"],
-            "trace": event["contexts"]["trace"]["trace_id"],
-            "user.email": event["user"]["email"],
-        }
-
     def _op_listOrganizationEvents(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:
         if one["dataset"] != "errors":
             return 200, {"data": [], "meta": {"fields": {}, "dataset": one["dataset"]}}, {}

@@ -116,7 +116,30 @@ class IssueRoutes(SentryState):
                     issue["statusDetails"] |= {"ignoreCount": details["ignoreCount"]}
             if status == "resolvedInNextRelease" or details.get("inNextRelease"):
                 issue["statusDetails"] = {"inNextRelease": True}
+        if "priority" in body:
+            issue["priority"] = body["priority"]
+            issue["priorityLockedAt"] = iso(now())
+        if "isBookmarked" in body:
+            issue["isBookmarked"] = body["isBookmarked"]
         return 200, self._public(issue), {}
+
+    def _op_updateOrganizationIssues(
+        self, path: PathParams, one: Query, params: QueryAll, body: Any
+    ) -> Reply:
+        # Bulk mutation; the fleet uses it only to merge. Like Sentry, merging needs ids of one project,
+        # and the issue with the most events becomes the parent.
+        issues = [self._issue(i) for i in params.get("id", [])]
+        if not body.get("merge"):
+            raise QueryError("the fake supports bulk merge only")
+        if len(issues) < 2 or len({i["project"]["id"] for i in issues}) != 1:
+            raise QueryError("Only issues within the same project can be merged.")
+        issues.sort(key=lambda i: as_number(i["count"]), reverse=True)
+        parent, children = issues[0], issues[1:]
+        for child in children:
+            self.events[parent["id"]] += self.events.pop(child["id"])
+            del self.issues[child["id"]]
+        parent["count"] = str(sum(as_number(i["count"]) for i in issues).__int__())
+        return 200, {"merge": {"parent": parent["id"], "children": [c["id"] for c in children]}}, {}
 
     def _op_createOrganizationIssueNote(
         self, path: PathParams, one: Query, params: QueryAll, body: Any

@@ -57,6 +57,7 @@ class SentryState:
 
     def _seed(self) -> None:
         moment = now()
+        self.autofix_runs: dict[str, dict[str, Any]] = {}
         org = self._example("getOrganization")
         org |= {"id": "1", "slug": self.org_slug, "name": f"{self.org_slug.title()} Inc (fake)"}
         org["links"] = {"organizationUrl": f"https://{self.org_slug}.sentry.example", "regionUrl": ""}
@@ -181,7 +182,29 @@ class SentryState:
                     "id": "0",
                     "type": "first_seen",
                     "user": None,
-                }
+                },
+                # activity items are untyped objects in the spec: a regression with a version, a
+                # priority change whose data is null, by a user
+                *(
+                    [
+                        {
+                            "data": {"version": f"{project_slug}@1.1.0"},
+                            "dateCreated": iso(now - timedelta(days=n)),
+                            "id": "1",
+                            "type": "set_regression",
+                            "user": None,
+                        },
+                        {
+                            "data": None,
+                            "dateCreated": iso(now - timedelta(hours=n)),
+                            "id": "2",
+                            "type": "set_priority",
+                            "user": {"id": "1", "email": "alice@example.com", "name": "Alice Example"},
+                        },
+                    ]
+                    if n == 1
+                    else []
+                ),
             ],
         }
         issue["firstRelease"] = issue["firstRelease"] | {
@@ -253,6 +276,7 @@ class SentryState:
                 {"key": "level", "value": issue["level"]},
                 {"key": "release", "value": release},
                 {"key": "server_name", "value": "web-1"},
+                *([{"key": "url", "value": "https://shop.example/checkout"}] if i == 0 else []),
             ],
             "user": {
                 "id": str(i),
@@ -358,3 +382,22 @@ class SentryState:
 
     def _environments(self, issue_id: str) -> set[str | None]:
         return {self._event_environment(e) for e in self.events[issue_id]}
+
+    def _discover_row(self, event: dict[str, Any]) -> dict[str, Any]:
+        issue = self.issues[event["groupID"]]
+        tags = {t["key"]: t["value"] for t in event["tags"]}
+        return {
+            "id": event["eventID"],
+            "title": event["title"],
+            "message": event["message"],
+            "level": tags["level"],
+            "project": issue["project"]["slug"],
+            "timestamp": event["dateCreated"],
+            "environment": tags["environment"],
+            "release": tags["release"],
+            "issue": issue["shortId"],
+            "issue.id": issue["id"],
+            "culprit": event["culprit"],
+            "trace": event["contexts"]["trace"]["trace_id"],
+            "user.email": event["user"]["email"],
+        }
