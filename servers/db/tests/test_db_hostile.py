@@ -67,8 +67,8 @@ PROBE = (
 )
 
 
-def snapshot(admin: psycopg.Connection[Any]) -> dict[str, Any]:
-    return {name: admin.execute(query).fetchone()[0] for name, query in SNAPSHOT.items()}  # type: ignore[index]
+def snapshot(admin: psycopg.Connection[Any]) -> dict[str, tuple[Any, ...] | None]:
+    return {name: admin.execute(query).fetchone() for name, query in SNAPSHOT.items()}
 
 
 # (id, tool, sql, scopes, outcome): outcome "error" = a tool error; "ok" = allowed but must change nothing.
@@ -207,7 +207,15 @@ async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("case", "tool", "sql", "scopes", "outcome"), CORPUS, ids=[c[0] for c in CORPUS])
-async def test_hostile_sql_has_no_side_effects(call, admin, case, tool, sql, scopes, outcome):
+async def test_hostile_sql_has_no_side_effects(
+    call: Callable[..., Any],
+    admin: psycopg.Connection[Any],
+    case: str,
+    tool: str,
+    sql: str,
+    scopes: str,
+    outcome: str,
+) -> None:
     await anyio.Path(PWNED).unlink(missing_ok=True)
     before = snapshot(admin)
     args: dict[str, Any] = {"sql": sql} | ({"analyze": True} if tool == "explain_query" else {})
@@ -231,7 +239,9 @@ async def test_hostile_sql_has_no_side_effects(call, admin, case, tool, sql, sco
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("function", ["pg_terminate_backend", "pg_cancel_backend"])
-async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(call, db_url, function):
+async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(
+    call: Callable[..., Any], db_url: str, function: str
+) -> None:
     with psycopg.connect(db_url, autocommit=True) as other:
         pid = other.info.backend_pid
         with anyio.fail_after(20):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -92,7 +92,9 @@ class _Cursor(AsyncRawCursor[Any]):
     command_status: str = ""
     affected: int = -1
 
-    async def chunks(self, query: str | bytes, params: list[Any], *, size: int) -> AsyncIterator[list[Any]]:
+    async def chunks(
+        self, query: str | bytes, params: list[Any], *, size: int
+    ) -> AsyncGenerator[list[Any], None]:
         """psycopg's stream(), yielding whole chunks of rows (no per-row async hop)."""
         async with self._conn.lock:
             try:
@@ -211,7 +213,7 @@ async def _stream(
     Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
     dropped.
     """
-    if (b"\x00" if isinstance(query, bytes) else "\x00") in query:
+    if (b"\x00" in query) if isinstance(query, bytes) else ("\x00" in query):
         raise psycopg.ProgrammingError("SQL text must not contain NUL characters")  # libpq would cut it there
     cur = _Cursor(conn)  # tuple rows: JSON arrays on the wire, no per-row copy
     kept = _Rows(max_rows, max_bytes)

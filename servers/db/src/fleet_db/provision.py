@@ -129,8 +129,8 @@ CREATE FUNCTION demo.touch_ticket(ticket_id bigint) RETURNS bigint LANGUAGE sql 
 """
 
 
-def _execute(conn: psycopg.Connection, statement: sql.Composable | str) -> None:
-    conn.execute(statement if isinstance(statement, sql.Composable) else sql.SQL(statement))  # type: ignore[arg-type]
+def _execute(conn: psycopg.Connection, statement: sql.SQL | sql.Composed | str) -> None:
+    conn.execute(sql.SQL(statement) if isinstance(statement, str) else statement)
 
 
 def _ensure_role(conn: psycopg.Connection, name: str, options: str) -> None:
