@@ -123,13 +123,13 @@ class FleetOAuthProvider(OAuthClientProvider):
 
     def __init__(
         self,
-        *args: Any,
+        *,
         storage: FileTokenStorage,
         discovery_http: httpx2.AsyncClient,
         notice: Callable[[str], None] | None = None,
         **kwargs: Any,
     ):
-        super().__init__(*args, storage=storage, validate_resource_url=self._check_prm_resource, **kwargs)
+        super().__init__(storage=storage, validate_resource_url=self._check_prm_resource, **kwargs)
         self.file_storage = storage
         self._discovery_http = discovery_http
         self._notice = notice or (lambda _: None)
