@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import os
+import secrets
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from fleet_frontdoor.devrun import _port_free
+import pytest
+from rich.console import Console
+
+from fleet_core.testing import free_port
+from fleet_frontdoor.devrun import DevFleet, _port_free, try_commands
+from fleet_frontdoor.manifest import load_manifest
+
+from .test_fleet_cli import _manifest_text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _time_wait_port() -> int:
@@ -40,3 +56,88 @@ def test_a_port_someone_listens_on_is_still_busy() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         assert not _port_free(f"http://127.0.0.1:{busy.getsockname()[1]}")
+
+
+def _marked(mark: str) -> dict[int, str]:
+    """Processes (pid → command line) whose environment carries `mark`: everything one fleet started."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if f"FLEET_TEST_MARK={mark}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_kill_9_of_fleet_dev_leaves_no_postgres_or_php_running(tmp_path: Path) -> None:
+    ports = {"db": free_port(), "wiki": free_port()}
+    path = tmp_path / "fleet.toml"
+    path.write_text(_manifest_text(free_port(), free_port(), ports))
+    mark = secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")} | {"FLEET_TEST_MARK": mark}
+    fleet = Path(sys.executable).parent / "fleet"
+    argv = [str(fleet), "--manifest", str(path), "dev", "--no-live", "--state-dir", str(tmp_path / "state")]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        seen = ""
+        for line in process.stdout:
+            seen += line
+            if line.startswith("fleet dev: ready in"):
+                break
+        assert "db: ready" in seen, seen
+        assert "wiki: ready" in seen, seen
+        running = _marked(mark)
+        postgres = [cmd for cmd in running.values() if "postgres" in cmd and " -D " in cmd]
+        assert postgres, running
+        datadir = Path(postgres[0].split(" -D ")[1].split()[0])
+        assert datadir.is_dir()
+        assert any("php" in cmd and " -S " in cmd for cmd in running.values()), running
+
+        process.kill()  # kill -9: no chance to clean up
+        process.wait()
+        deadline = time.monotonic() + 5
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _marked(mark) == {}
+        assert not datadir.exists()
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, secret: str | None) -> str:
+    if secret is None:
+        monkeypatch.delenv("FLEET_CI_BOT_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("FLEET_CI_BOT_SECRET", secret)
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=False)  # a log file or a pipe
+    fleet = DevFleet(load_manifest(ROOT / "fleet.toml"), ROOT / "fleet.toml", tmp_path, console=console)
+    fleet._print_summary()
+    return out.getvalue()
+
+
+def test_the_banner_is_not_wrapped_when_stdout_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shown = _summary(monkeypatch, tmp_path, None)
+    manifest = load_manifest(ROOT / "fleet.toml")
+    for command in try_commands(manifest):
+        assert f"  {command}\n" in shown  # whole, on one line: copy and paste works
+    assert max(len(line) for line in shown.splitlines()) > 80
+
+
+def test_the_banner_says_when_client_credentials_are_off_and_how_to_turn_them_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    off = _summary(monkeypatch, tmp_path, None)
+    assert "Client credentials: ci-bot is off: $FLEET_CI_BOT_SECRET is not set" in off
+    on = _summary(monkeypatch, tmp_path, "s3cret-value")
+    assert "Client credentials: ci-bot (secret from $FLEET_CI_BOT_SECRET)" in on
+    assert "s3cret-value" not in on

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 import httpx2
 
-from fleet_core import DevBackendUnavailable, free_port
+from fleet_core import DevBackendUnavailable, Reaper, free_port
 
 from .mediawiki import MediaWikiClient
 
@@ -205,6 +205,8 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
         start_new_session=True,  # its own process group: the workers stop with it
         cwd=workdir,
     )
+    # php -S and its workers outlive this process if it is killed outright: a watchdog stops them then
+    reaper = Reaper(killpg=[proc.pid]).start()
     wiki = EmbeddedWiki(url, workdir, "Fleetbot@fleet", bot_pass, "Admin@seed", admin_bot_pass)
     try:
         await _wait_ready(url, proc)
@@ -212,6 +214,7 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
             await seed_wiki(wiki)
         yield wiki
     finally:
+        reaper.cancel()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
