@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from starlette.datastructures import FormData, QueryParams
+from starlette.datastructures import FormData, QueryParams, UploadFile
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from fleet_frontdoor.authserver.cimd import CimdFetcher
@@ -55,12 +56,14 @@ class Context:
     def issuer(self) -> str:
         return self.manifest.issuer.url
 
-    def check_resource(self, values: list[str]) -> ServerEntry:
+    def check_resource(self, values: Sequence[str | UploadFile]) -> ServerEntry:
         """RFC 8707 §2: `resource` must be an absolute URI without a fragment; we also require it to
         be one of the manifest's resources byte for byte (an empty allow-list denies all)."""
         if len(values) != 1:
             raise OAuthError("invalid_target", "exactly one resource parameter is required")
         value = values[0]
+        if not isinstance(value, str):  # a file part of a multipart form
+            raise OAuthError("invalid_request", "parameter resource must be text")
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc or "#" in value:
             raise OAuthError("invalid_target", "resource must be an absolute http(s) URI without a fragment")
@@ -86,6 +89,14 @@ def grantable(asked: Iterable[str], holder: Iterable[str]) -> str:
     """Space-joined subset of `asked` that the user/client actually holds (RFC 6749 §3.3 may narrow)."""
     held = set(holder)
     return " ".join(s for s in asked if s in held)
+
+
+async def url_encoded_form(request: Request) -> FormData:
+    """The body of a token or device authorization request: RFC 6749 §3.2 and RFC 8628 §3.1 use
+    application/x-www-form-urlencoded only (a multipart body could carry files, never text)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
+    return await request.form()
 
 
 def single(params: QueryParams | FormData, name: str) -> str | None:
