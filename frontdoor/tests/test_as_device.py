@@ -122,23 +122,6 @@ async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app: St
 
 
 @pytest.mark.anyio
-async def test_a_multipart_device_authorization_request_is_an_invalid_request(app: Starlette) -> None:
-    """RFC 8628 §3.1: the request is form-encoded. A multipart one could carry `resource` as a file
-    upload, which reached the resource check as an UploadFile and crashed the request."""
-    async with asgi_client(app) as http:
-        r = await http.post(
-            "/oauth/device/code",
-            data={"client_id": "fleet-client", "scope": "db:read"},
-            files={"resource": ("resource.txt", DB.encode(), "text/plain")},
-        )
-    assert r.status_code == 400, r.text
-    assert r.json() == {
-        "error": "invalid_request",
-        "error_description": "use application/x-www-form-urlencoded",
-    }
-
-
-@pytest.mark.anyio
 async def test_device_authorization_request_is_validated(app: Starlette) -> None:
     async with asgi_client(app) as http:
         bad_resource = await http.post(

@@ -200,7 +200,7 @@ async def test_explain_returns_json_plan_without_executing(
     assert r["analyzed"] is False
     assert "Plan" in r["plan"][0]
     assert "Actual Rows" not in r["plan"][0]["Plan"]
-    r = await ok(client, "explain_query", sql="SELECT count(*) FROM demo.tickets", analyze=True)
+    r = await ok(client, "explain_query", sql="SELECT count(*) FROM demo.members", analyze=True)
     assert r["plan"][0]["Plan"]["Actual Rows"] == 1
 
 
@@ -287,9 +287,12 @@ async def test_failed_write_leaves_nothing_behind(client: Client, admin: psycopg
 
 
 @pytest.mark.anyio
-async def test_ddl_is_refused_by_postgresql_plainly(client: Client) -> None:
+async def test_ddl_is_refused_plainly(client: Client) -> None:
     message = await error(client, "execute_statement", sql="ALTER TABLE demo.tickets ADD COLUMN x int")
-    assert message.endswith("PostgreSQL refused this for role fleet_writer: must be owner of table tickets")
+    assert "execute_statement runs one INSERT, UPDATE, DELETE, MERGE or SELECT; this is AlterTable" in message
+    # what the allow-list lets through still meets PostgreSQL's grants
+    message = await error(client, "execute_statement", sql="UPDATE demo.tickets SET owner = 'bob'")
+    assert "PostgreSQL refused this for role fleet_writer: permission denied for table tickets" in message
 
 
 @pytest.mark.anyio
