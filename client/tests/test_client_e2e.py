@@ -80,7 +80,7 @@ def demo_upstream(door: FrontDoor, name: str) -> Any:
         text: Annotated[str, Field(description="what to write")], ctx: Context[Any, Any]
     ) -> str:
         """Pretend to write something (needs the write scope)."""
-        return f"{caller(ctx).subject} wrote {text}"
+        return f"{caller(ctx).account} wrote {text}"
 
     return build_app(mcp, settings)
 
@@ -138,7 +138,7 @@ async def test_login_read_call_and_step_up_on_write(tmp_path):
                 me = await mcp.call_tool("whoami", {})
             async with client.connect("demo") as mcp:
                 wrote = await mcp.call_tool("write_note", {"text": "hello"})
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert me.structured_content["scopes"] == ["demo:read"]
     assert me.structured_content["audience"] == [door.resource("demo")]
     assert wrote.is_error is False
@@ -157,7 +157,7 @@ async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path):
         async with fleet(tmp_path, "demo") as door:
             client = FleetClient(config_for(door, tmp_path), opener=browser_as("bob"))
             async with client.connect("demo") as mcp:
-                assert (await mcp.call_tool("whoami", {})).structured_content["subject"] == "bob"
+                assert (await mcp.call_tool("whoami", {})).structured_content["account"] == "bob"
             with pytest.raises(ExceptionGroup) as refused:  # the flow error ends the connection
                 async with client.connect("demo") as mcp:
                     await mcp.call_tool("write_note", {"text": "x"})
@@ -181,7 +181,7 @@ async def test_device_flow_then_calls_without_a_browser(tmp_path):
             await client.device_login("demo", scope="demo:read", prompt=approve, sleep=no_wait)
             async with client.connect("demo") as mcp:
                 me = await mcp.call_tool("whoami", {})
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert me.structured_content["client_id"] == "fleet-client"
 
 
@@ -198,7 +198,7 @@ async def test_refresh_after_expiry_needs_no_browser(tmp_path):
             async with FleetClient(config, opener=no_browser).connect("demo") as mcp:
                 me = await mcp.call_tool("whoami", {})
             after = (await storage.get_tokens()).access_token
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert after != before
     assert storage.expires_at() > 0
 
@@ -300,7 +300,7 @@ async def test_cli_headless_login_call_whoami_and_logout(tmp_path):
             after = await run("--output", "json", "whoami")
     assert {t["name"] for t in json.loads(tools)} >= {"whoami", "write_note"}
     assert "alice wrote from-cli" in called
-    assert '"subject": "alice"' in whoami
+    assert '"account": "alice"' in whoami
     assert '"scope": "demo:read demo:write"' in local
     assert after.strip() == "[]"
 
@@ -329,4 +329,4 @@ async def test_the_example_runs_against_the_front_door(tmp_path, monkeypatch, ca
             monkeypatch.setenv("FLEET_CLIENT_CONFIG", str(config_file))
             monkeypatch.setenv("FLEET_CLIENT_STATE_DIR", str(config.state_dir))  # signed in above
             await example["main"]("demo")
-    assert "'subject': 'alice'" in capsys.readouterr().out
+    assert "'account': 'alice'" in capsys.readouterr().out

@@ -72,9 +72,9 @@ class Triage:
     def sentry_user(self, who: Identity) -> str | None:
         """The caller's Sentry user (email/username/id): mapped, else <subject>@<domain>; None if none."""
         s = self.settings
-        account = s.account_for(who.subject)
+        account = who.account  # resolved by the gate: user_map entry, username claim, or subject
         if account is None or who.subject in s.user_map:
-            return account  # mapped, or refused (unmapped_users=refuse)
+            return account  # mapped as-is, or none (then `me` is refused)
         if who.subject.startswith("client:"):
             return None  # a machine client has no Sentry user
         return f"{account}@{s.user_email_domain}" if s.user_email_domain else account
@@ -203,6 +203,7 @@ class Triage:
         org = await self.client.organization(self.org(organization))
         return SentryWhoAmI(
             subject=who.subject,
+            account=who.account,
             scopes=sorted(who.scopes),
             sentry_user=self.sentry_user(who),
             organization=self._org(org),
@@ -481,9 +482,10 @@ class Triage:
         comment: str | None,
     ) -> Change:
         org = self.org(organization)
+        name = self.settings.account_of(who, "Sentry")  # before any change: no name, no change
         issue_id = await self.client.issue_id(org, issue)
         await self.client.update_issue(org, issue_id, changes)
-        text = f"{action} by {who.subject} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
+        text = f"{action} by {name} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
         note = await self._note(org, issue_id, text, done=action)
         raw = await self.client.issue(org, issue_id)
         return Change(issue=self.to_issue(org, raw), action=action, note=note)
@@ -517,7 +519,8 @@ class Triage:
 
     async def note(self, who: Identity, organization: str | None, issue: str, text: str) -> Change:
         org = self.org(organization)
+        name = self.settings.account_of(who, "Sentry")
         issue_id = await self.client.issue_id(org, issue)
-        note = await self._note(org, issue_id, f"{text}\n\n— {who.subject} (via mcp-fleet)", done=None)
+        note = await self._note(org, issue_id, f"{text}\n\n— {name} (via mcp-fleet)", done=None)
         raw = await self.client.issue(org, issue_id)
         return Change(issue=self.to_issue(org, raw), action="Note added", note=note)
