@@ -1,17 +1,26 @@
 # Shared by scripts/test and scripts/dev.
 
+# uv: the one on PATH, else the one scripts/install_uv.py put in ~/.local/bin earlier (no reinstall),
+# else install it there from its PyPI wheel with the system python3 (no pip needed; that script says
+# why). The script also adds ~/.local/bin to PATH in the shell start-up files so the next terminal
+# finds uv, and says what to run in this one.
 ensure_uv() {
-    if ! command -v uv >/dev/null 2>&1; then
-        echo "installing uv (pip --user)" >&2
-        python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
-        export PATH="$HOME/.local/bin:$PATH"
+    command -v uv >/dev/null 2>&1 && return 0
+    if ! command -v python3 >/dev/null 2>&1; then
+        echo "error: uv is not installed and there is no python3 to install it with;" >&2
+        echo "       install uv (https://docs.astral.sh/uv/getting-started/installation/) and rerun" >&2
+        return 1
     fi
+    python3 scripts/install_uv.py || return 1
+    export PATH="${XDG_BIN_HOME:-$HOME/.local/bin}:$PATH"
 }
 
 # Each scripts/setup.d/*.sh installs one service's Debian packages and exits fast when they are
 # already there. As root they run directly; otherwise through sudo when it needs no password;
 # otherwise we say what to run and go on (tests needing that service will then fail, loudly).
+# `ensure_system_packages dev` leaves out the fragments marked `# only for: scripts/test`.
 ensure_system_packages() {
+    local purpose=${1:-test}
     local runner=()
     if [[ $(id -u) -ne 0 ]]; then
         if sudo -n true 2>/dev/null; then
@@ -29,6 +38,8 @@ ensure_system_packages() {
     fi
     local fragment
     for fragment in scripts/setup.d/*.sh; do
-        [[ -e $fragment ]] && "${runner[@]}" bash "$fragment"
+        [[ -e $fragment ]] || continue
+        [[ $purpose == dev ]] && grep -qx '# only for: scripts/test' "$fragment" && continue
+        "${runner[@]}" bash "$fragment"
     done
 }

@@ -34,7 +34,7 @@ CIMD_URL = "https://conformance-test.local/client-metadata.json"
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 async def browser(url: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ class StubAS:
     tokens: dict[str, Grant] = field(default_factory=dict)
     codes: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     log: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    _n: itertools.count = field(default_factory=itertools.count)
+    _n: itertools.count[int] = field(default_factory=itertools.count)
 
     def metadata(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -308,11 +308,17 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         yield running
 
 
+# What the `other_as` and `browser` fixtures give a test (tests import these names for mypy only:
+# conftest is not importable at run time under --import-mode=importlib).
+OtherAS = Callable[..., contextlib.AbstractAsyncContextManager[StubAS]]
+Browser = Callable[[str], Awaitable[None]]
+
+
 @pytest.fixture
-def other_as():
+def other_as() -> OtherAS:
     return second_as
 
 
 @pytest.fixture
-def browser():
+def browser() -> Browser:
     return headless_browser

@@ -77,7 +77,7 @@ TIMING_SENSITIVE = {"sse-retry"}
 
 
 @pytest.mark.anyio
-async def test_conformance_client_scenarios():
+async def test_conformance_client_scenarios() -> None:
     failures: dict[str, str] = {}
     with anyio.fail_after(170):
         scenarios = await _client_scenarios()
@@ -137,7 +137,7 @@ def _fleet_server(name: str, port: int) -> tuple[Any, str]:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("server", ["core", "db", "gitea", "sentry", "wiki"])
-async def test_conformance_server_scenarios(server):
+async def test_conformance_server_scenarios(server: str) -> None:
     port = free_port()
     app, url = _fleet_server(server, port)
     scopes = f"{server}:read {server}:write"

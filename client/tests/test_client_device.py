@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import anyio
 import httpx2
 import pytest
+from mcp.shared.auth import OAuthToken
 
 from fleet_client import DeviceFlowError, FleetClient
-from fleet_client.device import device_authorization
+from fleet_client.device import DeviceCode, device_authorization
+from fleet_core.testing import text_of
+
+if TYPE_CHECKING:  # conftest is not importable at run time (--import-mode=importlib)
+    from client.tests.conftest import Stack
 
 
 class FakeTime:
@@ -25,11 +32,13 @@ class FakeTime:
         return self.now
 
 
-async def _run(stack, script, *, interval=5):
+async def _run(
+    stack: Stack, script: list[dict[str, Any]], *, interval: int | None = 5
+) -> tuple[OAuthToken, FakeTime, list[DeviceCode]]:
     stack.auth.device_script = list(script)
     stack.auth.device_interval = interval
     fake = FakeTime()
-    shown = []
+    shown: list[DeviceCode] = []
     async with httpx2.AsyncClient(timeout=10) as http:
         with anyio.fail_after(20):
             token = await device_authorization(
@@ -51,7 +60,7 @@ OK = {"ok": True}
 
 
 @pytest.mark.anyio
-async def test_device_flow_polls_at_the_interval_and_slows_down_by_five_seconds(stack):
+async def test_device_flow_polls_at_the_interval_and_slows_down_by_five_seconds(stack: Stack) -> None:
     token, fake, shown = await _run(stack, [PENDING, SLOW, PENDING, SLOW, OK], interval=3)
     assert fake.waits == [3, 3, 8, 8, 13]
     assert token.access_token.startswith("at-")
@@ -64,33 +73,33 @@ async def test_device_flow_polls_at_the_interval_and_slows_down_by_five_seconds(
 
 
 @pytest.mark.anyio
-async def test_device_flow_default_interval_is_five_seconds(stack):
+async def test_device_flow_default_interval_is_five_seconds(stack: Stack) -> None:
     _, fake, _ = await _run(stack, [PENDING, OK], interval=None)
     assert fake.waits == [5, 5]
 
 
 @pytest.mark.anyio
-async def test_device_flow_stops_on_expired_token(stack):
+async def test_device_flow_stops_on_expired_token(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="expired"):
         await _run(stack, [PENDING, {"error": "expired_token"}, OK])
     assert len(stack.auth.device_script) == 1  # no poll after expired_token
 
 
 @pytest.mark.anyio
-async def test_device_flow_stops_on_access_denied(stack):
+async def test_device_flow_stops_on_access_denied(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="denied"):
         await _run(stack, [{"error": "access_denied"}, OK])
     assert len(stack.auth.device_script) == 1
 
 
 @pytest.mark.anyio
-async def test_device_flow_stops_on_an_unknown_error(stack):
+async def test_device_flow_stops_on_an_unknown_error(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="invalid_client"):
         await _run(stack, [{"error": "invalid_client", "error_description": "who?"}])
 
 
 @pytest.mark.anyio
-async def test_device_flow_gives_up_when_the_code_lifetime_has_passed(stack):
+async def test_device_flow_gives_up_when_the_code_lifetime_has_passed(stack: Stack) -> None:
     stack.auth.device_script = [PENDING] * 500
     fake = FakeTime()
     async with httpx2.AsyncClient(timeout=10) as http:
@@ -110,7 +119,7 @@ async def test_device_flow_gives_up_when_the_code_lifetime_has_passed(stack):
 
 
 @pytest.mark.anyio
-async def test_device_login_stores_a_token_the_client_then_uses(stack):
+async def test_device_login_stores_a_token_the_client_then_uses(stack: Stack) -> None:
     async def no_browser(url: str) -> None:
         raise AssertionError(f"the browser flow must not run: {url}")
 
@@ -121,13 +130,13 @@ async def test_device_login_stores_a_token_the_client_then_uses(stack):
         await fleet.device_login("demo", prompt=lambda code: None, sleep=fake.sleep)
         async with fleet.connect("demo") as client:
             result = await client.call_tool("echo", {"text": "via device"})
-    assert result.content[0].text == "via device"
+    assert text_of(result) == "via device"
     assert stack.auth.count("authorize") == 0
     device_request = next(q for kind, q in stack.auth.log if kind == "device")
     assert device_request["scope"] == "demo:read demo:write"  # PRM scopes_supported (C7)
 
 
-def test_device_flow_without_endpoint_is_refused():
+def test_device_flow_without_endpoint_is_refused() -> None:
     async def go() -> None:
         async with httpx2.AsyncClient() as http:
             await device_authorization(

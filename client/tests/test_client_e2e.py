@@ -8,10 +8,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import runpy
 import sys
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,9 +25,11 @@ from pydantic import Field
 
 from fleet_client import FleetClient, LoginError
 from fleet_client.config import ClientConfig, ClientCredentials, ServerEntry
+from fleet_client.device import DeviceCode
 from fleet_client.errors import explain
 from fleet_client.storage import stored_grants
 from fleet_core import WRITE, ServerSettings, build_app, caller, create_server, requires
+from fleet_core.testing import text_of
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
 from fleet_frontdoor.manifest import Manifest
 from fleet_frontdoor.testing import FrontDoor, front_door
@@ -110,7 +113,7 @@ def config_for(door: FrontDoor, tmp_path: Path, **overrides: Any) -> ClientConfi
     )
 
 
-def browser_as(user: str, seen: list[str] | None = None):
+def browser_as(user: str, seen: list[str] | None = None) -> Callable[[str], Awaitable[None]]:
     """A headless user: signs in on the dev AS, approves, and follows the redirect to the listener."""
 
     async def opener(url: str) -> None:
@@ -128,7 +131,7 @@ async def no_browser(url: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_login_read_call_and_step_up_on_write(tmp_path):
+async def test_login_read_call_and_step_up_on_write(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
             seen: list[str] = []
@@ -142,7 +145,7 @@ async def test_login_read_call_and_step_up_on_write(tmp_path):
     assert me.structured_content["scopes"] == ["demo:read"]
     assert me.structured_content["audience"] == [door.resource("demo")]
     assert wrote.is_error is False
-    assert "alice wrote hello" in wrote.content[0].text
+    assert "alice wrote hello" in text_of(wrote)
     assert len(seen) == 2  # the login, then one step-up
     assert "scope=demo%3Aread&" in seen[0] or seen[0].endswith("scope=demo%3Aread")
     assert "scope=demo%3Aread+demo%3Awrite" in seen[1]  # SEP-2350 union
@@ -152,7 +155,7 @@ async def test_login_read_call_and_step_up_on_write(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path):
+async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
             client = FleetClient(config_for(door, tmp_path), opener=browser_as("bob"))
@@ -168,8 +171,9 @@ async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_device_flow_then_calls_without_a_browser(tmp_path):
-    async def approve(code) -> None:
+async def test_device_flow_then_calls_without_a_browser(tmp_path: pathlib.Path) -> None:
+    async def approve(code: DeviceCode) -> None:
+        assert code.verification_uri_complete is not None  # the dev AS sends it
         await approve_device(code.verification_uri_complete, user="alice")
 
     async def no_wait(_: float) -> None:
@@ -186,25 +190,29 @@ async def test_device_flow_then_calls_without_a_browser(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_refresh_after_expiry_needs_no_browser(tmp_path):
+async def test_refresh_after_expiry_needs_no_browser(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
             config = config_for(door, tmp_path)
             await FleetClient(config, opener=browser_as("alice")).login("demo")
             storage = FleetClient(config).storage(config.servers[0])
             storage.bind_issuer(door.issuer)
-            before = (await storage.get_tokens()).access_token
+            before = await storage.get_tokens()
             storage._update(expires_at=0)  # the stored token is past its expiry
             async with FleetClient(config, opener=no_browser).connect("demo") as mcp:
                 me = await mcp.call_tool("whoami", {})
-            after = (await storage.get_tokens()).access_token
+            after = await storage.get_tokens()
     assert me.structured_content["account"] == "alice"
-    assert after != before
-    assert storage.expires_at() > 0
+    assert before is not None
+    assert after is not None
+    assert after.access_token != before.access_token
+    expires_at = storage.expires_at()
+    assert expires_at is not None
+    assert expires_at > 0
 
 
 @pytest.mark.anyio
-async def test_tokens_stay_with_their_resource(tmp_path):
+async def test_tokens_stay_with_their_resource(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo", "other") as door:
             config = config_for(door, tmp_path)
@@ -222,7 +230,7 @@ async def test_tokens_stay_with_their_resource(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_client_credentials(tmp_path, monkeypatch):
+async def test_client_credentials(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLEET_CLIENT_E2E_BOT_SECRET", BOT_SECRET)  # the dev AS reads it (secret_env)
     env = {"FLEET_CLIENT_CC_SECRET": BOT_SECRET}
     with anyio.fail_after(60):
@@ -235,7 +243,7 @@ async def test_client_credentials(tmp_path, monkeypatch):
 
 
 @pytest.mark.anyio
-async def test_logout_then_the_next_call_signs_in_again(tmp_path):
+async def test_logout_then_the_next_call_signs_in_again(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
             config = config_for(door, tmp_path)
@@ -254,7 +262,7 @@ async def _refuse(url: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_cli_headless_login_call_whoami_and_logout(tmp_path):
+async def test_cli_headless_login_call_whoami_and_logout(tmp_path: pathlib.Path) -> None:
     async with fleet(tmp_path, "demo") as door:
         config_file = tmp_path / "config.toml"
         config_file.write_text(
@@ -308,13 +316,15 @@ async def test_cli_headless_login_call_whoami_and_logout(tmp_path):
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "whoami.py"
 
 
-def test_readme_shows_the_example_verbatim():
+def test_readme_shows_the_example_verbatim() -> None:
     readme = (EXAMPLE.parents[1] / "README.md").read_text()
     assert f"```python\n{EXAMPLE.read_text()}```" in readme
 
 
 @pytest.mark.anyio
-async def test_the_example_runs_against_the_front_door(tmp_path, monkeypatch, capsys):
+async def test_the_example_runs_against_the_front_door(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     example = runpy.run_path(str(EXAMPLE))  # not as __main__: only defines main()
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:

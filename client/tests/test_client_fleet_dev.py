@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -116,7 +117,7 @@ async def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
 
 
 @pytest.mark.anyio
-async def test_cli_against_fleet_dev(tmp_path):
+async def test_cli_against_fleet_dev(tmp_path: pathlib.Path) -> None:
     (tmp_path / "fleet.toml").write_text(manifest_text(free_port(), free_port(), free_port()))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "XDG_CONFIG_HOME"))}
     env |= {"FLEET_MANIFEST": str(tmp_path / "fleet.toml"), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}

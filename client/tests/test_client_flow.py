@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import anyio
 import pytest
 
 from fleet_client import FleetClient
 from fleet_client.errors import explain
+from fleet_core.testing import text_of
+
+if TYPE_CHECKING:  # conftest is not importable at run time (--import-mode=importlib)
+    from client.tests.conftest import Browser, OtherAS, Stack
 
 
 @pytest.mark.anyio
-async def test_login_then_call_read_tool(stack, browser):
+async def test_login_then_call_read_tool(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20):
         async with fleet.connect("demo") as client:
             result = await client.call_tool("echo", {"text": "hi"})
-    assert result.content[0].text == "hi"
+    assert text_of(result) == "hi"
     authorize = [q for kind, q in stack.auth.log if kind == "authorize"]
     assert len(authorize) == 1
     assert authorize[0]["scope"] == "demo:read"
@@ -25,19 +31,19 @@ async def test_login_then_call_read_tool(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_step_up_requests_the_union_of_scopes_and_retries_once(stack, browser):
+async def test_step_up_requests_the_union_of_scopes_and_retries_once(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20):
         async with fleet.connect("demo") as client:
-            assert (await client.call_tool("echo", {"text": "r"})).content[0].text == "r"
+            assert text_of(await client.call_tool("echo", {"text": "r"})) == "r"
             result = await client.call_tool("write_note", {"text": "w"})
-    assert result.content[0].text == "wrote w"
+    assert text_of(result) == "wrote w"
     scopes = [q["scope"] for kind, q in stack.auth.log if kind == "authorize"]
     assert scopes == ["demo:read", "demo:read demo:write"]  # SEP-2350 union, one step-up
 
 
 @pytest.mark.anyio
-async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack, browser):
+async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack: Stack, browser: Browser) -> None:
     with anyio.fail_after(30):
         async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
             await client.call_tool("echo", {"text": "r"})
@@ -48,7 +54,7 @@ async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_stored_token_is_reused_and_refreshed_after_expiry(stack, browser):
+async def test_stored_token_is_reused_and_refreshed_after_expiry(stack: Stack, browser: Browser) -> None:
     stack.auth.access_ttl = 1
     with anyio.fail_after(30):
         async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
@@ -66,14 +72,16 @@ async def test_stored_token_is_reused_and_refreshed_after_expiry(stack, browser)
         seen_before = len(stack.rs.seen_tokens)
         async with FleetClient(stack.config(), opener=no_browser).connect("demo") as client:
             result = await client.call_tool("echo", {"text": "second"})
-    assert result.content[0].text == "second"
+    assert text_of(result) == "second"
     assert stack.auth.count("authorize") == 1
     assert stack.auth.count("token:refresh_token") == 1
     assert first_token not in stack.rs.seen_tokens[seen_before:]  # refreshed before sending
 
 
 @pytest.mark.anyio
-async def test_tokens_from_a_previous_authorization_server_are_never_sent(stack, browser, other_as):
+async def test_tokens_from_a_previous_authorization_server_are_never_sent(
+    stack: Stack, browser: Browser, other_as: OtherAS
+) -> None:
     with anyio.fail_after(30):
         async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
             await client.call_tool("echo", {"text": "as1"})
@@ -85,7 +93,7 @@ async def test_tokens_from_a_previous_authorization_server_are_never_sent(stack,
             seen_before = len(stack.rs.seen_tokens)
             async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
                 result = await client.call_tool("echo", {"text": "as2"})
-    assert result.content[0].text == "as2"
+    assert text_of(result) == "as2"
     after = stack.rs.seen_tokens[seen_before:]
     assert after, "the second login must have sent a token"
     assert not old_tokens & set(after)
@@ -94,7 +102,7 @@ async def test_tokens_from_a_previous_authorization_server_are_never_sent(stack,
 
 
 @pytest.mark.anyio
-async def test_logout_forgets_the_tokens(stack, browser):
+async def test_logout_forgets_the_tokens(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(30):
         await fleet.login("demo")
@@ -105,7 +113,7 @@ async def test_logout_forgets_the_tokens(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_dynamic_registration_when_no_client_is_preregistered(stack, browser):
+async def test_dynamic_registration_when_no_client_is_preregistered(stack: Stack, browser: Browser) -> None:
     stack.auth.registration = True
     fleet = FleetClient(stack.config(client_id=None), opener=browser)
     with anyio.fail_after(20):
@@ -119,7 +127,7 @@ async def test_dynamic_registration_when_no_client_is_preregistered(stack, brows
 
 
 @pytest.mark.anyio
-async def test_step_up_is_tried_once_then_refused_clearly(stack, browser):
+async def test_step_up_is_tried_once_then_refused_clearly(stack: Stack, browser: Browser) -> None:
     stack.auth.grant_only = "demo:read"  # the user may not write: the AS never grants it
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20), pytest.raises(ExceptionGroup) as refused:

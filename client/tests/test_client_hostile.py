@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
 import socket
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx2
@@ -13,11 +15,15 @@ from fleet_client import FleetClient, UnsafeURLError
 from fleet_client.auth import FleetOAuthProvider, acceptable_prm_resource
 from fleet_client.callback import open_in_browser
 from fleet_client.errors import explain
+from fleet_client.session import Opener
 from fleet_client.storage import FileTokenStorage
 from fleet_client.urlguard import GuardedTransport, check_browser_url, check_fetch_url
 
+if TYPE_CHECKING:  # conftest is not importable at run time (--import-mode=importlib)
+    from client.tests.conftest import Browser, Stack
 
-async def _login_error(stack, opener) -> str:
+
+async def _login_error(stack: Stack, opener: Opener) -> str:
     fleet = FleetClient(stack.config(), opener=opener)
     try:
         with anyio.fail_after(20):
@@ -28,7 +34,7 @@ async def _login_error(stack, opener) -> str:
     pytest.fail("the login should have been refused")
 
 
-def _no_tokens_issued(stack) -> bool:
+def _no_tokens_issued(stack: Stack) -> bool:
     return stack.auth.count("token:authorization_code") == 0
 
 
@@ -41,19 +47,21 @@ def _no_tokens_issued(stack) -> bool:
         "JaVaScRiPt:x",
     ],
 )
-def test_authorization_url_with_a_non_http_scheme_is_refused(url):
+def test_authorization_url_with_a_non_http_scheme_is_refused(url: str) -> None:
     with pytest.raises(UnsafeURLError, match="not http"):
         open_in_browser(url, headless=True)
 
 
-def test_authorization_url_over_plain_http_to_a_remote_host_is_refused():
+def test_authorization_url_over_plain_http_to_a_remote_host_is_refused() -> None:
     with pytest.raises(UnsafeURLError, match="only on loopback"):
         check_browser_url("http://auth.example.com/authorize?x=1")
     assert check_browser_url("https://auth.example.com/authorize") == "https://auth.example.com/authorize"
 
 
 @pytest.mark.anyio
-async def test_metadata_with_a_javascript_authorization_endpoint_never_reaches_the_browser(stack, browser):
+async def test_metadata_with_a_javascript_authorization_endpoint_never_reaches_the_browser(
+    stack: Stack, browser: Browser
+) -> None:
     stack.auth.authorization_endpoint = "javascript:alert(1)"
     opened: list[str] = []
 
@@ -79,12 +87,12 @@ async def test_metadata_with_a_javascript_authorization_endpoint_never_reaches_t
         ("https://user:pw@example.com/x", "userinfo"),
     ],
 )
-def test_fetch_guard_refuses(url, reason):
+def test_fetch_guard_refuses(url: str, reason: str) -> None:
     with pytest.raises(UnsafeURLError, match=reason):
         check_fetch_url(url)
 
 
-def test_fetch_guard_allows_loopback_http_and_https():
+def test_fetch_guard_allows_loopback_http_and_https() -> None:
     check_fetch_url("http://127.0.0.1:8700/mcp/db")
     check_fetch_url("http://localhost:1234/x")
     check_fetch_url("http://[::1]:1/x")
@@ -95,7 +103,7 @@ def test_fetch_guard_allows_loopback_http_and_https():
 
 
 @pytest.mark.anyio
-async def test_prm_pointing_at_a_link_local_address_is_refused(stack, browser):
+async def test_prm_pointing_at_a_link_local_address_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.resource_metadata_url = "http://169.254.169.254/latest/meta-data/iam"
     message = await _login_error(stack, browser)
     assert "169.254.169.254 is a link-local address" in message
@@ -103,7 +111,7 @@ async def test_prm_pointing_at_a_link_local_address_is_refused(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_mismatched_prm_resource_is_refused(stack, browser):
+async def test_mismatched_prm_resource_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = "https://evil.example/mcp"
     message = await _login_error(stack, browser)
     assert "names resource https://evil.example/mcp" in message
@@ -111,7 +119,7 @@ async def test_mismatched_prm_resource_is_refused(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_prm_naming_a_sibling_resource_is_refused(stack, browser):
+async def test_prm_naming_a_sibling_resource_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = stack.rs.base + "/other"
     message = await _login_error(stack, browser)
     assert "refusing" in message
@@ -131,12 +139,12 @@ async def test_prm_naming_a_sibling_resource_is_refused(stack, browser):
         ("https://evil.example/mcp/gitea", False),
     ],
 )
-def test_which_prm_resources_are_acceptable(prm, ok):
+def test_which_prm_resources_are_acceptable(prm: str, ok: bool) -> None:
     assert acceptable_prm_resource(prm, "https://gw.example/mcp/gitea") is ok
 
 
 @pytest.mark.anyio
-async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack, browser):
+async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = stack.rs.base
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20):
@@ -148,7 +156,7 @@ async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack, brow
 
 
 @pytest.mark.anyio
-async def test_callback_with_a_wrong_state_is_refused(stack, browser):
+async def test_callback_with_a_wrong_state_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.state_mode = "tamper"
     message = await _login_error(stack, browser)
     assert "State parameter mismatch" in message
@@ -156,7 +164,7 @@ async def test_callback_with_a_wrong_state_is_refused(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_callback_with_a_wrong_iss_is_refused(stack, browser):
+async def test_callback_with_a_wrong_iss_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.iss_mode = "wrong"
     message = await _login_error(stack, browser)
     assert "iss mismatch: https://evil.example" in message
@@ -164,7 +172,9 @@ async def test_callback_with_a_wrong_iss_is_refused(stack, browser):
 
 
 @pytest.mark.anyio
-async def test_callback_without_iss_is_refused_when_the_as_advertises_it(stack, browser):
+async def test_callback_without_iss_is_refused_when_the_as_advertises_it(
+    stack: Stack, browser: Browser
+) -> None:
     stack.auth.iss_mode = "missing"
     message = await _login_error(stack, browser)
     assert "missing iss" in message
@@ -172,7 +182,7 @@ async def test_callback_without_iss_is_refused_when_the_as_advertises_it(stack, 
 
 
 @pytest.mark.anyio
-async def test_authorization_server_without_pkce_s256_is_refused(stack, browser):
+async def test_authorization_server_without_pkce_s256_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.pkce_methods = None
     message = await _login_error(stack, browser)
     assert "PKCE S256" in message
@@ -180,7 +190,7 @@ async def test_authorization_server_without_pkce_s256_is_refused(stack, browser)
 
 
 @pytest.mark.anyio
-async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path):
+async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path: pathlib.Path) -> None:
     storage = FileTokenStorage(tmp_path, "https://gw.example/mcp/gitea")
     async with httpx2.AsyncClient() as http:
         provider = FleetOAuthProvider(
@@ -203,8 +213,12 @@ async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_a_hostname_resolving_to_a_link_local_address_is_refused(monkeypatch):
-    async def fake_getaddrinfo(host, port, **kwargs):
+async def test_a_hostname_resolving_to_a_link_local_address_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def fake_getaddrinfo(
+        host: str, port: int, **kwargs: Any
+    ) -> list[tuple[socket.AddressFamily, socket.SocketKind, int, str, tuple[str, int]]]:
         assert host == "metadata.attacker.example"
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.169.254", port))]
 

@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Any
 
 import anyio
 import httpx2
@@ -16,11 +17,15 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import TypeAdapter, ValidationError
 
 from fleet_core import (
+    READ_ONLY,
     BackendError,
     BackendUrl,
     ServerSettings,
+    ToolError,
     TrustMode,
     build_app,
+    create_server,
+    requires,
     settings_or_exit,
     stdio_caller,
 )
@@ -35,6 +40,7 @@ from fleet_core.testing import (
     running_app,
     serve_server,
     settings_for,
+    text_of,
 )
 
 pytestmark = pytest.mark.anyio
@@ -91,7 +97,7 @@ async def test_insecure_dev_trusts_headers_on_loopback_and_says_so(
     who = identity("alice", "test:read", audience=settings.public_url)
     with anyio.fail_after(15):
         async with running_app(app) as base, connect(base + "/mcp", identity=who, secret=None) as client:
-            assert (await client.call_tool("echo", {"text": "dev"})).content[0].text == "dev"
+            assert text_of(await client.call_tool("echo", {"text": "dev"})) == "dev"
     assert ran == ["echo"]
 
 
@@ -142,7 +148,7 @@ async def test_healthz_is_open_and_readyz_asks_the_backend(
     assert "test not ready: database unreachable" in caplog.text
 
 
-async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -> None:
+async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list[dict[str, Any]]) -> None:
     @server.tool(meta={"fleet/scope": "test:read"})
     async def broken() -> str:
         """Always fails at the backend."""
@@ -155,7 +161,7 @@ async def test_tool_outcomes_are_audited(server: MCPServer, audit_lines: list) -
             failed = await client.call_tool("broken", {})
             unknown = await client.call_tool("echo", {"wrong": 1})
     assert failed.is_error
-    assert failed.content[0].text.endswith("backend down")
+    assert text_of(failed).endswith("backend down")
     assert unknown.is_error
     outcomes = [(line["tool"], line["outcome"]) for line in audit_lines if line.get("tool")]
     assert ("broken", "backend_error") in outcomes
@@ -172,7 +178,7 @@ async def test_in_memory_calls_fail_closed_without_an_explicit_identity(
             async with Client(server) as client:
                 allowed = await client.call_tool("whoami", {})
     assert refused.is_error
-    assert "no caller identity" in refused.content[0].text
+    assert "no caller identity" in text_of(refused)
     assert allowed.structured_content is not None
     assert allowed.structured_content["subject"] == "bob"
 
@@ -183,7 +189,7 @@ async def test_in_memory_calls_still_obey_tool_scopes(server: MCPServer, ran: li
             refused = await client.call_tool("change", {})
             allowed = await client.call_tool("echo", {"text": "hi"})
     assert refused.is_error
-    assert refused.content[0].text == "insufficient scope: this call needs test:read test:write"
+    assert text_of(refused) == "insufficient scope: this call needs test:read test:write"
     assert not allowed.is_error
     assert ran == ["echo"]
 
@@ -219,7 +225,7 @@ def test_stdio_caller_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert stdio_caller("notes", who="x").scopes == {"notes:read"}
     monkeypatch.setenv("FLEET_NOTES_STDIO_SCOPES", "notes:read notes:write")
     who = stdio_caller("notes", who="x")
-    assert (who.subject, who.scopes) == ("dora", {"notes:read", "notes:write"})
+    assert (who.subject, who.scopes) == ("dora", frozenset({"notes:read", "notes:write"}))
 
 
 def test_a_fleet_dev_child_exits_when_its_parent_is_killed_outright(tmp_path: pathlib.Path) -> None:
@@ -303,3 +309,115 @@ def test_backend_urls_are_absolute_and_lose_their_trailing_slash(given: str, kep
 def test_a_malformed_backend_url_is_refused(bad: str) -> None:
     with pytest.raises(ValidationError, match="absolute http"):
         TypeAdapter(BackendUrl).validate_python(bad)
+
+
+async def test_a_tool_that_crashes_on_an_unexpected_shape_says_so_and_names_itself() -> None:
+    mcp = create_server("shapes")
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    async def count_events() -> int:
+        """Reads a field the backend did not send."""
+        answer: dict[str, str] = {"count": "12"}
+        return int(answer["total"])
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    def broken_sync() -> int:
+        """A plain (sync) tool that hits a bug."""
+        raise RuntimeError("secret internals")
+
+    @mcp.tool(meta=requires("shapes:read"), annotations=READ_ONLY)
+    async def refuses() -> int:
+        """A deliberate tool error passes through unchanged."""
+        raise ToolError("not found: widget 7")
+
+    with acting_as(identity("alice", "shapes:read", audience="http://127.0.0.1:8700/mcp/shapes")):
+        async with Client(mcp) as session:
+            shape = await session.call_tool("count_events", {})
+            crash = await session.call_tool("broken_sync", {})
+            deliberate = await session.call_tool("refuses", {})
+    assert shape.is_error
+    assert crash.is_error
+    assert deliberate.is_error
+    text = text_of(shape)
+    assert text.startswith("Error executing tool count_events: ")
+    assert "shape this tool does not handle (KeyError: 'total')" in text
+    crash_text = text_of(crash)
+    assert crash_text == (
+        "Error executing tool broken_sync: internal error (RuntimeError); the server log has the details"
+    )
+    assert "secret internals" not in crash_text
+    assert text_of(deliberate) == "Error executing tool refuses: not found: widget 7"
+
+
+async def test_finding4_get_on_the_mcp_endpoint_is_405_not_a_silent_stream(server: MCPServer) -> None:
+    settings = settings_for(name="test")
+    who = identity("bob", "test:read", audience=settings.public_url)
+    headers = identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    with anyio.fail_after(15):
+        async with serve_server(server, settings) as url, httpx2.AsyncClient() as http:
+            r = await http.get(url, headers=headers | {"Accept": "text/event-stream"})
+            assert r.status_code == 405
+            assert r.headers["allow"] == "POST"
+            assert r.json()["error"] == "method_not_allowed"
+            assert (await http.get(url, headers={"Accept": "text/event-stream"})).status_code == 401
+            # a browser gets a page saying what this URL is, signed in or not (issue 13 item 15)
+            for extra in ({}, headers):
+                page = await http.get(url, headers=extra | {"Accept": "text/html,application/xhtml+xml,*/*"})
+                assert page.status_code == 405
+                assert page.headers["content-type"] == "text/html; charset=utf-8"
+                assert "This is an MCP endpoint" in page.text
+                assert settings.public_url in page.text
+            # and an SDK client, which may try the GET stream, still works
+            async with connect(url, identity=who) as client:
+                assert text_of(await client.call_tool("echo", {"text": "still fine"})) == "still fine"
+
+
+async def test_finding4_one_callers_concurrent_calls_cannot_starve_another(
+    audit_lines: list[dict[str, Any]],
+) -> None:
+    mcp = create_server("test")
+    inside = 0
+    four_inside, refused_all, release = anyio.Event(), anyio.Event(), anyio.Event()
+
+    @mcp.tool(meta=requires("test:read"), annotations=READ_ONLY)
+    async def slow() -> str:
+        """Holds its slot (a backend connection, say) until released."""
+        nonlocal inside
+        inside += 1
+        if inside == 4:
+            four_inside.set()
+        await release.wait()
+        return "done"
+
+    settings = settings_for(name="test")
+    assert settings.max_concurrent_calls == 4
+
+    def headers(subject: str) -> dict[str, str]:
+        who = identity(subject, "test:read", audience=settings.public_url)
+        return MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+
+    with anyio.fail_after(30):
+        async with serve_server(mcp, settings) as url, httpx2.AsyncClient(timeout=20) as http:
+            statuses: list[int] = []
+
+            async def bob_call() -> None:
+                response = await http.post(url, json=call_body("slow"), headers=headers("bob"))
+                statuses.append(response.status_code)
+                if statuses.count(429) == 26:
+                    refused_all.set()
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(30):
+                    tg.start_soon(bob_call)
+                await four_inside.wait()
+                await refused_all.wait()  # the 26 over the limit are refused at once, not queued
+                with anyio.fail_after(5):  # while bob's four still hold their slots
+                    alice = await http.post(url, json=call_body("whoami"), headers=headers("alice"))
+                assert alice.status_code == 200
+                assert alice.json()["result"]["structuredContent"]["subject"] == "alice"
+                assert inside == 4
+                release.set()
+    assert sorted(statuses) == [200] * 4 + [429] * 26
+    refusals = [line for line in audit_lines if line.get("status") == 429]
+    assert len(refusals) == 26
+    assert {line["subject"] for line in refusals} == {"bob"}

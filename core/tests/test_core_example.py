@@ -9,7 +9,7 @@ import anyio
 import pytest
 from mcp import MCPError
 
-from fleet_core.testing import connect, identity, serve_server
+from fleet_core.testing import connect, identity, serve_server, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -42,6 +42,6 @@ async def test_the_example_notes_server_acts_as_the_caller() -> None:
                     await client.call_tool("add_note", {"text": "x"})
     assert added.structured_content == {"owner": "alice", "notes": ["hi"]}
     assert full.is_error
-    assert "already have 1 notes" in full.content[0].text
+    assert "already have 1 notes" in text_of(full)
     assert theirs.structured_content == {"owner": "bob", "notes": []}
     assert store == {"alice": ["hi"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -57,7 +58,7 @@ def assert_refused(response: httpx2.Response, ran: list[str], audit_lines: list[
 
 
 async def test_valid_secret_and_headers_reach_the_tool(
-    server: MCPServer, ran: list[str], audit_lines: list
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
 ) -> None:
     response = await post(server, good_headers())
     assert response.status_code == 200
@@ -84,24 +85,30 @@ async def test_second_secret_is_accepted_during_rotation(server: MCPServer, ran:
     assert ran == ["echo"]
 
 
-async def test_no_headers_at_all_is_refused(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_no_headers_at_all_is_refused(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
     assert_refused(await post(server, MCP_HEADERS), ran, audit_lines)
 
 
 async def test_identity_headers_without_the_gateway_secret_are_refused(
-    server: MCPServer, ran: list[str], audit_lines: list
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
 ) -> None:
     assert_refused(await post(server, good_headers(X_MCP_Gateway_Secret=None)), ran, audit_lines)
     assert audit_lines[-1]["reason"] == "gateway secret missing or duplicated"
 
 
-async def test_wrong_gateway_secret_is_refused(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_wrong_gateway_secret_is_refused(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
     assert_refused(await post(server, good_headers(X_MCP_Gateway_Secret="x" * 30)), ran, audit_lines)
     assert audit_lines[-1]["reason"] == "wrong gateway secret"
     assert "x" * 30 not in str(audit_lines)
 
 
-async def test_secret_prefix_is_not_enough(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_secret_prefix_is_not_enough(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
     assert_refused(await post(server, good_headers(X_MCP_Gateway_Secret=TEST_SECRET[:-1])), ran, audit_lines)
 
 
@@ -123,7 +130,12 @@ async def test_secret_prefix_is_not_enough(server: MCPServer, ran: list[str], au
     ],
 )
 async def test_bad_identity_header_is_refused(
-    server: MCPServer, ran: list[str], audit_lines: list, header: str, value: str | None, reason: str
+    server: MCPServer,
+    ran: list[str],
+    audit_lines: list[dict[str, Any]],
+    header: str,
+    value: str | None,
+    reason: str,
 ) -> None:
     assert_refused(await post(server, good_headers(**{header: value})), ran, audit_lines)
     assert audit_lines[-1]["reason"] == reason
@@ -162,7 +174,7 @@ def header_block(**changes: str) -> bytes:
 
 
 async def test_duplicated_subject_header_is_refused(
-    server: MCPServer, ran: list[str], audit_lines: list
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
 ) -> None:
     reply = await raw_request(server, header_block() + b"X-MCP-Subject: admin\r\n")
     assert reply.startswith(b"HTTP/1.1 401")
@@ -171,7 +183,7 @@ async def test_duplicated_subject_header_is_refused(
 
 
 async def test_duplicated_gateway_secret_is_refused(
-    server: MCPServer, ran: list[str], audit_lines: list
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
 ) -> None:
     reply = await raw_request(server, header_block() + b"X-MCP-Gateway-Secret: guess-guess-guess-guess\r\n")
     assert reply.startswith(b"HTTP/1.1 401")
@@ -180,7 +192,7 @@ async def test_duplicated_gateway_secret_is_refused(
 
 @pytest.mark.parametrize("char", ["\x01", "\x1b", "\x7f"])
 async def test_control_character_in_identity_header_is_refused(
-    server: MCPServer, ran: list[str], audit_lines: list, char: str
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]], char: str
 ) -> None:
     reply = await raw_request(server, header_block(**{"X-MCP-Subject": f"alice{char}admin"}))
     # Either the HTTP parser rejects the header (400) or the identity check does (401); nothing runs.
@@ -199,7 +211,7 @@ async def test_crlf_cannot_inject_a_second_identity_header(server: MCPServer, ra
 
 
 async def test_oversized_body_is_refused_before_mcp(
-    server: MCPServer, ran: list[str], audit_lines: list
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
 ) -> None:
     big = call_body("echo", {"text": "x" * (SETTINGS.max_body_bytes + 1)})
     response = await post(server, good_headers(), big)
@@ -210,7 +222,7 @@ async def test_oversized_body_is_refused_before_mcp(
 
 
 async def test_oversized_chunked_body_is_refused(server: MCPServer, ran: list[str]) -> None:
-    async def chunks():  # no Content-Length: the limit must hold while streaming
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit must hold while streaming
         for _ in range(40):
             yield b"x" * 65536
 

@@ -117,7 +117,7 @@ async def test_hs256_forged_with_the_public_key_is_refused(server: MCPServer, ra
 async def test_alg_none_is_refused(server: MCPServer, ran: list[str]) -> None:
     async with JwtIssuer() as issuer:
         unsigned = jwt.encode(
-            issuer.claims(RESOURCE, scope="test:read"), None, algorithm="none", headers={"kid": issuer.kid}
+            issuer.claims(RESOURCE, scope="test:read"), "", algorithm="none", headers={"kid": issuer.kid}
         )
         assert_refused(await call(server, issuer, bearer(unsigned)), ran)
 
@@ -171,7 +171,9 @@ async def test_token_in_query_string_is_refused(server: MCPServer, ran: list[str
         assert_refused(response, ran)
 
 
-async def test_jwks_outage_answers_503_not_401(server: MCPServer, ran: list[str], audit_lines: list) -> None:
+async def test_jwks_outage_answers_503_not_401(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
     async with JwtIssuer() as issuer:
         token = issuer.mint(RESOURCE, scope="test:read")
         issuer.available = False

@@ -7,19 +7,22 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError
 from mcp.server.mcpserver import MCPServer
 
-from fleet_core import READ_ONLY, build_app, create_server, requires
+from fleet_core import READ_ONLY, WRITE, build_app, create_server, requires
 from fleet_core.testing import (
     MCP_HEADERS,
     TEST_SECRET,
+    acting_as,
     call_body,
     connect,
     identity,
     identity_headers,
+    running_app,
     serve_server,
     settings_for,
+    text_of,
 )
 
 pytestmark = pytest.mark.anyio
@@ -115,7 +118,7 @@ async def test_sdk_client_sees_the_refusal_and_no_tool_runs_in_both_eras(
             async with serve_server(server, SETTINGS) as url, connect(url, identity=who, mode=mode) as client:
                 with pytest.raises(MCPError):
                     await client.call_tool("change", {})
-                assert (await client.call_tool("echo", {"text": "ok"})).content[0].text == "ok"
+                assert text_of(await client.call_tool("echo", {"text": "ok"})) == "ok"
     assert ran == ["echo", "echo"]
 
 
@@ -167,4 +170,68 @@ async def test_a_body_the_gate_cannot_read_is_refused_not_waved_through(
     response = await post(server, headers_for("test:read"), body)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+    assert ran == []
+
+
+async def test_finding7_a_tool_registered_after_build_app_still_needs_its_scope(
+    server: MCPServer, ran: list[str]
+) -> None:
+    app = build_app(server, SETTINGS)
+
+    @server.tool(meta=requires("test:write"), annotations=WRITE)
+    async def late_write() -> str:
+        """Added after the app was built (the mistake finding 12.7 is about)."""
+        ran.append("late_write")
+        return "written"
+
+    @server.tool()
+    async def late_undeclared() -> str:
+        ran.append("late_undeclared")
+        return "oops"
+
+    with anyio.fail_after(15):
+        async with running_app(app) as base, httpx2.AsyncClient() as http:
+            url = base + SETTINGS.path
+            refused = await http.post(url, json=call_body("late_write"), headers=headers_for("test:read"))
+            assert refused.status_code == 403
+            assert 'scope="test:read test:write"' in refused.headers["www-authenticate"]
+            # a tool with no declared scope fails closed: even every scope there is won't run it
+            for scopes in ("test:read", "test:read test:write"):
+                r = await http.post(url, json=call_body("late_undeclared"), headers=headers_for(scopes))
+                assert r.status_code == 403
+            assert ran == []
+            ok = await http.post(
+                url, json=call_body("late_write"), headers=headers_for("test:read test:write")
+            )
+            assert ok.status_code == 200
+            assert ran == ["late_write"]
+
+
+async def test_finding7_in_memory_calls_fail_closed_for_an_undeclared_tool(server: MCPServer) -> None:
+    @server.tool()
+    async def undeclared() -> str:
+        return "oops"
+
+    who = identity("alice", "test:read test:write", audience=SETTINGS.public_url)
+    with acting_as(who), anyio.fail_after(15):
+        async with Client(server) as client:
+            result = await client.call_tool("undeclared", {})
+    assert result.is_error
+    assert "insufficient scope" in text_of(result)
+
+
+async def test_finding10_duplicated_mcp_name_or_method_headers_are_refused(
+    server: MCPServer, ran: list[str]
+) -> None:
+    with anyio.fail_after(15):
+        async with serve_server(server, SETTINGS) as url, httpx2.AsyncClient() as http:
+            for name, values in (
+                ("mcp-name", ("change", "echo")),
+                ("mcp-method", ("tools/call", "tools/call")),
+            ):
+                headers = [(k, v) for k, v in headers_for("test:read test:write").items()]
+                headers += [(name, v) for v in values]
+                r = await http.post(url, json=call_body("echo", {"text": "x"}), headers=headers)
+                assert r.status_code == 400, r.text
+                assert r.json()["error"] == "invalid_request"
     assert ran == []

@@ -882,3 +882,89 @@ async def test_s9_no_token_ever_reaches_the_gateway_logs(caplog: pytest.LogCaptu
     for token in tokens:
         assert token not in text  # ...never the token
         assert token.split(".")[2] not in text
+
+
+# ---------------------------------------------------------------- hardening (issue 12)
+
+
+async def raw_exchange(base: str, head: bytes, body: bytes = b"") -> bytes:
+    """Send `head` + `body` byte for byte and read until the server closes the connection."""
+    host, port = base.removeprefix("http://").split(":")
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            await stream.send(head + body)
+        data = b""
+        with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, ConnectionResetError):
+            while True:
+                data += await stream.receive()
+    return data
+
+
+@pytest.mark.anyio
+async def test_finding5_upgrade_with_a_body_is_400_json_not_500() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            upgrade = {
+                "Upgrade": "h2c",
+                "Connection": "Upgrade, HTTP2-Settings",
+                "HTTP2-Settings": "AAMAAABk",
+            }
+            for headers in (s.auth(), {**s.auth(), "Upgrade": "websocket", "Connection": "upgrade"}):
+                r = await http.post(s.resource, json=call_body("whoami"), headers={**headers, **upgrade})
+                assert r.status_code == 400, r.text
+                assert r.json()["error"] == "invalid_request"
+            assert s.echo == []
+            # an upgrade offer without a body (curl --http2 on http://) is declined and proxied as usual
+            token = s.token(f"{s.gateway}/mcp/raw", scope="raw:read")
+            r = await http.get(f"{s.gateway}/mcp/raw/body", headers={**s.auth(token), **upgrade})
+            assert r.json()["length"] == 0
+            assert "upgrade" not in s.raw[-1].names()
+
+
+@pytest.mark.anyio
+async def test_finding5_oversized_request_head_is_431_and_cheap() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            host = s.gateway.removeprefix("http://")
+            head = f"GET /mcp/echo HTTP/1.1\r\nHost: {host}\r\nX-Big: ".encode()
+            answer = await raw_exchange(s.gateway, head, b"a" * (8 << 20) + b"\r\n\r\n")  # 8 MiB header
+            assert answer.startswith(b"HTTP/1.1 431 ")
+            assert b'"request_header_fields_too_large"' in answer
+            # many headers that are each small add up the same way
+            many = b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 1000) for i in range(100))
+            answer = await raw_exchange(s.gateway, head.replace(b"X-Big: ", many + b"X-Last: "), b"1\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 431 ")
+            assert (await http.get(s.gateway + "/healthz")).status_code == 200
+            # a normal head, bearer token and all, is far below the cap; keep-alive requests reset the count
+            for _ in range(3):
+                padded = {**s.auth(), "X-Pad": "p" * 30000}
+                whoami(await http.post(s.resource, json=call_body("whoami"), headers=padded))
+            assert s.echo[0].one("x-pad") == "p" * 30000
+
+
+@pytest.mark.anyio
+async def test_finding10_bearer_scheme_is_case_insensitive_rfc7235() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            for scheme in ("bearer", "BEARER", "BeArEr"):
+                headers = {**MCP_HEADERS, "Authorization": f"{scheme} {s.token()}"}
+                assert whoami(await http.post(s.resource, json=call_body("whoami"), headers=headers))
+            headers = {**MCP_HEADERS, "Authorization": f"Bearer\t{s.token()}"}  # not "Bearer" SP token
+            r = await http.post(s.resource, json=call_body("whoami"), headers=headers)
+            assert r.status_code == 401
+
+
+@pytest.mark.anyio
+async def test_a_browser_is_told_what_the_endpoint_is_and_still_challenged() -> None:
+    with anyio.fail_after(30):
+        async with fleet_stack() as s, client() as http:
+            r = await http.get(s.resource, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"] == f'Bearer resource_metadata="{s.prm}", scope="echo:read"'
+            assert r.headers["content-type"] == "text/html; charset=utf-8"
+            assert "This is an MCP endpoint" in r.text
+            assert s.resource in r.text
+            # signed in, the GET reaches the server, which never streams: 405, not a silent open stream
+            r = await http.get(s.resource, headers={**s.auth(), "Accept": "text/event-stream"})
+            assert r.status_code == 405
+            assert s.echo[-1].method == "GET"

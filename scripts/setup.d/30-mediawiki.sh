@@ -12,12 +12,24 @@ installed() {
     for m in pdo_sqlite intl mbstring xml; do grep -qx "$m" <<<"$modules" || return 1; done
     command -v diff3 >/dev/null
 }
-installed && exit 0
+# The mediawiki package depends on "apache2 | httpd", so apt pulls in apache2 and enables it; the wiki
+# runs on `php -S` and never needs it. When apache2 is here only as that dependency (apt marks it
+# "automatically installed"), stop it and keep it from starting at boot. An apache2 someone installed
+# on purpose is left alone. Runs on every call, so machines set up by an older version get fixed too.
+quiet_apache() {
+    apt-mark showauto apache2 2>/dev/null | grep -qx apache2 || return 0
+    if command -v systemctl >/dev/null; then
+        systemctl disable --quiet apache2 2>/dev/null || true
+    elif command -v update-rc.d >/dev/null; then
+        update-rc.d apache2 disable >/dev/null 2>&1 || true
+    fi
+    if command -v apache2ctl >/dev/null && pgrep -x apache2 >/dev/null; then
+        apache2ctl stop || true
+    fi
+}
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y --no-install-recommends "${packages[@]}"
-
-# The package pulls in apache2 as its httpd; the tests never use it, so keep it from holding port 80.
-if command -v apache2ctl >/dev/null && pgrep -x apache2 >/dev/null; then
-    apache2ctl stop || true
+if ! installed; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "${packages[@]}"
 fi
+quiet_apache

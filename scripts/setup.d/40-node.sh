@@ -3,6 +3,7 @@
 # Both come from the npm registry as pinned packages in client/conformance/package-lock.json
 # (`node@22` ships the runtime as a package; no system Node 22 needed). Only npm itself comes
 # from Debian when the machine has none. Idempotent; the caller has run `apt-get update` once.
+# only for: scripts/test
 set -euo pipefail
 
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../client/conformance" && pwd)"

@@ -121,10 +121,8 @@ async def discover(http: httpx2.AsyncClient, server_url: str, www_auth_url: str 
 class FleetOAuthProvider(OAuthClientProvider):
     """`OAuthClientProvider` with the checks listed in the module docstring."""
 
-    def __init__(
-        self, *args: Any, storage: FileTokenStorage, discovery_http: httpx2.AsyncClient, **kwargs: Any
-    ):
-        super().__init__(*args, storage=storage, validate_resource_url=self._check_prm_resource, **kwargs)
+    def __init__(self, *, storage: FileTokenStorage, discovery_http: httpx2.AsyncClient, **kwargs: Any):
+        super().__init__(storage=storage, validate_resource_url=self._check_prm_resource, **kwargs)
         self.file_storage = storage
         self._discovery_http = discovery_http
         self.resource = self.context.server_url

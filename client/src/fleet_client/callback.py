@@ -140,7 +140,7 @@ def make_handlers(
         receiver.arm()
         result = opener(url)
         if hasattr(result, "__await__"):
-            await result  # type: ignore[misc]
+            await result
 
     async def callback_handler() -> AuthorizationCodeResult:
         return await receiver.wait()

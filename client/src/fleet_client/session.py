@@ -91,7 +91,7 @@ class FleetClient:
     def _client_metadata(self, redirect_uri: str) -> OAuthClientMetadata:
         return OAuthClientMetadata(
             client_name=self.config.client_name,
-            redirect_uris=[redirect_uri],  # type: ignore[list-item]
+            redirect_uris=[redirect_uri],
             grant_types=list(GRANT_TYPES),
             token_endpoint_auth_method="none",  # noqa: S106 - a method name
             application_type="native",  # SEP-837
@@ -127,8 +127,8 @@ class FleetClient:
                 server_url=entry.url,
                 client_metadata=self._client_metadata(receiver.redirect_uri),
                 storage=self.storage(entry, redirect_uri=receiver.redirect_uri),
-                redirect_handler=redirect_handler,  # type: ignore[arg-type]
-                callback_handler=callback_handler,  # type: ignore[arg-type]
+                redirect_handler=redirect_handler,
+                callback_handler=callback_handler,
                 client_metadata_url=self.config.client_metadata_url,
                 discovery_http=discovery_http,
             )

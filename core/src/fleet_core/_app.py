@@ -12,16 +12,19 @@ from urllib.parse import urlsplit
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import Icon, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._audit import AuditMiddleware, configure_audit_logging
+from ._audit import AuditMiddleware, audit, configure_audit_logging
 from ._errors import ToolError
 from ._gate import Gate
+from ._guard import guard
 from ._identity import Identity
 from ._local import LocalScopeGate, local_identity
-from ._scopes import READ_ONLY, requires, tool_scopes
+from ._scopes import READ_ONLY, LiveToolScopes, requires, tool_scopes
 from ._settings import ServerSettings, TrustMode
+from .http import endpoint_page, respond, send_error, wants_html
 
 __all__ = ["WhoAmI", "build_app", "caller", "create_server", "run_stdio"]
 
@@ -56,9 +59,37 @@ def caller(ctx: Context[Any, Any]) -> Identity:
     return identity
 
 
+class FleetServer(MCPServer):
+    """An MCPServer whose tools never crash bare: each is wrapped by `guard` (DESIGN §6)."""
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        super().add_tool(
+            guard(fn, name),
+            name=name,
+            title=title,
+            description=description,
+            annotations=annotations,
+            icons=icons,
+            meta=meta,
+            structured_output=structured_output,
+        )
+
+
 def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
-    """An MCPServer with the fleet's audit middleware and a `whoami` tool."""
-    mcp = MCPServer(name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING")
+    """An MCPServer with the fleet's audit middleware, the crash guard and a `whoami` tool."""
+    mcp = FleetServer(
+        name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING"
+    )
     mcp.middleware.append(LocalScopeGate(mcp))
 
     @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)
@@ -93,15 +124,57 @@ def _json(status: int, payload: dict[str, Any]) -> tuple[int, bytes]:
     return status, json.dumps(payload).encode()
 
 
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _no_stream(send: Send, server: str, url: str, headers: list[tuple[bytes, bytes]]) -> None:
+    allow = [(b"allow", b"POST")]
+    if wants_html(headers):
+        page = endpoint_page(server, url)
+        await respond(send, 405, page, allow, content_type=b"text/html; charset=utf-8")
+    else:
+        await send_error(
+            send,
+            405,
+            "method_not_allowed",
+            "this stateless MCP server takes POST only (no GET stream)",
+            allow,
+        )
+
+
+class CallerLimit:
+    """At most `limit` requests per caller in flight; the next one is refused at once (429), never
+    queued, so one caller's slow calls cannot use up the backend's connections (finding 12.4)."""
+
+    def __init__(self, server: str, limit: int) -> None:
+        self.server, self.limit = server, limit
+        self.active: dict[str, int] = {}
+
+    async def __call__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        identity = scope.get("fleet.identity")
+        key = identity.subject if isinstance(identity, Identity) else ""
+        count = self.active.get(key, 0)
+        if count >= self.limit:
+            audit(self.server, "denied", identity, status=429, reason="too many concurrent calls")
+            await send_error(
+                send,
+                429,
+                "too_many_concurrent_calls",
+                f"too many concurrent calls from you (at most {self.limit} at once): "
+                "retry when one of them has finished",
+                [(b"retry-after", b"1")],
+            )
+            return
+        self.active[key] = count + 1
+        try:
+            await app(scope, receive, send)
+        finally:
+            if self.active[key] <= 1:
+                del self.active[key]
+            else:
+                self.active[key] -= 1
 
 
 def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None = None) -> ASGIApp:
     """Stateless Streamable HTTP at `settings.path` behind the trust/scope gate, plus /healthz, /readyz."""
-    scopes = tool_scopes(mcp)  # raises if a tool declares no scope
+    tool_scopes(mcp)  # raises if a tool declares no scope; the gate then reads them live
     configure_audit_logging()
     if settings.sentry_dsn is not None:
         from ._sentry import init_sentry
@@ -124,17 +197,22 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
         mcp.middleware[:] = [m for m in mcp.middleware if type(m).__name__ != "OpenTelemetryMiddleware"]
     session_manager = mcp.session_manager
     endpoints = (settings.path, settings.path + "/")
+    limit = CallerLimit(mcp.name, settings.max_concurrent_calls)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         # The SDK's Starlette app only routes this one path to its session manager; calling the
         # manager directly skips two middleware layers and a router on every request.
-        if scope["path"] in endpoints:
-            await session_manager.asgi_app(scope, receive, send)
-            return
-        status, body = _json(404, {"error": "not_found"})
-        await _respond(send, status, body)
+        if scope["path"] not in endpoints:
+            status, body = _json(404, {"error": "not_found"})
+            await respond(send, status, body)
+        elif scope["method"] == "GET":
+            # Stateless: nothing is ever pushed, and the SDK's GET stream would stay open, silent,
+            # holding a connection at every hop (finding 12.4). The spec allows 405 here.
+            await _no_stream(send, mcp.name, settings.public_url, scope["headers"])
+        else:
+            await limit(session_manager.asgi_app, scope, receive, send)
 
-    gate = Gate(endpoint, settings, mcp.name, scopes)
+    gate = Gate(endpoint, settings, mcp.name, LiveToolScopes(mcp))
 
     async def health(path: str) -> tuple[int, bytes]:
         if path == "/healthz":
@@ -153,7 +231,16 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in ("/healthz", "/readyz") and scope["method"] == "GET":
             status, body = await health(scope["path"])
-            await _respond(send, status, body)
+            await respond(send, status, body)
+            return
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] in endpoints
+            and wants_html(scope["headers"])
+        ):
+            # a browser: a page saying what this URL is (nothing about callers, nothing MCP runs)
+            await _no_stream(send, mcp.name, settings.public_url, scope["headers"])
             return
         if scope["type"] == "http":
             await gate(scope, receive, send)

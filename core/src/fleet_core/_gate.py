@@ -8,11 +8,10 @@ one audit line. The SDK app only ever sees requests that carry a checked Identit
 from __future__ import annotations
 
 import hmac
-import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +26,8 @@ from ._identity import (
     identity_from_headers,
 )
 from ._settings import ServerSettings, TrustMode
-from .jwt import QUERY_TOKEN_PARAMS, InvalidToken, JwksUnavailable, JwksVerifier
+from .http import authorization_values, bearer_challenge, bearer_token, send_error, token_in_query
+from .jwt import InvalidToken, JwksUnavailable, JwksVerifier
 
 __all__ = ["Gate"]
 
@@ -48,7 +48,7 @@ def _unauthorized(reason: str) -> Refused:
 
 class Gate:
     def __init__(
-        self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: dict[str, str]
+        self, app: ASGIApp, settings: ServerSettings, server: str, tool_scopes: Mapping[str, str]
     ) -> None:
         self.app = app
         self.settings = settings
@@ -71,9 +71,9 @@ class Gate:
         )
         prm = settings.resource_metadata_url
         self.challenge = (
-            f'Bearer error="invalid_token", resource_metadata="{prm}"'
+            bearer_challenge(("error", "invalid_token"), ("resource_metadata", prm))
             if self.mode is TrustMode.JWT
-            else f'Bearer resource_metadata="{prm}"'
+            else bearer_challenge(("resource_metadata", prm))
         )
         self.prm = prm
 
@@ -134,20 +134,16 @@ class Gate:
 
     async def _from_token(self, scope: Scope, headers: list[tuple[bytes, bytes]], now: datetime) -> Identity:
         assert self.verifier is not None
-        query = scope.get("query_string", b"")
-        if query and any(
-            name.lower() in QUERY_TOKEN_PARAMS
-            for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        ):
+        if token_in_query(scope.get("query_string", b"")):
             raise IdentityError("token in query string")  # MCP authorization: MUST NOT be in the URI
-        auth = [value for name, value in headers if name.lower() == b"authorization"]
+        auth = authorization_values(headers)
         if len(auth) != 1:
             raise IdentityError("missing or duplicated Authorization header")
-        scheme, _, token = auth[0].decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(auth[0])
+        if token is None:
             raise IdentityError("not a bearer token")
         try:
-            claims = await self.verifier.verify(token.strip(), audience=self.audience)
+            claims = await self.verifier.verify(token, audience=self.audience)
         except InvalidToken as exc:
             raise IdentityError(f"token rejected: {exc}") from None
         except JwksUnavailable as exc:
@@ -221,14 +217,21 @@ class Gate:
         # on whoever routes by header (us, a gateway), so refuse it.
         method = name = None
         for header, value in scope["headers"]:
-            if header == b"mcp-method":
-                method = value.decode("latin-1")
-            elif header == b"mcp-name":
-                name = value.decode("latin-1")
+            if header in (b"mcp-method", b"mcp-name"):
+                if (method if header == b"mcp-method" else name) is not None:
+                    # a router that reads the first copy and a check that reads the last disagree
+                    raise Refused(
+                        400, "invalid_request", f"duplicated {header.decode()} header", "duplicated header"
+                    )
+                if header == b"mcp-method":
+                    method = value.decode("latin-1")
+                else:
+                    name = value.decode("latin-1")
         if method is None and name is None:
             return
-        msg = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}
-        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        msg: dict[str, Any] = messages[0] if len(messages) == 1 and isinstance(messages[0], dict) else {}
+        raw_params = msg.get("params")
+        params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
         if (method is not None and method != msg.get("method")) or (
             name is not None and msg.get("method") == "tools/call" and name != params.get("name")
         ):
@@ -237,16 +240,14 @@ class Gate:
             )
 
     async def _refuse(self, send: Send, refusal: Refused) -> None:
-        body = json.dumps({"error": refusal.error, "error_description": refusal.description}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers: list[tuple[bytes, bytes]] = []
         if refusal.status == 401:
-            headers.append((b"www-authenticate", self.challenge.encode()))
+            headers.append((b"www-authenticate", self.challenge))
         elif refusal.status == 403:
-            www = (
-                f'Bearer error="insufficient_scope", scope="{refusal.scope}", resource_metadata="{self.prm}"'
+            www = bearer_challenge(
+                ("error", "insufficient_scope"), ("scope", refusal.scope), ("resource_metadata", self.prm)
             )
-            headers.append((b"www-authenticate", www.encode()))
+            headers.append((b"www-authenticate", www))
         elif refusal.status == 503:
             headers.append((b"retry-after", b"5"))
-        await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, refusal.status, refusal.error, refusal.description, headers)

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 from ._identity import Identity
-from ._scopes import SCOPE_META_KEY
+from ._scopes import LiveToolScopes
 
 __all__ = ["LocalScopeGate", "local_identity"]
 
@@ -29,6 +29,7 @@ class LocalScopeGate:
 
     def __init__(self, mcp: MCPServer) -> None:
         self.mcp = mcp
+        self.scopes = LiveToolScopes(mcp)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call" or ctx.request is not None:
@@ -39,10 +40,9 @@ class LocalScopeGate:
                 "no caller identity: this server only serves requests that came through the front door"
             )
         name = ctx.params.get("name") if isinstance(ctx.params, dict) else None
-        tool = self.mcp._tool_manager.get_tool(name) if isinstance(name, str) else None
         needed = {f"{self.mcp.name}:read"}
-        if tool is not None and isinstance((tool.meta or {}).get(SCOPE_META_KEY), str):
-            needed.add(tool.meta[SCOPE_META_KEY])  # type: ignore[index]
+        if isinstance(name, str) and name in self.scopes:
+            needed.add(self.scopes[name])  # a tool without a declared scope needs one nobody holds
         missing = needed - who.scopes
         if missing:
             return _refusal(f"insufficient scope: this call needs {' '.join(sorted(needed))}")

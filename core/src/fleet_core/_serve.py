@@ -11,13 +11,14 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import uvicorn
 from starlette.types import ASGIApp
 
 from ._settings import ServerSettings
+from .http import BoundedHttpToolsProtocol
 
 __all__ = ["bind_loopback", "die_with_parent", "free_port", "running_app", "serve"]
 
@@ -54,7 +55,7 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,
         lifespan="on",
         access_log=False,
         log_level=settings.log_level.lower(),
@@ -84,7 +85,7 @@ async def running_app(
     host: str = "127.0.0.1",
     port: int = 0,
     sock: socket.socket | None = None,
-    lifespan: str = "on",
+    lifespan: Literal["auto", "on", "off"] = "on",
     **config: Any,
 ) -> AsyncIterator[str]:
     """Serve an ASGI app in the background for the duration of the block; yields its base URL.
@@ -92,7 +93,12 @@ async def running_app(
     Pass `sock` (see bind_loopback) to serve on a socket bound in advance; it is closed on exit.
     Extra keyword arguments go to uvicorn.Config.
     """
-    options: dict[str, Any] = {"log_level": "error", "access_log": False, "server_header": False} | config
+    options: dict[str, Any] = {
+        "log_level": "error",
+        "access_log": False,
+        "server_header": False,
+        "http": BoundedHttpToolsProtocol,
+    } | config
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan=lifespan, **options))
     try:
         async with anyio.create_task_group() as tg:

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ._accounts import UserMap
 from ._errors import ToolError
 from ._identity import Identity, clean_account
+from .http import prm_url
 
 __all__ = ["BackendUrl", "ServerSettings", "TrustMode", "is_loopback"]
 
@@ -86,6 +87,13 @@ class ServerSettings(BaseSettings):
         default=30.0, ge=0, description="Minimum time between JWKS refetches."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest accepted request body.")
+    max_concurrent_calls: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Requests one caller (subject) may have in flight at once; more are answered 429 "
+        "at once, so one caller cannot take every backend connection.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Extra Host header values accepted (e.g. the gateway's upstream name).",
@@ -203,4 +211,4 @@ class ServerSettings(BaseSettings):
     @property
     def resource_metadata_url(self) -> str:
         """RFC 9728 §3.1: the well-known suffix is inserted between the origin and the resource path."""
-        return f"{self.public_origin}/.well-known/oauth-protected-resource{urlsplit(self.public_url).path}"
+        return prm_url(self.public_url)

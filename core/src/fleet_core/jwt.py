@@ -15,15 +15,13 @@ import httpx2
 import jwt
 from jwt import PyJWK, PyJWKSet
 
+from .http import QUERY_TOKEN_PARAMS
+
 __all__ = ["ALGORITHMS", "QUERY_TOKEN_PARAMS", "InvalidToken", "JwksUnavailable", "JwksVerifier"]
 
 # RS*/ES* only: HS256 would let anyone holding the public key forge tokens, `none` needs no key.
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 
-
-# Query parameters that carry bearer tokens somewhere (RFC 6750 §2.3, OSS Kong's `jwt`, …): a token
-# in a URL ends up in logs, so a request carrying one is refused, never used (MCP authorization, G14).
-QUERY_TOKEN_PARAMS = frozenset({"access_token", "id_token", "token", "jwt", "bearer"})
 FAILED_FETCH_RETRY = 2.0  # seconds before a failed JWKS fetch is tried again
 
 
@@ -78,13 +76,14 @@ class JwksVerifier:
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"malformed token: {exc}") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if alg not in ALGORITHMS:  # decided before any key lookup: no JWKS needed to refuse a forgery
+        # decided before any key lookup: no JWKS needed to refuse a forgery
+        if not isinstance(alg, str) or alg not in ALGORITHMS:
             raise InvalidToken(f"algorithm {alg!r} not allowed")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("token has no kid")
         key = await self._key(kid)
         declared = key._jwk_data.get("alg")
-        family = {"RSA": "RS", "EC": "ES"}.get(key.key_type)
+        family = {"RSA": "RS", "EC": "ES"}.get(key.key_type or "")
         if (declared and declared != alg) or family is None or not alg.startswith(family):
             raise InvalidToken("token algorithm does not match its key")
         try:

@@ -64,8 +64,11 @@ def _env_name(server: ServerEntry) -> str:
 
 
 def _port_free(url: str) -> bool:
+    """True when a server could listen on the URL's port now. SO_REUSEADDR, as every server sets it:
+    the connections of a fleet stopped a moment ago linger in TIME_WAIT and must not count as busy."""
     parts = urlsplit(url)
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((parts.hostname or "127.0.0.1", parts.port or 80))
         except OSError:

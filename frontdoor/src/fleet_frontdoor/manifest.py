@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fleet_core import is_loopback
+from fleet_core.http import PRM_PREFIX, prm_url
 
 __all__ = [
     "ClientEntry",
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]*$")
-PRM_PREFIX = "/.well-known/oauth-protected-resource"
 
 
 class ManifestError(ValueError):
@@ -137,7 +137,7 @@ class ServerEntry(_Model):
     @property
     def prm_url(self) -> str:
         """RFC 9728 §3.1 path-inserted protected-resource-metadata URL."""
-        return self.origin + PRM_PREFIX + self.path
+        return prm_url(self.resource)
 
     @property
     def prm_path(self) -> str:

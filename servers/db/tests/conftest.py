@@ -47,7 +47,7 @@ def admin(admin_url: str, db_url: str) -> Iterator[psycopg.Connection[Any]]:
 def make_settings(**overrides: Any) -> DbSettings:
     values: dict[str, Any] = {"statement_timeout_ms": 1500, "write_timeout_ms": 1500, "pool_max_size": 4}
     values.update(overrides)
-    return settings_for(DbSettings, name="db", **values)  # type: ignore[return-value]
+    return settings_for(DbSettings, name="db", **values)
 
 
 @pytest.fixture(name="make_settings")

@@ -4,14 +4,17 @@ row-level security per token subject, the 403 step-up for a read-only token, an 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
+import psycopg
 import pytest
 
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
 from fleet_db import build_server
+from fleet_db.pg import Database
 from fleet_db.settings import DbSettings
 from fleet_frontdoor.testing import front_door
 
@@ -19,7 +22,9 @@ TEAMS = "SELECT DISTINCT team FROM demo.tickets"
 
 
 @pytest.mark.anyio
-async def test_front_door_rls_step_up_and_attributed_write(tmp_path: Path, database, admin):
+async def test_front_door_rls_step_up_and_attributed_write(
+    tmp_path: Path, database: Database, admin: psycopg.Connection[Any]
+) -> None:
     with anyio.fail_after(60):
         async with front_door(tmp_path, ["db"]) as fd:
             settings = DbSettings.model_validate(fd.server_settings("db"))
@@ -44,7 +49,7 @@ async def test_front_door_rls_step_up_and_attributed_write(tmp_path: Path, datab
     assert bob.structured_content["rows"] == [["payments"]]
     assert refused.status_code == 403
     assert 'scope="db:read db:write"' in refused.headers["www-authenticate"]
-    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
     assert not written.is_error, written.content
     assert written.structured_content["rows"] == [["alice"]]
     assert admin.execute("SELECT status, updated_by FROM demo.tickets WHERE id = 3").fetchone() == (

@@ -8,6 +8,7 @@ check that by inspecting the database afterwards as a superuser, and by probing 
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,8 +19,9 @@ import psycopg
 import pytest
 from mcp import Client
 
-from fleet_core.testing import acting_as, identity
+from fleet_core.testing import acting_as, identity, text_of
 from fleet_db import Database, build_server
+from fleet_db.provision import SIDE_EFFECT_FUNCTIONS, TEMP_FILE_LIMIT
 
 AUD = "http://127.0.0.1:8700/mcp/db"
 READER = "db:read"
@@ -53,7 +55,12 @@ SNAPSHOT = {
     "settings": "SELECT md5(string_agg(name || setting, ',' ORDER BY name)) FROM pg_settings "
     "WHERE context NOT IN ('user', 'superuser') OR source = 'configuration file'",
     "db_acl": "SELECT datacl::text FROM pg_database WHERE datname = current_database()",
-    "role_settings": "SELECT count(*) FROM pg_db_role_setting",
+    "role_settings": "SELECT string_agg(format('%s/%s:%s', setdatabase, setrole::regrole, setconfig), ',' ORDER BY 1) "
+    "FROM pg_db_role_setting",
+    "passwords": "SELECT md5(string_agg(rolname || coalesce(rolpassword, '-'), ',' ORDER BY rolname)) FROM pg_authid",
+    "default_acls": "SELECT string_agg(format('%s:%s', defaclrole::regrole, defaclacl), ',' ORDER BY 1) FROM pg_default_acl",
+    "function_acls": "SELECT md5(string_agg(format('%s=%s', oid::regprocedure, proacl), ',' ORDER BY oid)) FROM pg_proc "
+    "WHERE proacl IS NOT NULL",
     "comments": "SELECT md5(coalesce(string_agg(description, '|' ORDER BY objoid, objsubid), '')) "
     "FROM pg_description WHERE objoid >= 16384",
 }
@@ -67,8 +74,8 @@ PROBE = (
 )
 
 
-def snapshot(admin: psycopg.Connection[Any]) -> dict[str, Any]:
-    return {name: admin.execute(query).fetchone()[0] for name, query in SNAPSHOT.items()}  # type: ignore[index]
+def snapshot(admin: psycopg.Connection[Any]) -> dict[str, tuple[Any, ...] | None]:
+    return {name: admin.execute(query).fetchone() for name, query in SNAPSHOT.items()}
 
 
 # (id, tool, sql, scopes, outcome): outcome "error" = a tool error; "ok" = allowed but must change nothing.
@@ -97,9 +104,35 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("update-pg-settings-role", "execute_statement", "UPDATE pg_settings SET setting = 'fleet_admin' WHERE name = 'role'", WRITER, "error"),
     ("alter-own-role-defaults", "execute_statement", "ALTER ROLE fleet_writer SET fleet.subject = 'bob'", WRITER, "error"),
     ("alter-login-role", "execute_statement", "ALTER ROLE fleet_authenticator SET fleet.subject = 'bob'", WRITER, "error"),
-    ("session-set-role-writer", "execute_statement", "SET ROLE fleet_writer", WRITER, "ok"),
-    ("session-characteristics-read-write", "execute_statement", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", WRITER, "ok"),
-    ("session-set-subject-writer", "execute_statement", "SET fleet.subject = 'bob'", WRITER, "ok"),
+    # finding 12.2: a role may alter itself; execute_statement's allow-list (PostgreSQL's parser) refuses it
+    ("alter-own-role-search-path", "execute_statement", "ALTER ROLE fleet_writer SET search_path = evil, public", WRITER, "error"),
+    ("alter-own-role-password", "execute_statement", "ALTER ROLE fleet_writer PASSWORD 'pwned-password'", WRITER, "error"),
+    ("alter-own-role-password-null", "execute_statement", "ALTER ROLE fleet_writer PASSWORD NULL", WRITER, "error"),
+    ("alter-own-role-reset-all", "execute_statement", "ALTER ROLE fleet_writer RESET ALL", WRITER, "error"),
+    ("alter-current-user", "execute_statement", "ALTER ROLE CURRENT_USER SET work_mem = '1GB'", WRITER, "error"),
+    ("alter-user-in-database", "execute_statement", "ALTER USER fleet_writer IN DATABASE fleet_test SET statement_timeout = 0", WRITER, "error"),
+    ("default-privileges-writer", "execute_statement", "ALTER DEFAULT PRIVILEGES FOR ROLE fleet_writer GRANT ALL ON TABLES TO PUBLIC", WRITER, "error"),
+    ("default-privileges-reader", "execute_statement", "ALTER DEFAULT PRIVILEGES FOR ROLE fleet_reader GRANT ALL ON TABLES TO PUBLIC", WRITER, "error"),
+    ("drop-owned-by-self", "execute_statement", "DROP OWNED BY fleet_writer", WRITER, "error"),
+    ("reassign-owned", "execute_statement", "REASSIGN OWNED BY fleet_writer TO fleet_reader", WRITER, "error"),
+    ("select-into-new-table", "execute_statement", "SELECT * INTO demo.stolen FROM demo.tickets", WRITER, "error"),
+    ("call-procedure", "execute_statement", "CALL demo.nothing()", WRITER, "error"),
+    ("grant-select-to-public", "execute_statement", "GRANT SELECT ON demo.tickets TO PUBLIC", WRITER, "error"),
+    ("security-label", "execute_statement", "SECURITY LABEL ON ROLE fleet_writer IS 'x'", WRITER, "error"),
+    ("unparseable-for-the-allow-list", "execute_statement", "ALTER ROLE fleet_writer SET", WRITER, "error"),
+    ("cte-wrapped-write-is-still-a-write", "execute_statement", "WITH d AS (DELETE FROM demo.tickets WHERE owner = 'bob' RETURNING 1) SELECT count(*) FROM d", WRITER, "ok"),
+    # finding 12.3: side effects that survive a read-only rollback
+    ("wal-message-read", "run_query", "SELECT pg_logical_emit_message(false, 'fleet', repeat('w', 1000000))", READER, "error"),
+    ("wal-message-transactional", "run_query", "SELECT pg_logical_emit_message(true, 'fleet', 'x'::bytea)", READER, "error"),
+    ("xid-in-read", "run_query", "SELECT pg_current_xact_id()", READER, "error"),
+    ("txid-current-in-read", "run_query", "SELECT txid_current()", READER, "error"),
+    ("notify-from-read", "run_query", "SELECT pg_notify('fleet', 'x')", READER, "error"),
+    ("brin-summarize", "run_query", "SELECT brin_summarize_new_values('demo.tickets_team_idx'::regclass)", READER, "error"),
+    ("gin-clean", "run_query", "SELECT gin_clean_pending_list('demo.tickets_team_idx'::regclass)", READER, "error"),
+    ("raise-temp-file-limit", "run_query", "SET temp_file_limit = -1", READER, "error"),
+    ("session-set-role-writer", "execute_statement", "SET ROLE fleet_writer", WRITER, "error"),
+    ("session-characteristics-read-write", "execute_statement", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE", WRITER, "error"),
+    ("session-set-subject-writer", "execute_statement", "SET fleet.subject = 'bob'", WRITER, "error"),
     # server files and programs
     ("pg-read-file", "run_query", "SELECT pg_read_file('/etc/passwd')", READER, "error"),
     ("pg-read-file-in-from", "run_query", "SELECT * FROM pg_read_file('postgresql.conf')", READER, "error"),
@@ -161,10 +194,10 @@ CORPUS: list[tuple[str, str, str, str, str]] = [
     ("advisory-lock-reader", "run_query", "SELECT pg_advisory_lock(42)", READER, "ok"),
     ("advisory-lock-writer", "execute_statement", "SELECT pg_advisory_lock(43)", WRITER, "ok"),
     ("listen-reader", "run_query", "LISTEN fleet_evil", READER, "ok"),
-    ("listen-writer", "execute_statement", "LISTEN fleet_evil", WRITER, "ok"),
-    ("prepare-delete", "execute_statement", "PREPARE evil AS DELETE FROM demo.tickets", WRITER, "ok"),
-    ("declare-cursor-with-hold", "execute_statement", "DECLARE evil CURSOR WITH HOLD FOR SELECT 1", WRITER, "ok"),
-    ("session-statement-timeout", "execute_statement", "SET statement_timeout = 0", WRITER, "ok"),
+    ("listen-writer", "execute_statement", "LISTEN fleet_evil", WRITER, "error"),
+    ("prepare-delete", "execute_statement", "PREPARE evil AS DELETE FROM demo.tickets", WRITER, "error"),
+    ("declare-cursor-with-hold", "execute_statement", "DECLARE evil CURSOR WITH HOLD FOR SELECT 1", WRITER, "error"),
+    ("session-statement-timeout", "execute_statement", "SET statement_timeout = 0", WRITER, "error"),
     # comment and quoting tricks
     ("comment-hides-semicolon", "run_query", "SELECT 1 /* ; */ ; DELETE FROM demo.tickets --", READER, "error"),
     ("line-comment-newline", "run_query", "SELECT 1 -- harmless\n; DELETE FROM demo.tickets", READER, "error"),
@@ -194,8 +227,8 @@ async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[
     await db.open()
     mcp = build_server(settings, db)
 
-    async def invoke(tool: str, args: dict[str, Any], scopes: str = READER) -> Any:
-        with acting_as(identity("alice", scopes, audience=AUD)):
+    async def invoke(tool: str, args: dict[str, Any], scopes: str = READER, subject: str = "alice") -> Any:
+        with acting_as(identity(subject, scopes, audience=AUD)):
             async with Client(mcp) as client:
                 return await client.call_tool(tool, args)
 
@@ -207,7 +240,15 @@ async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("case", "tool", "sql", "scopes", "outcome"), CORPUS, ids=[c[0] for c in CORPUS])
-async def test_hostile_sql_has_no_side_effects(call, admin, case, tool, sql, scopes, outcome):
+async def test_hostile_sql_has_no_side_effects(
+    call: Callable[..., Any],
+    admin: psycopg.Connection[Any],
+    case: str,
+    tool: str,
+    sql: str,
+    scopes: str,
+    outcome: str,
+) -> None:
     await anyio.Path(PWNED).unlink(missing_ok=True)
     before = snapshot(admin)
     args: dict[str, Any] = {"sql": sql} | ({"analyze": True} if tool == "explain_query" else {})
@@ -231,7 +272,9 @@ async def test_hostile_sql_has_no_side_effects(call, admin, case, tool, sql, sco
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("function", ["pg_terminate_backend", "pg_cancel_backend"])
-async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(call, db_url, function):
+async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(
+    call: Callable[..., Any], db_url: str, function: str
+) -> None:
     with psycopg.connect(db_url, autocommit=True) as other:
         pid = other.info.backend_pid
         with anyio.fail_after(20):
@@ -239,3 +282,198 @@ async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(call, db_
         assert result.is_error
         assert "must be a member of the role" in result.content[0].text
         assert other.execute("SELECT 1").fetchone() == (1,)
+
+
+# ---------------------------------------------------------------- issue 12: the attack run's findings
+
+RANGE_PROBE = "SELECT 1 FROM demo.tickets WHERE title >= $1 AND title < $2"
+
+
+def _counts(plan: Any) -> list[tuple[str, Any]]:
+    """Every count an executed or estimated plan reports (what the oracle reads), timings left out."""
+    keys = (
+        "Actual Rows",
+        "Actual Loops",
+        "Rows Removed by Filter",
+        "Rows Removed by Index Recheck",
+        "Plan Rows",
+    )
+    found: list[tuple[str, Any]] = []
+    if isinstance(plan, dict):
+        found += [(k, plan[k]) for k in keys if k in plan]
+        for value in plan.values():
+            found += _counts(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += _counts(value)
+    return found
+
+
+@pytest.mark.anyio
+async def test_finding1_rls_range_bisection_through_explain_recovers_nothing(
+    call: Callable[..., Any], admin: psycopg.Connection[Any]
+) -> None:
+    # what the policy hides from bob (payments): checked as a superuser, so the attack has a target
+    hidden = [
+        r[0]
+        for r in admin.execute("SELECT title FROM demo.tickets WHERE team <> 'payments' AND owner <> 'bob'")
+    ]
+    assert len(hidden) == 4
+    before = snapshot(admin)
+
+    async def observe(lo: str, hi: str, analyze: bool) -> Any:
+        result = await call(
+            "explain_query", {"sql": RANGE_PROBE, "params": [lo, hi], "analyze": analyze}, READER, "bob"
+        )
+        return "refused" if result.is_error else _counts(result.structured_content["plan"])
+
+    with anyio.fail_after(60):
+        for analyze in (True, False):
+            empty = await observe("~~~~", "~~~~~", analyze)  # a range no ticket, hidden or not, falls in
+
+            async def oracle(lo: str, hi: str, analyze: bool = analyze, empty: Any = empty) -> bool:
+                return bool(await observe(lo, hi, analyze) != empty)
+
+            # the extraction: first letters by range, then bisection on the next characters
+            recovered: list[str] = []
+            for first in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+                if not await oracle(first, chr(ord(first) + 1)):
+                    continue
+                prefix = first
+                for _ in range(3):
+                    lo, hi = 32, 127
+                    while hi - lo > 1:
+                        mid = (lo + hi) // 2
+                        if await oracle(prefix + chr(lo), prefix + chr(mid)):
+                            hi = mid
+                        else:
+                            lo = mid
+                    prefix += chr(lo)
+                recovered.append(prefix)
+            assert recovered == [], f"analyze={analyze}: the plan leaked {recovered}"
+    # bob still gets real plans (shape only) and real timings where no policy applies
+    shape = await call("explain_query", {"sql": RANGE_PROBE, "params": ["A", "Z"]}, READER, "bob")
+    assert shape.structured_content["analyzed"] is False
+    assert "row-level security applies to demo.tickets" in shape.structured_content["note"]
+    refused = await call(
+        "explain_query", {"sql": RANGE_PROBE, "params": ["A", "Z"], "analyze": True}, READER, "bob"
+    )
+    assert "analyze is not available here" in refused.content[0].text
+    free = await call(
+        "explain_query", {"sql": "SELECT count(*) FROM demo.members", "analyze": True}, READER, "bob"
+    )
+    assert free.structured_content["analyzed"] is True
+    assert free.structured_content["plan"][0]["Plan"]["Actual Rows"] == 1
+    assert snapshot(admin) == before
+
+
+@pytest.mark.anyio
+async def test_finding1_rls_through_a_view_is_detected_too(call: Callable[..., Any]) -> None:
+    result = await call(
+        "explain_query", {"sql": "SELECT * FROM demo.open_tickets", "analyze": True}, READER, "bob"
+    )
+    assert result.is_error
+    assert "demo.tickets" in result.content[0].text
+
+
+def test_finding3_every_revoked_side_effect_function_has_a_hostile_case() -> None:
+    attempted = " ".join(
+        sql
+        for case, _, sql, _, _ in CORPUS
+        if case.startswith(("wal-", "xid-", "txid-", "notify-", "brin-", "gin-"))
+    )
+    assert set(SIDE_EFFECT_FUNCTIONS) - {"brin_summarize_range", "brin_desummarize_range"} <= {
+        f for f in SIDE_EFFECT_FUNCTIONS if f + "(" in attempted
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("function", SIDE_EFFECT_FUNCTIONS)
+async def test_finding3_public_may_not_execute_side_effect_builtins(
+    admin: psycopg.Connection[Any], function: str
+) -> None:
+    granted = admin.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = %s "
+        "AND has_function_privilege('fleet_reader', p.oid, 'EXECUTE') "
+        "OR p.proname = %s AND has_function_privilege('fleet_writer', p.oid, 'EXECUTE')",
+        [function, function],
+    ).fetchall()
+    assert granted == []
+
+
+@pytest.mark.anyio
+async def test_finding3_a_read_only_call_writes_no_wal_message(
+    call: Callable[..., Any], admin: psycopg.Connection[Any]
+) -> None:
+    start = admin.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+    with anyio.fail_after(20):
+        result = await call(
+            "run_query", {"sql": "SELECT pg_logical_emit_message(false, 'x', repeat('w', 20000000))"}
+        )
+    assert result.is_error
+    assert "permission denied for function pg_logical_emit_message" in result.content[0].text
+    query = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::int8"
+    written = admin.execute(query, [start]).fetchone()[0]  # type: ignore[index]
+    assert written < 1_000_000  # 20 MB would have been written before
+
+
+@pytest.mark.anyio
+async def test_finding3_temp_files_are_capped_for_the_callers(
+    admin_url: str, db_url: str, make_settings: Callable[..., Any], call: Callable[..., Any]
+) -> None:
+    shown = await call("run_query", {"sql": "SELECT current_setting('temp_file_limit')"})
+    assert shown.structured_content["rows"] == [[TEMP_FILE_LIMIT]]
+    # the same limit, made small, stops a spilling sort instead of letting it fill the disk
+    with psycopg.connect(admin_url, autocommit=True) as su:
+        su.execute("ALTER ROLE fleet_authenticator SET temp_file_limit = '1MB'")
+        try:
+            settings = make_settings(pool_min_size=0, pool_max_size=1, statement_timeout_ms=20000)
+            db = Database(settings, db_url)
+            await db.open()
+            try:
+                with acting_as(identity("bob", READER, audience=AUD)), anyio.fail_after(30):
+                    async with Client(build_server(settings, db)) as client:
+                        result = await client.call_tool(
+                            "run_query",
+                            {"sql": "SELECT g FROM generate_series(1, 400000) g ORDER BY random() LIMIT 1"},
+                        )
+            finally:
+                await db.close()
+        finally:
+            su.execute(f"ALTER ROLE fleet_authenticator SET temp_file_limit = '{TEMP_FILE_LIMIT}'")
+    assert result.is_error
+    assert "temp_file_limit" in text_of(result)
+
+
+def _rss() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
+
+
+@pytest.mark.anyio
+async def test_finding4_a_huge_value_leaves_no_lasting_memory(
+    db_url: str, make_settings: Callable[..., Any]
+) -> None:
+    settings = make_settings(pool_min_size=1, pool_max_size=1, statement_timeout_ms=30000)
+    db = Database(settings, db_url)
+    await db.open()
+    mcp = build_server(settings, db)
+
+    async def run(sql: str) -> Any:
+        with acting_as(identity("bob", READER, audience=AUD)):
+            async with Client(mcp) as client:
+                return (await client.call_tool("run_query", {"sql": sql})).structured_content
+
+    try:
+        with anyio.fail_after(60):
+            assert (await run("SELECT repeat('x', 100000)"))["truncated"] is False  # warm: pool, caches
+            gc.collect()
+            baseline = _rss()
+            result = await run("SELECT repeat('x', 100000000)")
+            assert result["truncated"] is True
+            assert result["rows"] == []
+            gc.collect()
+            grown = _rss() - baseline
+            assert grown < 20 * 1024 * 1024, f"RSS grew by {grown / 1e6:.0f} MB"
+            assert (await run("SELECT 1"))["rows"] == [[1]]  # the pool recovered
+    finally:
+        await db.close()

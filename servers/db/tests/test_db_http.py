@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 import httpx2
+import psycopg
 import pytest
 
 from fleet_core import build_app
@@ -20,13 +21,15 @@ from fleet_core.testing import (
     running_app,
 )
 from fleet_db import build_server
+from fleet_db.pg import Database
+from fleet_db.settings import DbSettings
 
 AUD = "http://127.0.0.1:8700/mcp/db"
 MINE = "SELECT owner, team, title FROM demo.tickets ORDER BY id"
 
 
 @pytest.fixture
-async def url(settings, database) -> AsyncIterator[str]:
+async def url(settings: DbSettings, database: Database) -> AsyncIterator[str]:
     app = build_app(build_server(settings, database), settings, ready=database.ready)
     async with running_app(app) as base:
         yield base + settings.path
@@ -39,23 +42,25 @@ async def call(url: str, subject: str, scopes: str, tool: str, args: dict[str, A
 
 
 @pytest.mark.anyio
-async def test_alice_and_bob_get_different_answers_to_the_same_query(url, admin):
+async def test_alice_and_bob_get_different_answers_to_the_same_query(
+    url: str, admin: psycopg.Connection[Any]
+) -> None:
     alice = await call(url, "alice", "db:read", "run_query", {"sql": MINE})
     bob = await call(url, "bob", "db:read", "run_query", {"sql": MINE})
     assert {row[1] for row in alice.structured_content["rows"]} == {"platform"}
     assert {row[1] for row in bob.structured_content["rows"]} == {"payments"}
     assert len(alice.structured_content["rows"]) == len(bob.structured_content["rows"]) == 4
-    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
 @pytest.mark.anyio
-async def test_a_stranger_sees_no_tickets(url):
+async def test_a_stranger_sees_no_tickets(url: str) -> None:
     result = await call(url, "eve", "db:read", "run_query", {"sql": MINE})
     assert result.structured_content["rows"] == []
 
 
 @pytest.mark.anyio
-async def test_rls_applies_through_views_and_explain(url):
+async def test_rls_applies_through_views_and_explain(url: str) -> None:
     result = await call(
         url, "bob", "db:read", "run_query", {"sql": "SELECT DISTINCT team FROM demo.open_tickets"}
     )
@@ -63,7 +68,7 @@ async def test_rls_applies_through_views_and_explain(url):
 
 
 @pytest.mark.anyio
-async def test_claims_are_visible_to_sql_as_json(url):
+async def test_claims_are_visible_to_sql_as_json(url: str) -> None:
     result = await call(
         url, "bob", "db:read", "run_query", {"sql": "SELECT current_setting('fleet.claims')::jsonb ->> 'sub'"}
     )
@@ -71,7 +76,9 @@ async def test_claims_are_visible_to_sql_as_json(url):
 
 
 @pytest.mark.anyio
-async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(url, admin):
+async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(
+    url: str, admin: psycopg.Connection[Any]
+) -> None:
     headers = MCP_HEADERS | identity_headers(identity("bob", "db:read", audience=AUD))
     headers["X-MCP-Gateway-Secret"] = TEST_SECRET
     body = call_body("execute_statement", {"sql": "DELETE FROM demo.tickets"})
@@ -82,11 +89,11 @@ async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(url,
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge
     assert "db:write" in challenge
-    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone()[0] == 8
+    assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
 @pytest.mark.anyio
-async def test_a_writers_write_lands_and_is_attributed(url, admin):
+async def test_a_writers_write_lands_and_is_attributed(url: str, admin: psycopg.Connection[Any]) -> None:
     result = await call(
         url,
         "alice",
@@ -124,7 +131,7 @@ async def test_a_writers_write_lands_and_is_attributed(url, admin):
 
 
 @pytest.mark.anyio
-async def test_readyz_checks_the_database(url):
+async def test_readyz_checks_the_database(url: str) -> None:
     async with httpx2.AsyncClient() as http:
         response = await http.get(url.removesuffix("/mcp") + "/readyz")
     assert response.status_code == 200
@@ -132,7 +139,9 @@ async def test_readyz_checks_the_database(url):
 
 
 @pytest.mark.anyio
-async def test_an_authgate_token_puts_the_username_in_fleet_subject(make_settings, database, admin):
+async def test_an_authgate_token_puts_the_username_in_fleet_subject(
+    make_settings: Callable[..., DbSettings], database: Database
+) -> None:
     """jwt trust mode, AuthGate-shaped token: RLS sees `extra_uid` (the username) in fleet.subject, the
     UUID `sub` stays in fleet.claims; a token without the username claim runs no SQL at all."""
     from fleet_core import TrustMode, dev_subject
@@ -156,4 +165,4 @@ async def test_an_authgate_token_puts_the_username_in_fleet_subject(make_setting
     assert who.structured_content["rows"] == [["bob", dev_subject("bob")]]
     assert {row[1] for row in rows.structured_content["rows"]} == {"payments"}  # bob's RLS rows
     assert refused.is_error
-    assert "has no database account name" in refused.content[0].text
+    assert "has no database account name" in refused.content[0].model_dump()["text"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pathlib
 import re
 import secrets
 import sys
-from typing import Any
+from collections.abc import Callable
 
 import anyio
 import httpx2
@@ -20,6 +21,7 @@ from fleet_db import Database, dev, ops
 from fleet_db.embedded import EmbeddedPostgres
 from fleet_db.pg import CallContext
 from fleet_db.provision import provision
+from fleet_db.settings import DbSettings
 
 AUD = "http://127.0.0.1:8700/mcp/db"
 ALICE = CallContext(role="fleet_reader", subject="alice", claims={"sub": "alice"})
@@ -27,11 +29,15 @@ ALICE = CallContext(role="fleet_reader", subject="alice", claims={"sub": "alice"
 
 async def tickets_seen(db: Database, who: CallContext = ALICE) -> int:
     async with db.session(who) as conn:
-        return (await (await conn.execute("SELECT count(*) FROM demo.tickets")).fetchone())[0]  # type: ignore[index]
+        row = await (await conn.execute("SELECT count(*) FROM demo.tickets")).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @pytest.mark.anyio
-async def test_the_pool_survives_a_postgresql_restart(make_settings: Any, tmp_path):
+async def test_the_pool_survives_a_postgresql_restart(
+    make_settings: Callable[..., DbSettings], tmp_path: pathlib.Path
+) -> None:
     with EmbeddedPostgres(tmp_path) as pg:
         url = provision(pg.admin_url, password=secrets.token_urlsafe(16))
         db = Database(make_settings(pool_min_size=2, pool_max_size=2, pool_timeout_seconds=2), url)
@@ -50,7 +56,7 @@ async def test_the_pool_survives_a_postgresql_restart(make_settings: Any, tmp_pa
 
 
 @pytest.mark.anyio
-async def test_dev_hook_yields_a_working_database_url(tmp_path):
+async def test_dev_hook_yields_a_working_database_url(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with dev.backend(tmp_path) as env:
             url = env["FLEET_DB_DATABASE_URL"]
@@ -65,7 +71,7 @@ async def test_dev_hook_yields_a_working_database_url(tmp_path):
             await psycopg.AsyncConnection.connect(url, connect_timeout=2)  # stopped on exit
 
 
-def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url):
+def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url: str) -> None:
     with (
         psycopg.connect(db_url, autocommit=True) as conn,
         pytest.raises(psycopg.errors.InsufficientPrivilege),
@@ -74,7 +80,7 @@ def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url):
 
 
 @pytest.mark.anyio
-async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database():
+async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_DB_")} | {
         "FLEET_DB_PORT": str(port),
@@ -112,7 +118,7 @@ async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database():
 
 
 @pytest.mark.anyio
-async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url):
+async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url: str) -> None:
     from mcp import Client, StdioServerParameters
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_DB_")} | {
@@ -129,7 +135,9 @@ async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url):
 
 
 @pytest.mark.anyio
-async def test_without_read_all_stats_health_hides_other_sessions_and_says_so(make_settings, tmp_path):
+async def test_without_read_all_stats_health_hides_other_sessions_and_says_so(
+    make_settings: Callable[..., DbSettings], tmp_path: pathlib.Path
+) -> None:
     with EmbeddedPostgres(tmp_path) as pg:
         url = provision(pg.admin_url, password=secrets.token_urlsafe(16), read_all_stats=False)
         db = Database(make_settings(), url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx2
 import pytest
 
@@ -11,7 +13,7 @@ from fleet_gitea.gitea import GiteaClient, file_path, repo_path
 pytestmark = pytest.mark.anyio
 
 
-def client(handler) -> GiteaClient:  # type: ignore[no-untyped-def]
+def client(handler: Callable[[httpx2.Request], httpx2.Response]) -> GiteaClient:
     return GiteaClient("http://gitea.test/", "svc-token", transport=httpx2.MockTransport(handler))
 
 

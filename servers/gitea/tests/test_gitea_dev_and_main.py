@@ -11,7 +11,7 @@ import anyio
 import httpx2
 import pytest
 
-from fleet_core.testing import TEST_SECRET, connect, free_port, identity
+from fleet_core.testing import TEST_SECRET, connect, free_port, identity, text_of
 from fleet_gitea.dev import backend
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.gitea import GiteaClient
@@ -102,6 +102,6 @@ async def test_stdio_mode_acts_as_the_configured_user_with_its_scopes(
             write = await client.call_tool("create_issue", VALID["create_issue"])
     assert me.structured_content["login"] == "bob"
     assert write.is_error
-    assert "insufficient scope" in write.content[0].text
+    assert "insufficient scope" in text_of(write)
     assert {r.sudo for r in fake.requests} == {"bob"}
     assert fake.repos["alice/demo"].issues.keys() == {1, 2, 3}

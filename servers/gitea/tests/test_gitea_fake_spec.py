@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -11,10 +13,12 @@ from fleet_gitea.testing import TOKEN, Harness
 pytestmark = pytest.mark.anyio
 
 
-async def raw(h: Harness, method: str, path: str, **kw: object) -> httpx2.Response:
+async def raw(
+    h: Harness, method: str, path: str, *, json: object = None, content: bytes | None = None
+) -> httpx2.Response:
     headers = {"Authorization": f"token {TOKEN}", "Sudo": "alice"}
     async with httpx2.AsyncClient(base_url=h.gitea_url + "/api/v1", headers=headers) as http:
-        return await http.request(method, path, **kw)  # type: ignore[arg-type]
+        return await http.request(method, path, json=json, content=content)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +49,7 @@ async def raw(h: Harness, method: str, path: str, **kw: object) -> httpx2.Respon
     ],
 )
 async def test_fake_records_spec_violations(
-    h: Harness, method: str, path: str, kw: dict[str, object], expected: str
+    h: Harness, method: str, path: str, kw: dict[str, Any], expected: str
 ) -> None:
     response = await raw(h, method, path, **kw)
     assert response.status_code == 400

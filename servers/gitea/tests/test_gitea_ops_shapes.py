@@ -7,8 +7,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from fleet_gitea.convert import issue_summary, pull_summary, release
 from fleet_gitea.gitea import GiteaClient
-from fleet_gitea.ops import GiteaOps, issue_summary, pull_summary, release
+from fleet_gitea.ops import GiteaOps
 
 pytestmark = pytest.mark.anyio
 

@@ -86,7 +86,11 @@ async def test_file_contents_errors(h: Harness) -> None:
 
 async def test_directory_tree_top_level_subdir_and_recursive(h: Harness) -> None:
     top = await h.ok("get_directory_tree", {**R, "ref": "main"})
-    assert {e["path"] for e in top["entries"]} == {"README.md", "assets", "data", "docs", "src"}
+    assert {e["path"] for e in top["entries"]} == {
+        *("README.md", "assets", "data", "docs", "src"),
+        *("theme", "latest-docs"),  # a submodule, and an entry type the tool didn't know (regression)
+    }
+    assert {e["type"] for e in top["entries"]} == {"blob", "tree", "commit", "symlink"}
     src = await h.ok("get_directory_tree", {**R, "ref": "feature/login", "path": "src"})
     assert {e["path"] for e in src["entries"]} == {"src/app.py", "src/login.py"}
     everything = await h.ok("get_directory_tree", {**R, "ref": "main", "recursive": True})
@@ -172,7 +176,7 @@ async def test_actions_runs_jobs_and_log_tail(h: Harness) -> None:
 
 async def test_wiki_pages(h: Harness) -> None:
     pages = (await h.ok("list_wiki_pages", R))["items"]
-    assert {p["page_name"] for p in pages} == {"Home", "Deploy-Guide"}
+    assert {p["page_name"] for p in pages} == {"Home", "Deploy-Guide", "Caf%C3%A9-Notes", "Imported-Page"}
     page = await h.ok("get_wiki_page", {**R, "page_name": "Deploy Guide"})
     assert page["content"].startswith("1. Build")
     assert page["truncated"] is False
@@ -187,3 +191,22 @@ async def test_a_huge_job_log_still_gives_its_tail(h: Harness, monkeypatch: pyte
     assert tail["lines"] == ["step output line 499", "step output line 500"]
     assert tail["total_lines"] is None
     assert tail["truncated"] is True
+
+
+async def test_wiki_page_names_are_escaped_once(h: Harness) -> None:
+    # Regression: the escaped sub_url from list_wiki_pages was escaped again (…/Caf%25C3%25A9-Notes).
+    mark = len(h.fake.requests)
+    for name in ("Caf%C3%A9 Notes", "Caf%C3%A9-Notes", "Café Notes"):
+        page = await h.ok("get_wiki_page", {**R, "page_name": name})
+        assert page["content"] == "Espresso first."
+    assert {r.path for r in h.since(mark)} == {"/api/v1/repos/alice/demo/wiki/page/Caf%C3%A9-Notes"}
+    assert "invalid wiki page name" in await h.error("get_wiki_page", {**R, "page_name": "a%2Fb"})
+
+
+async def test_wiki_page_with_undecodable_content_is_a_clear_error(h: Harness) -> None:
+    # Regression: content_base64 is only typed `string`; a non-base64 one crashed the tool.
+    text = await h.error("get_wiki_page", {**R, "page_name": "Imported-Page"})
+    assert text == (
+        "Error executing tool get_wiki_page: Gitea sent wiki page 'Imported-Page' with content that is "
+        "not valid base64"
+    )

@@ -38,6 +38,16 @@ OPERATIONS: list[tuple[str, str]] = [
     (f"{ORG}/trace/{{trace_id}}/", "get"),
     (f"{ORG}/releases/", "get"),
     (f"{ORG}/releases/{{version}}/", "get"),
+    # triage: tag breakdown, counts over time, releases, feedback, bulk changes, Seer
+    (f"{ORG}/issues/", "put"),
+    (f"{ORG}/issues/{{issue_id}}/tags/{{key}}/", "get"),
+    (f"{ORG}/issues/{{issue_id}}/tags/{{key}}/values/", "get"),
+    (f"{ORG}/issues/{{issue_id}}/autofix/", "get"),
+    (f"{ORG}/issues/{{issue_id}}/autofix/", "post"),
+    (f"{ORG}/events-timeseries/", "get"),
+    (f"{ORG}/releases/{{version}}/commits/", "get"),
+    (f"{ORG}/releases/{{version}}/deploys/", "get"),
+    ("/api/0/projects/{organization_id_or_slug}/{project_id_or_slug}/user-feedback/", "get"),
 ]
 
 # Notes ("comments") are part of Sentry's API but not of the published OpenAPI document.
@@ -104,7 +114,7 @@ SUPPLEMENT: dict[str, dict[str, Any]] = {
 
 def _fix_errata(path: str, method: str, op: dict[str, Any]) -> None:
     """Corrections to the published document, each with its reason."""
-    if path == f"{ORG}/issues/{{issue_id}}/" and method == "put":
+    if path in (f"{ORG}/issues/{{issue_id}}/", f"{ORG}/issues/") and method == "put":
         # drf-spectacular marks every field of the (partial=True) update serializer as required;
         # Sentry accepts any subset (GroupValidator is used with partial=True). Keep the field
         # schemas, drop the bogus `required` lists, and refuse unknown fields.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 
 from fleet_core import BackendError, ToolError
@@ -91,3 +92,11 @@ async def test_path_segments_are_encoded(client: SentryClient, fake: FakeSentry)
         await client.release("acme", "x/../../../organizations")
     assert fake.calls[-1].path == "/api/0/organizations/acme/releases/x%2F..%2F..%2F..%2Forganizations/"
     assert fake.calls[-1].operation == "getOrganizationRelease"
+
+
+async def test_a_trace_that_is_not_a_list_is_a_backend_error(make_settings: Any) -> None:
+    """The trace endpoint answers an array of root spans; an object must not be walked as one."""
+    transport = httpx2.MockTransport(lambda _: httpx2.Response(200, json={"detail": "a proxy's page"}))
+    async with SentryClient(make_settings(), transport=transport) as c:
+        with anyio.fail_after(5), pytest.raises(BackendError, match="with a dict, not a list"):
+            await c.trace("acme", "a" * 32, stats_period=None)

@@ -18,6 +18,7 @@ from fleet_core.testing import (
     identity_headers,
     running_app,
     serve_server,
+    text_of,
 )
 from fleet_sentry.fake import FakeSentry, serve_fake
 from fleet_sentry.sentry import SentryClient
@@ -93,7 +94,7 @@ async def test_slow_sentry_times_out_as_a_backend_error(fake: FakeSentry, make_s
             result = await session.call_tool("search_issues", {})
             fake.release()
     assert result.is_error
-    assert "did not answer within 0.3s" in result.content[0].text
+    assert "did not answer within 0.3s" in text_of(result)
     assert len(fake.calls) == 2  # one retry for a read
 
 
@@ -114,7 +115,7 @@ async def test_unreachable_sentry_is_a_backend_error_and_readyz_says_so(
                 async with httpx2.AsyncClient() as http:
                     ready = await http.get(base + "/readyz")
     assert result.is_error
-    assert f"Sentry is unreachable at {dead_url}" in result.content[0].text
+    assert f"Sentry is unreachable at {dead_url}" in text_of(result)
     assert audit_lines[-1]["outcome"] == "backend_error"
     assert ready.status_code == 503
 
@@ -158,7 +159,7 @@ async def test_every_tool_answers_a_stalled_sentry_with_a_timeout_error(
                         result = await session.call_tool(tool, ARGS[tool])
             fake.release()
     assert result.is_error
-    assert "Sentry did not answer within 0.2s" in result.content[0].text
+    assert "Sentry did not answer within 0.2s" in text_of(result)
     assert len(fake.calls) == 1
 
 
@@ -187,6 +188,6 @@ async def test_an_authgate_token_attributes_the_change_to_the_username(
     assert not done.is_error
     assert fake.notes("1001") == ["Resolved by alice via mcp-fleet"]
     assert refused.is_error
-    assert "has no Sentry account name" in refused.content[0].text
+    assert "has no Sentry account name" in refused.content[0].model_dump()["text"]
     ok = next(line for line in audit_lines if line.get("tool") == "resolve_issue")
     assert (ok["subject"], ok["account"]) == (dev_subject("alice"), "alice")

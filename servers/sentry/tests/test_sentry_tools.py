@@ -18,7 +18,11 @@ def text(result: Any) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
-WRITES = {"resolve_issue", "unresolve_issue", "ignore_issue", "assign_issue", "add_issue_note"}
+WRITES = {
+    "resolve_issue", "unresolve_issue", "ignore_issue", "assign_issue", "add_issue_note",
+    "set_issue_priority", "bookmark_issue", "merge_issues", "start_issue_autofix",
+}  # fmt: skip
+DESTRUCTIVE = {"merge_issues"}
 
 # tool → (happy-path arguments, a check on the structured result)
 HAPPY: dict[str, tuple[dict[str, Any], Any]] = {
@@ -57,6 +61,54 @@ HAPPY: dict[str, tuple[dict[str, Any], Any]] = {
         {"issue": "1003", "text": "looking"},
         lambda r: r["note"]["text"].startswith("looking"),
     ),
+    "get_issue_tags": (
+        {"issue": "BACKEND-1"},
+        lambda r: (
+            {t["key"] for t in r["tags"]} >= {"environment", "release", "url", "user"}
+            and "browser" in r["absent"]
+        ),
+    ),
+    "list_issue_tag_values": (
+        {"issue": "1001", "key": "environment"},
+        lambda r: [(v["value"], v["count"]) for v in r["values"]] == [("staging", 2), ("production", 1)],
+    ),
+    "get_issue_activity": (
+        {"issue": "BACKEND-1"},
+        lambda r: [i["type"] for i in r["items"]] == ["set_priority", "set_regression", "first_seen"],
+    ),
+    "get_issue_event_counts": (
+        {"issue": "BACKEND-1", "stats_period": "24h"},
+        lambda r: r["events_in_period"] == 3 and r["new_in_period"] is False and len(r["buckets"]) == 24,
+    ),
+    "get_event_counts": (
+        {"query": "level:error", "group_by": ["project"]},
+        lambda r: (
+            {s["group"]["project"]: s["total"] for s in r["series"]} == {"backend": 4.0, "frontend": 1.0}
+        ),
+    ),
+    "get_release_health": (
+        {"version": "backend@1.0.0", "project": "backend"},
+        lambda r: (
+            r["projects"][0]["crash_free_sessions"] == 99.25 and r["projects"][0]["crash_free_users"] is None
+        ),
+    ),
+    "list_release_commits": ({"version": "backend@1.0.0"}, lambda r: len(r["commits"]) == 3),
+    "list_release_deploys": (
+        {"version": "backend@1.0.0"},
+        lambda r: [d["environment"] for d in r["deploys"]] == ["staging", "production"],
+    ),
+    "list_user_feedback": ({"project": "backend"}, lambda r: len(r["feedback"]) == 3),
+    "get_issue_autofix": ({"issue": "BACKEND-1"}, lambda r: r["exists"] is False),
+    "set_issue_priority": (
+        {"issue": "BACKEND-2", "priority": "high"},
+        lambda r: r["action"] == "Priority set to high" and "alice" in r["note"]["text"],
+    ),
+    "bookmark_issue": ({"issue": "BACKEND-2"}, lambda r: r["action"] == "Bookmarked"),
+    "merge_issues": (
+        {"issues": ["BACKEND-2", "BACKEND-3"], "confirm": True},
+        lambda r: r["parent"] == "1002" and r["children"] == ["1003"],
+    ),
+    "start_issue_autofix": ({"issue": "BACKEND-1"}, lambda r: r["run_id"] == "7000"),
 }
 
 
@@ -73,7 +125,7 @@ async def test_tool_list_is_the_documented_surface(call: Any, mcp: Any) -> None:
         assert scope == ("sentry:write" if writes else "sentry:read"), name
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is (not writes), name
-        assert tool.annotations.destructive_hint is False, name
+        assert tool.annotations.destructive_hint is (name in DESTRUCTIVE), name
 
 
 @pytest.mark.anyio
@@ -103,6 +155,20 @@ NOT_FOUND: dict[str, dict[str, Any]] = {
     "ignore_issue": {"issue": "999"},
     "assign_issue": {"issue": "999", "assignee": "me"},
     "add_issue_note": {"issue": "999", "text": "hello"},
+    "get_issue_tags": {"issue": "NOPE-3"},
+    "list_issue_tag_values": {"issue": "1001", "key": "browser"},
+    "get_issue_activity": {"issue": "999"},
+    "get_issue_event_counts": {"issue": "999"},
+    "get_event_counts": {"organization": "nope"},
+    "get_release_health": {"version": "backend@9.9.9"},
+    "list_release_commits": {"version": "backend@9.9.9"},
+    "list_release_deploys": {"version": "backend@9.9.9"},
+    "list_user_feedback": {"project": "nope"},
+    "get_issue_autofix": {"issue": "999"},
+    "set_issue_priority": {"issue": "999", "priority": "low"},
+    "bookmark_issue": {"issue": "NOPE-9"},
+    "merge_issues": {"issues": ["999", "1001"], "confirm": True},
+    "start_issue_autofix": {"issue": "999"},
 }
 
 
@@ -159,6 +225,20 @@ BAD_INPUT: dict[str, dict[str, Any]] = {
     "whoami": {"organization": 12},
     "find_releases": {"limit": -1},
     "unresolve_issue": {"issue": "a b"},
+    "get_issue_tags": {"issue": "1001", "keys": ["bad key!"]},
+    "list_issue_tag_values": {"issue": "1001", "key": ""},
+    "get_issue_activity": {"issue": ""},
+    "get_issue_event_counts": {"issue": "1001", "stats_period": "forever"},
+    "get_event_counts": {"top": 11},
+    "get_release_health": {"version": "x", "stats_period": "5d"},
+    "list_release_commits": {"version": ""},
+    "list_release_deploys": {"version": "x", "limit": 0},
+    "list_user_feedback": {"project": ""},
+    "get_issue_autofix": {"issue": "a/b"},
+    "set_issue_priority": {"issue": "1001", "priority": "urgent"},
+    "bookmark_issue": {"issue": "1001", "bookmarked": "maybe"},
+    "merge_issues": {"issues": ["1001"], "confirm": True},
+    "start_issue_autofix": {"issue": "1001", "instructions": "x" * 1001},
 }
 
 
@@ -193,6 +273,9 @@ PAGED: dict[str, tuple[dict[str, Any], str, str, int]] = {
     "list_issue_events": ({"issue": "1001"}, "events", "event_id", 3),
     "search_events": ({"fields": ["id", "title"], "sort": "id"}, "rows", "id", 8),
     "find_releases": ({}, "releases", "version", 3),
+    "list_release_commits": ({"version": "backend@1.1.0"}, "commits", "id", 4),
+    "list_release_deploys": ({"version": "backend@1.1.0"}, "deploys", "environment", 2),
+    "list_user_feedback": ({"project": "backend"}, "feedback", "id", 3),
 }
 
 

@@ -70,6 +70,19 @@ async def test_wrong_url_is_a_clear_backend_error(wiki: EmbeddedWiki) -> None:
             await bad.get(action="query", meta="userinfo")
 
 
+@pytest.mark.parametrize("answer", ['["not", "an", "object"]', '"a string"', "7", "null"])
+async def test_json_that_is_not_an_object_is_a_clear_backend_error(answer: str) -> None:
+    """api.php always answers an object; anything else (a proxy, the wrong URL) must not reach the tools."""
+    async with MediaWikiClient(
+        "http://wiki.test",
+        "Bot@x",
+        "p",
+        transport=httpx2.MockTransport(lambda _: httpx2.Response(200, content=answer)),
+    ) as c:
+        with anyio.fail_after(5), pytest.raises(BackendError, match="JSON that is not an object"):
+            await c.get(action="query", meta="siteinfo")
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from fleet_core import DevBackendUnavailable
-from fleet_core.testing import TEST_SECRET, connect, free_port, identity
+from fleet_core.testing import TEST_SECRET, connect, free_port, identity, text_of
 from fleet_wiki.dev import backend
 from fleet_wiki.embedded import EmbeddedWiki, embedded_wiki
 
@@ -61,7 +61,7 @@ async def test_fleet_wiki_process_serves_the_dev_wiki(tmp_path: pathlib.Path) ->
                 proc.terminate()
                 proc.wait(timeout=10)
     assert not result.is_error, result.content
-    assert "Deploy guide" in result.structured_content["content"]  # type: ignore[index]
+    assert "Deploy guide" in result.structured_content["content"]
 
 
 async def test_stdio_mode_serves_one_local_user_with_scopes_enforced(wiki: EmbeddedWiki) -> None:
@@ -78,10 +78,10 @@ async def test_stdio_mode_serves_one_local_user_with_scopes_enforced(wiki: Embed
             who = await mcp.call_tool("whoami", {})
             page = await mcp.call_tool("get_page", {"title": "Deploy guide"})
             write = await mcp.call_tool("append_to_page", {"title": "Deploy guide", "text": "x"})
-    assert who.structured_content["subject"] == "carol"  # type: ignore[index]
+    assert who.structured_content["subject"] == "carol"
     assert not page.is_error
     assert write.is_error
-    assert "wiki:write" in write.content[0].text  # type: ignore[union-attr]
+    assert "wiki:write" in text_of(write)
 
 
 def test_invalid_settings_exit_with_a_message() -> None:

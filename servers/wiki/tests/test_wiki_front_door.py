@@ -48,7 +48,7 @@ async def test_front_door_step_up_and_attributed_edits(tmp_path: Path, wiki: Emb
                         "create_page", {"title": title, "text": "v1", "summary": "new"}
                     )
                     assert not created.is_error, created.content
-                    rev = created.structured_content["revision_id"]  # type: ignore[index]
+                    rev = created.structured_content["revision_id"]
                     edit = {"title": title, "text": "v2", "base_revision_id": rev, "summary": "fix"}
                     edited = await mcp.call_tool("edit_page", edit)
                     history = await mcp.call_tool("get_page_history", {"title": title})
@@ -56,5 +56,5 @@ async def test_front_door_step_up_and_attributed_edits(tmp_path: Path, wiki: Emb
     assert refused.status_code == 403
     assert 'scope="wiki:read wiki:write"' in refused.headers["www-authenticate"]
     assert not edited.is_error, edited.content
-    comments = [r["comment"] for r in history.structured_content["revisions"]]  # type: ignore[index]
+    comments = [r["comment"] for r in history.structured_content["revisions"]]
     assert comments == ["fix (for alice via fleet-wiki)", "new (for alice via fleet-wiki)"]

@@ -25,7 +25,7 @@ async def test_readme_tools_table_matches_the_server() -> None:
         WikiSettings, name="wiki", url="http://127.0.0.1:9", bot_username="B@x", bot_password="p"
     )
     async with MediaWikiClient("http://127.0.0.1:9", "B@x", "p") as backend:
-        mcp = build_server(settings, backend)  # type: ignore[arg-type]
+        mcp = build_server(settings, backend)
         with anyio.fail_after(10):
             async with Client(mcp) as client:
                 tools = (await client.list_tools()).tools

@@ -22,6 +22,7 @@ from fleet_core.testing import (
     identity,
     identity_headers,
     running_app,
+    text_of,
 )
 from fleet_core.testing import settings_for as core_settings_for
 from fleet_wiki.embedded import EmbeddedWiki
@@ -40,8 +41,13 @@ WRITE_TOOLS = {"create_page", "edit_page", "append_to_page", "move_page"}
 
 
 def settings_for(url: str, username: str = "Bot@x", password: str = "p", **overrides: Any) -> WikiSettings:  # noqa: S107
-    values = {"url": url, "bot_username": username, "bot_password": password, "max_output_bytes": 20_000}
-    return core_settings_for(WikiSettings, name="wiki", **values | overrides)  # type: ignore[return-value]
+    values: dict[str, Any] = {
+        "url": url,
+        "bot_username": username,
+        "bot_password": password,
+        "max_output_bytes": 20_000,
+    }
+    return core_settings_for(WikiSettings, name="wiki", **values | overrides)
 
 
 @contextlib.asynccontextmanager
@@ -80,8 +86,11 @@ async def test_tools_declare_scopes_and_honest_annotations(wiki: EmbeddedWiki) -
         assert hints is not None
         assert hints.read_only_hint is (name not in WRITE_TOOLS)
         assert hints.open_world_hint is False
-    assert tools["move_page"].annotations.destructive_hint is True  # type: ignore[union-attr]
-    assert tools["append_to_page"].annotations.destructive_hint is False  # type: ignore[union-attr]
+    move_hints, append_hints = tools["move_page"].annotations, tools["append_to_page"].annotations
+    assert move_hints is not None
+    assert move_hints.destructive_hint is True
+    assert append_hints is not None
+    assert append_hints.destructive_hint is False
 
 
 async def test_read_only_mode_registers_no_write_tools(wiki: EmbeddedWiki) -> None:
@@ -115,12 +124,12 @@ async def test_write_scope_caller_shows_in_the_page_history(wiki: EmbeddedWiki) 
         with anyio.fail_after(30):
             created = await mcp.call_tool("create_page", {"title": title, "text": "v1", "summary": "start"})
             assert not created.is_error, created.content
-            rev = created.structured_content["revision_id"]  # type: ignore[index]
+            rev = created.structured_content["revision_id"]
             edit = {"title": title, "text": "v2", "base_revision_id": rev, "summary": "update"}
             edited = await mcp.call_tool("edit_page", edit)
             assert not edited.is_error, edited.content
             history = await mcp.call_tool("get_page_history", {"title": title})
-    comments = [r["comment"] for r in history.structured_content["revisions"]]  # type: ignore[index]
+    comments = [r["comment"] for r in history.structured_content["revisions"]]
     assert comments == ["update (for alice via fleet-wiki)", "start (for alice via fleet-wiki)"]
 
 
@@ -146,11 +155,11 @@ async def test_an_authgate_token_credits_the_username_not_the_uuid(wiki: Embedde
                     refused = await mcp.call_tool("append_to_page", {"title": title, "text": "x"})
                     read = await mcp.call_tool("get_page", {"title": title})
     assert not created.is_error, created.content
-    comments = [r["comment"] for r in history.structured_content["revisions"]]  # type: ignore[index]
+    comments = [r["comment"] for r in history.structured_content["revisions"]]
     assert comments == ["s (for alice via fleet-wiki)"]
     assert dev_subject("alice") not in str(history.structured_content)
     assert refused.is_error
-    assert "has no wiki account name" in refused.content[0].text
+    assert "has no wiki account name" in refused.content[0].model_dump()["text"]
     assert not read.is_error
 
 
@@ -221,7 +230,7 @@ async def test_each_tool_reports_an_unreachable_wiki_within_the_timeout(tool: st
         with anyio.fail_after(10):
             result = await mcp.call_tool(tool, CALLS[tool](page))
     assert result.is_error
-    assert "unreachable" in result.content[0].text  # type: ignore[union-attr]
+    assert "unreachable" in text_of(result)
 
 
 MISSING: dict[str, dict[str, Any]] = {
@@ -267,6 +276,6 @@ async def test_each_tool_refuses_clearly(
         with anyio.fail_after(20):
             result = await mcp.call_tool(tool, args)
     assert result.is_error
-    text = result.content[0].text.lower()  # type: ignore[union-attr]
+    text = text_of(result).lower()
     assert expected in text or (expected == "protected" and "right" in text)
     assert "traceback" not in text

@@ -22,7 +22,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FLEET_WIKI_USER_MAP", '{"alice": "Alice_Liddell"}')
     monkeypatch.setenv("FLEET_WIKI_ACCOUNT_SOURCE", "user_map")
     monkeypatch.setenv("FLEET_WIKI_READ_ONLY", "true")
-    settings = WikiSettings()  # type: ignore[call-arg]
+    settings = WikiSettings()
     assert settings.url == "http://wiki.internal/w"
     assert settings.user_map == {"alice": "Alice_Liddell"}
     assert (settings.account_for("alice"), settings.account_for("eve")) == ("Alice_Liddell", None)
@@ -44,4 +44,4 @@ def test_bad_settings_are_refused_at_startup(monkeypatch: pytest.MonkeyPatch, ke
         monkeypatch.setenv(k, v)
     monkeypatch.setenv(key, value)
     with pytest.raises(pydantic.ValidationError):
-        WikiSettings()  # type: ignore[call-arg]
+        WikiSettings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import anyio
@@ -319,7 +320,7 @@ async def test_unmapped_caller_may_not_write_when_only_mapped_users_act(
         )
         eve = identity("eve", "wiki:read wiki:write", audience="http://127.0.0.1:8700/mcp/wiki")
         eve = replace(eve, account=accounts.account_for(eve.subject))  # None: as the gate resolves it
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "create": lambda: strict.create_page(eve, f"{title} eve", "x", ""),
             "edit": lambda: strict.edit_page(
                 eve, title, "eve was here", created.revision_id or 0, None, "", False

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx2
 import jwt
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,11 +43,14 @@ __all__ = [
     "running_app",
     "serve_server",
     "settings_for",
+    "text_of",
 ]
 
 TEST_SECRET = "test-gateway-secret-0123456789"  # noqa: S105 - tests only
 TEST_ISSUER = "http://127.0.0.1:8701"
 
+
+_SettingsT = TypeVar("_SettingsT", bound=ServerSettings)
 
 MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -106,6 +110,14 @@ def identity_headers(who: Identity) -> dict[str, str]:
     return headers
 
 
+@overload
+def settings_for(
+    *, name: str = ..., trust_mode: TrustMode | str = ..., **overrides: Any
+) -> ServerSettings: ...
+@overload
+def settings_for(
+    cls: type[_SettingsT], *, name: str = ..., trust_mode: TrustMode | str = ..., **overrides: Any
+) -> _SettingsT: ...
 def settings_for(
     cls: type[ServerSettings] = ServerSettings,
     *,
@@ -113,8 +125,9 @@ def settings_for(
     trust_mode: TrustMode | str = TrustMode.GATEWAY_SECRET,
     **overrides: Any,
 ) -> ServerSettings:
-    """Settings for a server under test; public_url is the gateway URL the identity must name.
-    In gateway-secret mode the secret is TEST_SECRET; in jwt mode none unless given (the second lock)."""
+    """Settings for a server under test (of `cls`, a server's own settings class, if given);
+    public_url is the gateway URL the identity must name. In gateway-secret mode the secret is
+    TEST_SECRET; in jwt mode none unless given (the second lock)."""
     values: dict[str, Any] = {
         "public_url": f"http://127.0.0.1:8700/mcp/{name}",
         "trust_mode": trust_mode,
@@ -124,6 +137,13 @@ def settings_for(
         values["gateway_secrets"] = [TEST_SECRET]
     values.update(overrides)
     return cls.model_validate(values)
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text of a tool result's first content block (a tool error's message, a plain-text result)."""
+    block = result.content[0]
+    assert isinstance(block, TextContent), block
+    return block.text
 
 
 @contextlib.contextmanager
@@ -165,7 +185,7 @@ async def connect(
     sent |= dict(headers or {})
     async with (
         httpx2.AsyncClient(headers=sent, timeout=http_timeout) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,
     ):
         yield client
 

@@ -198,6 +198,8 @@ def run_auth_server(
     """Serve on the issuer's host and port (blocking)."""
     import uvicorn
 
+    from fleet_core.http import BoundedHttpToolsProtocol
+
     die_with_parent()
 
     issuer = urlsplit(manifest.issuer.url)
@@ -213,6 +215,7 @@ def run_auth_server(
         port=port or issuer.port or (443 if issuer.scheme == "https" else 80),
         log_level=log_level,
         proxy_headers=False,  # request.client must be the real peer (the dev token endpoint checks it)
+        http=BoundedHttpToolsProtocol,  # a cap on the request head
     )
 
 

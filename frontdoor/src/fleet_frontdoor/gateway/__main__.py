@@ -44,7 +44,6 @@ def main(argv: list[str] | None = None) -> None:
 
     config = uvicorn_config(app, host=origin.hostname or "127.0.0.1", port=origin.port or 80)
     config.loop = "uvloop"
-    config.http = "httptools"
     die_with_parent()
     uvicorn.Server(config).run()
 

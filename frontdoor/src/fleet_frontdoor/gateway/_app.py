@@ -15,18 +15,18 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 import httpx2
 import jwt
 from starlette.types import Receive, Scope, Send
 
-from fleet_core.jwt import QUERY_TOKEN_PARAMS, InvalidToken, JwksUnavailable, JwksVerifier
+from fleet_core.http import bearer_token, endpoint_page, respond, send_error, token_in_query, wants_html
+from fleet_core.jwt import InvalidToken, JwksUnavailable, JwksVerifier
 
 from ..manifest import Manifest, ServerEntry
 from ._claims import ClaimError, forwarded_headers
 from ._cors import CORS
-from ._proxy import HOP_BY_HOP, Proxy, error, respond
+from ._proxy import HOP_BY_HOP, Proxy
 
 __all__ = ["GATEWAY_SECRET_HEADER", "build_gateway"]
 
@@ -44,6 +44,82 @@ PLUGIN_ALGORITHMS = frozenset({"RS256", "RS384", "RS512"})
 # Never taken from the client (G18). Compared with "_" read as "-": WSGI/CGI-style upstreams fold both
 # into one name, so `x-mcp_subject` would otherwise arrive as X-MCP-Subject there.
 _FORWARDED_PREFIXES = (b"x-forwarded-", b"x-mcp-")
+
+
+class _Refusal(Exception):
+    """An answer instead of the upstream's: status, RFC 6750 error code, description, challenge."""
+
+    def __init__(
+        self, status: int, code: str, description: str, challenge: str | None = None, *, close: bool = False
+    ) -> None:
+        super().__init__(description)
+        self.status, self.code, self.description, self.challenge = status, code, description, challenge
+        self.close = close
+
+
+@dataclass(slots=True)
+class _Incoming:
+    """One client request's head, sorted: what we check, what we forward, what we drop."""
+
+    scope: Scope
+    method: str
+    query: bytes
+    auths: list[bytes]
+    keep: list[tuple[bytes, bytes]]  # forwarded as is
+    origin: bytes | None
+    host: bytes | None
+    connection: bytes | None
+    upgrade: bool
+    content_length: int | None
+    chunked: bool
+    cors: list[tuple[bytes, bytes]]
+
+    @classmethod
+    def read(cls, scope: Scope) -> _Incoming:
+        auths: list[bytes] = []
+        keep: list[tuple[bytes, bytes]] = []
+        origin = host = connection = None
+        content_length: int | None = None
+        chunked = upgrade = False
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                auths.append(value)
+            elif name in HOP_BY_HOP or name.replace(b"_", b"-").startswith(_FORWARDED_PREFIXES):
+                if name == b"connection":
+                    connection = value
+                elif name == b"transfer-encoding":
+                    chunked = True
+                elif name == b"upgrade":
+                    upgrade = True
+            elif name == b"host":
+                host = value
+            elif name in (b"forwarded", b"expect"):  # body already read or streamed by us
+                continue
+            else:
+                if name == b"origin":
+                    origin = value
+                elif name == b"content-length":
+                    content_length = int(value) if value.isdigit() else None
+                keep.append((name, value))
+        cors = (
+            []
+            if origin is None
+            else [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", CORS_EXPOSE)]
+        )
+        return cls(
+            scope=scope,
+            method=scope["method"],
+            query=scope.get("query_string", b""),
+            auths=auths,
+            keep=keep,
+            origin=origin,
+            host=host,
+            connection=connection,
+            upgrade=upgrade and connection is not None and b"upgrade" in connection.lower(),
+            content_length=content_length,
+            chunked=chunked,
+            cors=cors,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,181 +228,190 @@ class Gateway:
         return None, "", ""
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        method: str = scope["method"]
-        route, kind, rest = self._match(path)
+        route, kind, rest = self._match(scope["path"])
         if route is None:
-            if path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
-                await respond(send, 200, b'{"ok": true}', head=method == "HEAD")
-            else:
-                await error(send, 404, "not_found", "no MCP server is published at this path")
+            await self._unrouted(scope, send)
             return
-
-        auths: list[bytes] = []
-        keep: list[tuple[bytes, bytes]] = []
-        origin = host = connection = None
-        content_length: int | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                auths.append(value)
-            elif name in HOP_BY_HOP or name.replace(b"_", b"-").startswith(_FORWARDED_PREFIXES):
-                if name == b"connection":
-                    connection = value
-                elif name == b"transfer-encoding":
-                    chunked = True
-            elif name == b"host":
-                host = value
-            elif name in (b"forwarded", b"expect"):  # body already read or streamed by us
-                continue
-            else:
-                if name == b"origin":
-                    origin = value
-                elif name == b"content-length":
-                    content_length = int(value) if value.isdigit() else None
-                keep.append((name, value))
-        cors = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", CORS_EXPOSE)]
-        if origin is None:
-            cors = []
-
-        # CORS preflight: answered like Kong's cors plugin, never challenged (G24)
-        if method == "OPTIONS" and origin is not None:
-            await respond(
-                send,
-                200,
-                b"",
-                [
-                    (b"access-control-allow-origin", b"*"),
-                    (b"access-control-allow-methods", CORS_METHODS),
-                    (b"access-control-allow-headers", CORS_HEADERS),
-                    (b"access-control-max-age", CORS_MAX_AGE),
-                ],
-                content_type=b"text/plain",
-            )
+        request = _Incoming.read(scope)
+        if request.method == "OPTIONS" and request.origin is not None:
+            await self._preflight(send)  # answered like Kong's cors plugin, never challenged (G24)
             return
-
         if kind == "prm":
-            if method not in ("GET", "HEAD"):
-                await error(
-                    send,
-                    405,
-                    "method_not_allowed",
-                    "resource metadata is served via GET",
-                    [(b"allow", b"GET, HEAD"), *cors],
-                )
-                return
-            await respond(send, 200, route.prm_json, cors, head=method == "HEAD")
+            await self._metadata(route, request, send)
             return
+        if request.method == "GET" and not request.auths and wants_html(scope["headers"]):
+            await self._browser_page(route, request, send)
+            return
+        try:
+            self._check_framing(request)
+            claims, identity = await self._authenticate(route, request)
+            self._authorize(route, claims)
+            url, headers = self._upstream_request(route, request, identity, rest)
+        except _Refusal as refusal:
+            await self._refuse(request, refusal, send)
+            return
+        await self.proxy.forward(
+            scope,
+            receive,
+            send,
+            url=url,
+            headers=headers,
+            content_length=request.content_length,
+            chunked=request.chunked,
+            extra_response_headers=request.cors,
+        )
 
-        async def challenge(status: int, www: str, code: str, description: str) -> None:
-            logger.info("%s %s → %d %s (%s)", method, path, status, code, description)
-            await error(send, status, code, description, [(b"www-authenticate", www.encode()), *cors])
+    async def _unrouted(self, scope: Scope, send: Send) -> None:
+        method = scope["method"]
+        if scope["path"] in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
+            await respond(send, 200, b'{"ok": true}', head=method == "HEAD")
+        else:
+            await send_error(send, 404, "not_found", "no MCP server is published at this path")
 
+    async def _preflight(self, send: Send) -> None:
+        headers = [
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-allow-methods", CORS_METHODS),
+            (b"access-control-allow-headers", CORS_HEADERS),
+            (b"access-control-max-age", CORS_MAX_AGE),
+        ]
+        await respond(send, 200, b"", headers, content_type=b"text/plain")
+
+    async def _metadata(self, route: _Route, request: _Incoming, send: Send) -> None:
+        if request.method not in ("GET", "HEAD"):
+            allow = [(b"allow", b"GET, HEAD"), *request.cors]
+            await send_error(send, 405, "method_not_allowed", "resource metadata is served via GET", allow)
+            return
+        await respond(send, 200, route.prm_json, request.cors, head=request.method == "HEAD")
+
+    async def _browser_page(self, route: _Route, request: _Incoming, send: Send) -> None:
+        # Still the 401 and its challenge; the body tells a person what this URL is (issue 13.15).
+        page = endpoint_page(route.server.name, route.server.resource)
+        headers = [(b"www-authenticate", route.challenge.encode()), *request.cors]
+        await respond(send, 401, page, headers, content_type=b"text/html; charset=utf-8")
+
+    def _check_framing(self, request: _Incoming) -> None:
+        # The server hands an Upgrade request's body to nobody (the bytes after the head belong to
+        # the new protocol): refuse rather than forward a Content-Length with no body (finding 12.5).
+        # An Upgrade without a body (curl --http2's h2c offer) is just declined: the header is dropped.
+        if request.upgrade and (request.chunked or request.content_length):
+            raise _Refusal(
+                400, "invalid_request", "a protocol upgrade cannot carry a request body", close=True
+            )
+
+    async def _authenticate(
+        self, route: _Route, request: _Incoming
+    ) -> tuple[dict[str, Any], list[tuple[bytes, bytes]]]:
+        """The verified claims and the X-MCP-* headers derived from them, or a refusal."""
         # (G14) a token in the URL is refused, even next to a good header: it would reach logs upstream
-        query = scope.get("query_string", b"")
-        params = parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else []
-        if any(k.lower() in QUERY_TOKEN_PARAMS for k, _ in params):
-            await challenge(
+        if token_in_query(request.query):
+            raise _Refusal(
                 401,
-                f'{route.challenge}, error="invalid_request"',
                 "invalid_request",
                 "access tokens are accepted in the Authorization header only",
+                f'{route.challenge}, error="invalid_request"',
             )
-            return
         # (G15) every Authorization value would be forwarded: validating one while proxying another
         # would smuggle an unchecked credential past the gateway
-        if len(auths) > 1:
-            await challenge(
+        if len(request.auths) > 1:
+            raise _Refusal(
                 400,
-                f'{route.meta}, error="invalid_request"',
                 "invalid_request",
                 "multiple Authorization headers are not allowed",
+                f'{route.meta}, error="invalid_request"',
             )
-            return
-        token = b""
-        if auths and len(auths[0]) > 7 and auths[0][:7].lower() == b"bearer ":
-            token = auths[0][7:].strip()
-        if not token:  # no credentials, or another scheme (Basic): a bare challenge, RFC 6750 §3.1
-            await challenge(401, route.challenge, "unauthorized", "missing bearer token")
-            return
-        key = (token, route.server.name)
+        token = bearer_token(request.auths[0]) if request.auths else None
+        if token is None:  # no credentials, or another scheme (Basic): a bare challenge, RFC 6750 §3.1
+            raise _Refusal(401, "unauthorized", "missing bearer token", route.challenge)
+        key = (token.encode("latin-1"), route.server.name)
         cached = self._verified.get(key)
+        if cached is not None and cached[0] + self.leeway > time.time():
+            return cached[1], cached[2]
         try:
-            if cached is not None and cached[0] + self.leeway > time.time():
-                _, claims, identity = cached
-            else:
-                raw = token.decode("ascii")
-                # the plugin pins RS256/384/512 (keyfunc + golang-jwt); fleet_core would also take ES*,
-                # so pin here too: a token Kong refuses must not work against the dev gateway
-                if jwt.get_unverified_header(raw).get("alg") not in PLUGIN_ALGORITHMS:
-                    raise InvalidToken("algorithm not accepted by the gateway")
-                claims = await self.verifier.verify(raw, audience=route.server.resource)
-                identity = [(n.encode(), v.encode()) for n, v in forwarded_headers(claims) if v]
-                if len(self._verified) >= VERIFIED_CACHE_SIZE:
-                    self._verified.clear()
-                self._verified[key] = (float(claims["exp"]), claims, identity)
+            # the plugin pins RS256/384/512 (keyfunc + golang-jwt); fleet_core would also take ES*,
+            # so pin here too: a token Kong refuses must not work against the dev gateway
+            if jwt.get_unverified_header(token).get("alg") not in PLUGIN_ALGORITHMS:
+                raise InvalidToken("algorithm not accepted by the gateway")
+            claims = await self.verifier.verify(token, audience=route.server.resource)
+            identity = [(n.encode(), v.encode()) for n, v in forwarded_headers(claims) if v]
         except JwksUnavailable as exc:
             # an infrastructure problem, not a token problem: don't send the client back to OAuth (G12)
             logger.error("token keys unavailable: %s", exc)
-            await error(send, 503, "temporarily_unavailable", "token verification keys are unavailable", cors)
-            return
-        except (InvalidToken, ClaimError, UnicodeDecodeError, jwt.PyJWTError) as exc:
+            raise _Refusal(
+                503, "temporarily_unavailable", "token verification keys are unavailable"
+            ) from None
+        except (InvalidToken, ClaimError, UnicodeError, jwt.PyJWTError) as exc:
             logger.info("rejected token: %s", exc)
-            await challenge(
+            raise _Refusal(
                 401,
-                f'{route.challenge}, error="invalid_token"',
                 "invalid_token",
                 "invalid or expired access token",
-            )
-            return
+                f'{route.challenge}, error="invalid_token"',
+            ) from None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[key] = (float(claims["exp"]), claims, identity)
+        return claims, identity
+
+    def _authorize(self, route: _Route, claims: dict[str, Any]) -> None:
         granted = (claims.get("scope") or "").split() if isinstance(claims.get("scope"), str) else []
         if not all(s in granted for s in route.required):
             required = " ".join(route.required)
-            await challenge(
+            raise _Refusal(
                 403,
-                f'{route.meta}, error="insufficient_scope", scope="{required}"',
                 "insufficient_scope",
                 f"requires scope: {required}",
+                f'{route.meta}, error="insufficient_scope", scope="{required}"',
             )
-            return
 
-        if connection:  # fields named by Connection are hop-by-hop too
-            named = {t.strip().lower() for t in connection.split(b",")}
+    def _upstream_request(
+        self, route: _Route, request: _Incoming, identity: list[tuple[bytes, bytes]], rest: str
+    ) -> tuple[str, list[tuple[bytes, bytes]]]:
+        """The upstream URL and the headers it gets: the client's minus hop-by-hop, plus ours."""
+        keep = request.keep
+        if request.connection:  # fields named by Connection are hop-by-hop too
+            named = {t.strip().lower() for t in request.connection.split(b",")}
             keep = [(n, v) for n, v in keep if n not in named]
-        client = scope.get("client")
-        server = scope.get("server")
+        scope = request.scope
+        client, server = scope.get("client"), scope.get("server")
         keep.append((b"x-forwarded-for", (client[0] if client else "").encode()))
         keep.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
-        if host:
-            keep.append((b"x-forwarded-host", host))
+        if request.host:
+            keep.append((b"x-forwarded-host", request.host))
         if server and server[1]:
             keep.append((b"x-forwarded-port", str(server[1]).encode()))
         keep.append((b"x-forwarded-prefix", route.server.path.encode()))
         # X-MCP-*: set from the verified claims, absent claims left cleared (G18, G19, G21)
         keep.extend(identity)
         if self.passthrough:
-            keep.append((b"authorization", auths[0]))
+            keep.append((b"authorization", request.auths[0]))
         keep.append(route.secret)
         raw_path = scope.get("raw_path")
         if raw_path:  # forward the path as the client encoded it (a %2F must stay a %2F)
             prefix = route.server.path.encode()
             if not raw_path.startswith(prefix):
-                await error(send, 404, "not_found", "no MCP server is published at this path")
-                return
+                raise _Refusal(404, "not_found", "no MCP server is published at this path")
             rest = raw_path[len(prefix) :].decode("latin-1")
         url = route.base + rest
-        if query:
-            url += "?" + query.decode("latin-1")
-        await self.proxy.forward(
-            scope,
-            receive,
-            send,
-            url=url,
-            headers=keep,
-            content_length=content_length,
-            chunked=chunked,
-            extra_response_headers=cors,
-        )
+        if request.query:
+            url += "?" + request.query.decode("latin-1")
+        return url, keep
+
+    async def _refuse(self, request: _Incoming, refusal: _Refusal, send: Send) -> None:
+        headers = list(request.cors)
+        if refusal.challenge is not None:
+            logger.info(
+                "%s %s → %d %s (%s)",
+                request.method,
+                request.scope["path"],
+                refusal.status,
+                refusal.code,
+                refusal.description,
+            )
+            headers.insert(0, (b"www-authenticate", refusal.challenge.encode()))
+        if refusal.close:
+            headers.append((b"connection", b"close"))
+        await send_error(send, refusal.status, refusal.code, refusal.description, headers)
 
 
 def build_gateway(

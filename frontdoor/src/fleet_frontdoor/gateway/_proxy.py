@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 
 import anyio
 import httpx2
 from starlette.types import Receive, Scope, Send
+
+from fleet_core.http import send_error
 
 __all__ = ["BUFFER_LIMIT", "HOP_BY_HOP", "ClientGone", "Proxy"]
 
@@ -104,6 +105,11 @@ class Proxy:
                 content = self._stream_body(receive)
             elif content_length:
                 content = await self._read_body(receive)
+                if len(content) != content_length:
+                    # never forward a Content-Length the body does not match (an upgrade request's
+                    # body is withheld by the server, finding 12.5): the upstream would wait or desync
+                    await send_error(send, 400, "invalid_request", "the request body is incomplete")
+                    return
         except ClientGone:
             return
         request = httpx2.Request(
@@ -115,11 +121,11 @@ class Proxy:
             return
         except httpx2.TimeoutException:
             logger.warning("upstream timeout: %s %s", scope["method"], url)
-            await error(send, 504, "upstream_timeout", "the MCP server did not answer in time")
+            await send_error(send, 504, "upstream_timeout", "the MCP server did not answer in time")
             return
         except httpx2.HTTPError as exc:
             logger.warning("upstream unreachable: %s %s (%s)", scope["method"], url, exc.__class__.__name__)
-            await error(send, 502, "bad_gateway", "the MCP server is unreachable")
+            await send_error(send, 502, "bad_gateway", "the MCP server is unreachable")
             return
         try:
             await self._relay(response, receive, send, extra_response_headers)
@@ -146,7 +152,7 @@ class Proxy:
                 body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
             except httpx2.HTTPError as exc:
                 logger.warning("upstream failed mid-response (%s)", exc.__class__.__name__)
-                await error(send, 502, "bad_gateway", "the MCP server failed while answering")
+                await send_error(send, 502, "bad_gateway", "the MCP server failed while answering")
                 return
             await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
             await send({"type": "http.response.body", "body": body})
@@ -170,35 +176,3 @@ class Proxy:
                 logger.warning("upstream stream broke (%s)", exc.__class__.__name__)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             tg.cancel_scope.cancel()
-
-
-async def error(
-    send: Send,
-    status: int,
-    code: str,
-    description: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    *,
-    head: bool = False,
-) -> None:
-    body = json.dumps({"error": code, "error_description": description}).encode()
-    await respond(send, status, body, headers, head=head)
-
-
-async def respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    *,
-    content_type: bytes = b"application/json",
-    head: bool = False,
-) -> None:
-    all_headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *(headers or ()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": all_headers})
-    await send({"type": "http.response.body", "body": b"" if head else body})

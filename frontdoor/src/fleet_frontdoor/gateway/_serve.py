@@ -8,6 +8,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from fleet_core import running_app
+from fleet_core.http import BoundedHttpToolsProtocol
 
 __all__ = ["running_gateway", "uvicorn_config"]
 
@@ -20,7 +21,15 @@ EDGE = {"proxy_headers": False, "access_log": False, "server_header": False}
 def uvicorn_config(
     app: ASGIApp, *, host: str = "127.0.0.1", port: int, log_level: str = "warning"
 ) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, lifespan="on", log_level=log_level, **EDGE)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level=log_level,
+        http=BoundedHttpToolsProtocol,  # httptools with a request-head cap (finding 12.5)
+        **EDGE,
+    )
 
 
 def running_gateway(

@@ -13,7 +13,7 @@ import logging
 import secrets
 import sys
 
-from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
+from fleet_core import Identity, build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
 from .pg import Database
 from .server import build_server
@@ -43,8 +43,8 @@ def _database_url(settings: DbSettings, stack: contextlib.ExitStack) -> str:
 
 
 def main() -> None:
-    stdio = "--stdio" in sys.argv[1:]
-    if stdio:
+    who: Identity | None = None  # set when serving stdio
+    if "--stdio" in sys.argv[1:]:
         # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
         settings = settings_or_exit(lambda: DbSettings(trust_mode="insecure-dev"), "fleet-db")
         who = stdio_caller("db", who="the subject row-level security sees")
@@ -52,7 +52,7 @@ def main() -> None:
         settings = settings_or_exit(DbSettings, "fleet-db")
     with contextlib.ExitStack() as stack:
         db = Database(settings, _database_url(settings, stack))
-        if stdio:
+        if who is not None:
             run_stdio(build_server(settings, db), who)
         else:
             serve(build_app(build_server(settings, db), settings, ready=db.ready), settings)

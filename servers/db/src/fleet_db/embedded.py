@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from fleet_core import free_port
+from fleet_core import Reaper, free_port
 
 __all__ = ["EmbeddedPostgres", "EmbeddedUnavailable", "find_bindir"]
 
@@ -73,6 +73,7 @@ class EmbeddedPostgres:
         self.port = port or free_port()
         self.password = secrets.token_urlsafe(24)
         self._started = False
+        self._reaper: Reaper | None = None
 
     @property
     def admin_url(self) -> str:
@@ -81,10 +82,14 @@ class EmbeddedPostgres:
     def url(self, user: str, password: str, dbname: str = "postgres") -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{dbname}"
 
-    def _run(self, *args: str, timeout: float = 60) -> None:
+    def _cmd(self, *args: str) -> list[str]:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self._run_as is not None:
             cmd = ["runuser", "-u", self._run_as.pw_name, "--", *cmd]
+        return cmd
+
+    def _run(self, *args: str, timeout: float = 60) -> None:
+        cmd = self._cmd(*args)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
         if proc.returncode != 0:
             raise EmbeddedUnavailable(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -117,6 +122,10 @@ class EmbeddedPostgres:
             f.writelines(f"{key} = {value}\n" for key, value in conf.items())
 
     def start(self) -> None:
+        if self._reaper is None:
+            # pg_ctl daemonizes the server: if this process is killed outright, nothing else stops it
+            stop = self._cmd("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "-t", "10", "stop")
+            self._reaper = Reaper(commands=[stop], rmtree=[str(self.root)]).start()
         if not self.datadir.exists():
             self.init()
         self._run(
@@ -134,6 +143,9 @@ class EmbeddedPostgres:
         self.start()
 
     def cleanup(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         try:
             self.stop(mode="immediate")
         finally:

@@ -131,6 +131,9 @@ class ExplainResult(BaseModel):
     plan: list[dict[str, Any]] | dict[str, Any] = Field(description="PostgreSQL's JSON plan")
     analyzed: bool = Field(description="True when the query was executed (EXPLAIN ANALYZE, read-only)")
     role: str
+    note: str | None = Field(
+        default=None, description="Why the plan is shown without costs or row estimates, when it is"
+    )
 
 
 class TopQuery(BaseModel):

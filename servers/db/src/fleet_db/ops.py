@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, TypeVar
 
+import pglast.parser
 import psycopg
 from psycopg import AsyncRawCursor, sql
 from psycopg.generators import fetch
@@ -92,7 +93,9 @@ class _Cursor(AsyncRawCursor[Any]):
     command_status: str = ""
     affected: int = -1
 
-    async def chunks(self, query: str | bytes, params: list[Any], *, size: int) -> AsyncIterator[list[Any]]:
+    async def chunks(
+        self, query: str | bytes, params: list[Any], *, size: int
+    ) -> AsyncGenerator[list[Any], None]:
         """psycopg's stream(), yielding whole chunks of rows (no per-row async hop)."""
         async with self._conn.lock:
             try:
@@ -175,6 +178,7 @@ class _Rows:
         self.size = 2
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.truncated: str | None = None
+        self.oversized_row = False  # one row alone was over the byte cap
 
     def add(self, chunk: list[Any]) -> None:
         room = self.max_rows - len(self.rows)
@@ -193,6 +197,7 @@ class _Rows:
             one = _encode(row)[1]
             if self.size + len(one) + 1 > self.max_bytes:
                 self.truncated = "max_bytes"
+                self.oversized_row = len(one) + 2 > self.max_bytes
                 return
             self.rows.append(row)
             self.parts.append(one)
@@ -211,7 +216,7 @@ async def _stream(
     Reads stop at the cap (PostgreSQL cancels the rest); writes (`drain`) must finish, so extra rows are
     dropped.
     """
-    if (b"\x00" if isinstance(query, bytes) else "\x00") in query:
+    if (b"\x00" in query) if isinstance(query, bytes) else ("\x00" in query):
         raise psycopg.ProgrammingError("SQL text must not contain NUL characters")  # libpq would cut it there
     cur = _Cursor(conn)  # tuple rows: JSON arrays on the wire, no per-row copy
     kept = _Rows(max_rows, max_bytes)
@@ -222,6 +227,11 @@ async def _stream(
                 kept.add(chunk)
             if kept.truncated is not None and not drain:
                 break
+    if kept.oversized_row and not drain:
+        # PostgreSQL sends a row as one message, so libpq held the whole value (up to 1 GB) in its
+        # input buffer, which only shrinks when the connection closes: close it rather than pool it
+        # (finding 12.4: the process kept ~380 MB after one 300 MB value). The read rolls back anyway.
+        await conn.close()
     return cur, kept
 
 
@@ -252,14 +262,82 @@ async def run_query(
     return _result(QueryResult, cur, kept, role)
 
 
+# What execute_statement runs, decided by PostgreSQL's own parser (pglast is libpg_query: the server's
+# grammar). Everything else — ALTER ROLE (a role may change its own settings and password), DROP OWNED,
+# ALTER DEFAULT PRIVILEGES, SET, PREPARE, LISTEN, CALL, DDL — is refused before it reaches the database
+# (finding 12.2: PostgreSQL lets any role alter itself, and event triggers don't see role commands).
+_WRITE_KINDS = {
+    "InsertStmt": "INSERT",
+    "UpdateStmt": "UPDATE",
+    "DeleteStmt": "DELETE",
+    "MergeStmt": "MERGE",
+    "SelectStmt": "SELECT",
+}
+
+
+def statement_kind(statement: str) -> str:
+    """The kind of the one statement in `statement` if execute_statement may run it; else a ToolError."""
+    try:
+        parsed = pglast.parser.parse_sql(statement)
+    except pglast.parser.ParseError as exc:
+        raise ToolError(f"PostgreSQL's parser refused the statement: {exc}") from None
+    if not parsed:
+        raise ToolError("the statement is empty (only whitespace or comments)")
+    if len(parsed) > 1:
+        raise ToolError("execute_statement runs exactly one statement")
+    node = parsed[0].stmt
+    kind = _WRITE_KINDS.get(type(node).__name__)
+    if kind is None or (kind == "SELECT" and getattr(node, "intoClause", None) is not None):
+        what = type(node).__name__.removesuffix("Stmt") if kind is None else "SELECT INTO"
+        raise ToolError(
+            f"execute_statement runs one INSERT, UPDATE, DELETE, MERGE or SELECT; this is {what}. "
+            "Schema, role, privilege, session and transaction commands are refused."
+        )
+    return kind
+
+
 async def execute_statement(
     conn: Conn, role: str, statement: str, params: Sequence[Param], *, max_rows: int, max_bytes: int
 ) -> StatementResult:
+    if "\x00" not in statement:  # NUL: refused below with the same message as the read tools
+        statement_kind(statement)
     try:
         cur, kept = await _stream(conn, statement, params, max_rows, max_bytes, drain=True)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
     return _result(StatementResult, cur, kept, role, status=cur.command_status, affected_rows=cur.affected)
+
+
+def _relations(plan: Any) -> set[tuple[str, str]]:
+    """(schema, relation) of every scan anywhere in a VERBOSE JSON plan (subplans, CTEs, init plans)."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(plan, dict):
+        if isinstance(plan.get("Relation Name"), str):
+            found.add((str(plan.get("Schema", "")), plan["Relation Name"]))
+        for value in plan.values():
+            found |= _relations(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found |= _relations(value)
+    return found
+
+
+# A relation row-level security guards, itself or through a parent (a partition or inheritance child
+# scanned through its RLS-enabled parent shows up in the plan under its own name).
+_ROW_SECURED = (
+    "SELECT coalesce(array_agg(DISTINCT format('%%I.%%I', n.nspname, c.relname)), '{}') "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN unnest(%s::text[], %s::text[]) AS r(nsp, rel) ON r.nsp = n.nspname AND r.rel = c.relname "
+    "WHERE EXISTS (WITH RECURSIVE up(oid) AS (SELECT c.oid UNION "
+    "SELECT i.inhparent FROM pg_inherits i JOIN up ON i.inhrelid = up.oid) "
+    "SELECT 1 FROM up JOIN pg_class p ON p.oid = up.oid WHERE p.relrowsecurity)"
+)
+
+
+async def _plan(conn: Conn, prefix: bytes, query: str, params: Sequence[Param]) -> Any:
+    _, kept = await _stream(conn, prefix + query.encode(), params, 10, 10_000_000, drain=True)
+    plan = kept.rows[0][0] if kept.rows else []
+    return json.loads(plan) if isinstance(plan, str) else plan
 
 
 async def explain_query(
@@ -268,14 +346,36 @@ async def explain_query(
     # The one place caller text is composed into SQL: EXPLAIN must precede the statement. It stays a single
     # statement (extended protocol) in the caller's read-only, time-limited transaction; ANALYZE executes it
     # there and nowhere else.
-    prefix = b"EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else b"EXPLAIN (FORMAT JSON) "
+    #
+    # Row-level security (finding 12.1): PostgreSQL evaluates a caller's leakproof conditions before the
+    # policy, and an analyzed plan counts what they matched (loops of the policy's subplan, rows removed
+    # by a filter) — a yes/no oracle on rows the caller cannot see; row estimates leak the same through
+    # the statistics. So a statement that reads a row-secured relation gets its plan's shape only (COSTS
+    # OFF: no estimates, no timings, no counts) and ANALYZE is refused for it.
     try:
-        _, kept = await _stream(conn, prefix + query.encode(), params, 10, 10_000_000, drain=True)
+        shape = await _plan(conn, b"EXPLAIN (FORMAT JSON, VERBOSE, COSTS OFF) ", query, params)
+        relations = sorted(_relations(shape))
+        secured: list[str] = []
+        if relations:
+            cur = await conn.execute(_ROW_SECURED, [[r[0] for r in relations], [r[1] for r in relations]])
+            row = await cur.fetchone()
+            secured = sorted(row[0]) if row else []
+        if secured:
+            if analyze:
+                raise ToolError(
+                    f"analyze is not available here: row-level security applies to {', '.join(secured)}, "
+                    "and execution counts would reveal rows hidden from you. Call explain_query with "
+                    "analyze=false for the plan's shape."
+                )
+            note = (
+                f"row-level security applies to {', '.join(secured)}: the plan is shown without costs "
+                "or row estimates, which would reveal rows hidden from you"
+            )
+            return ExplainResult(plan=shape, analyzed=False, role=role, note=note)
+        prefix = b"EXPLAIN (FORMAT JSON, ANALYZE, BUFFERS) " if analyze else b"EXPLAIN (FORMAT JSON) "
+        plan = await _plan(conn, prefix, query, params)
     except psycopg.Error as exc:
         raise database_error(exc, role) from exc
-    plan = kept.rows[0][0] if kept.rows else []
-    if isinstance(plan, str):
-        plan = json.loads(plan)
     return ExplainResult(plan=plan, analyzed=analyze, role=role)
 
 

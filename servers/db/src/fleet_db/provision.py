@@ -8,7 +8,10 @@ Why each hardening step exists (the server runs the caller's SQL; PostgreSQL is 
 - set_config() is revoked from PUBLIC, so a caller's statement can't rewrite `fleet.subject`/`role` mid-call;
 - plpgsql/sql language usage and the database's TEMP/CREATE are revoked: no DO blocks, no functions, no
   temp objects;
-- large-object writers are revoked: lo_create() etc. would otherwise work even in a read-only transaction.
+- large-object writers are revoked: lo_create() etc. would otherwise work even in a read-only transaction;
+- so are built-ins whose side effects survive a read-only rollback (SIDE_EFFECT_FUNCTIONS: WAL messages,
+  transaction ids, notifications, index maintenance);
+- temp_file_limit caps the temporary files one session may write (sorts and hashes that spill).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-__all__ = ["DEMO_MEMBERS", "RoleNames", "provision", "seed_demo"]
+__all__ = ["DEMO_MEMBERS", "SIDE_EFFECT_FUNCTIONS", "TEMP_FILE_LIMIT", "RoleNames", "provision", "seed_demo"]
 
 DEMO_MEMBERS: Mapping[str, str] = {
     "alice": "platform",
@@ -53,7 +56,24 @@ _REVOKED_FUNCTIONS = (
     "lo_truncate",
     "lo_truncate64",
     "lo_open",
+    *(
+        # Side effects that survive a READ ONLY transaction's rollback, or write without a table
+        # (finding 12.3): WAL records, transaction ids, notifications, index maintenance.
+        "pg_logical_emit_message",  # writes WAL of any size, even in a rolled-back read-only call
+        "pg_current_xact_id",  # assigns a transaction id (xid consumption) to a read-only call
+        "txid_current",  # the same, older name
+        "pg_notify",  # a message to other sessions' listeners
+        "brin_summarize_new_values",  # index maintenance: writes WAL
+        "brin_summarize_range",
+        "brin_desummarize_range",
+        "gin_clean_pending_list",
+    ),
 )
+# Functions PUBLIC may no longer execute for the side effects above (each has a hostile test).
+SIDE_EFFECT_FUNCTIONS = _REVOKED_FUNCTIONS[_REVOKED_FUNCTIONS.index("pg_logical_emit_message") :]
+# Temporary files one session may write (sorts, hashes that spill): one ORDER BY random() over 5·10⁷
+# rows wrote 700 MB in 5 s without it. A superuser-only setting, so a caller cannot raise it.
+TEMP_FILE_LIMIT = "256MB"
 
 
 @dataclass(frozen=True)
@@ -129,8 +149,8 @@ CREATE FUNCTION demo.touch_ticket(ticket_id bigint) RETURNS bigint LANGUAGE sql 
 """
 
 
-def _execute(conn: psycopg.Connection, statement: sql.Composable | str) -> None:
-    conn.execute(statement if isinstance(statement, sql.Composable) else sql.SQL(statement))  # type: ignore[arg-type]
+def _execute(conn: psycopg.Connection, statement: sql.SQL | sql.Composed | str) -> None:
+    conn.execute(sql.SQL(statement) if isinstance(statement, str) else statement)
 
 
 def _ensure_role(conn: psycopg.Connection, name: str, options: str) -> None:
@@ -139,7 +159,9 @@ def _ensure_role(conn: psycopg.Connection, name: str, options: str) -> None:
     _execute(conn, sql.SQL(verb + " ROLE {} " + options).format(sql.Identifier(name)))
 
 
-def _harden(conn: psycopg.Connection, dbname: str, roles: RoleNames, *, read_all_stats: bool) -> None:
+def _harden(
+    conn: psycopg.Connection, dbname: str, roles: RoleNames, *, read_all_stats: bool, temp_file_limit: str
+) -> None:
     auth, reader, writer = (sql.Identifier(r) for r in (roles.authenticator, roles.reader, roles.writer))
     db = sql.Identifier(dbname)
     for statement in (
@@ -164,6 +186,14 @@ def _harden(conn: psycopg.Connection, dbname: str, roles: RoleNames, *, read_all
         _execute(conn, sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(sql.SQL(signature)))
     # The server itself sets the per-call GUCs before switching to the caller's role.
     _execute(conn, sql.SQL("GRANT EXECUTE ON FUNCTION set_config(text, text, boolean) TO {}").format(auth))
+    # Role settings apply at login, and only the login role logs in (SET LOCAL ROLE applies none), so
+    # the limit is set there; on the caller roles too, for anyone who logs in as them directly.
+    # Re-running provisioning also resets whatever else those roles' settings may have gained.
+    for role in (auth, reader, writer):
+        _execute(conn, sql.SQL("ALTER ROLE {} RESET ALL").format(role))
+        _execute(
+            conn, sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(role, sql.Literal(temp_file_limit))
+        )
 
 
 def _demo(conn: psycopg.Connection, roles: RoleNames) -> None:
@@ -212,6 +242,7 @@ def provision(
     roles: RoleNames = RoleNames(),
     demo: bool = True,
     read_all_stats: bool = True,
+    temp_file_limit: str = TEMP_FILE_LIMIT,
 ) -> str:
     """Create the database, roles and hardening (and the demo schema); return the login role's URL.
 
@@ -230,7 +261,7 @@ def provision(
     with psycopg.connect(target, autocommit=True) as conn:
         if _has_pgss(conn):
             _execute(conn, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        _harden(conn, dbname, roles, read_all_stats=read_all_stats)
+        _harden(conn, dbname, roles, read_all_stats=read_all_stats, temp_file_limit=temp_file_limit)
         if demo:
             _demo(conn, roles)
     return psycopg.conninfo.make_conninfo(target, user=roles.authenticator, password=password)

@@ -129,10 +129,14 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
         params: Params | None = None,
         analyze: Annotated[
             bool,
-            Field(description="Execute it for real timings (inside the read-only, time-limited transaction)"),
+            Field(
+                description="Execute it for real timings (inside the read-only, time-limited transaction); "
+                "not available for tables with row-level security"
+            ),
         ] = False,
     ) -> ExplainResult:
-        """Show PostgreSQL's JSON query plan for a statement."""
+        """Show PostgreSQL's JSON query plan for a statement. Over tables with row-level security the plan
+        comes without costs or row estimates, and analyze is refused: those numbers count hidden rows."""
         async with acting(ctx) as (who, conn):
             return await ops.explain_query(conn, who.role, sql, params or [], analyze=analyze)
 
@@ -165,8 +169,9 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     async def execute_statement(
         ctx: Context[Any, Any], sql: SqlText, params: Params | None = None
     ) -> Annotated[CallToolResult, StatementResult]:
-        """Run one data-changing statement (INSERT/UPDATE/DELETE … RETURNING) as you under the writer role;
-        committed only if it succeeds. PostgreSQL refuses DDL and anything beyond the role's grants."""
+        """Run one data-changing statement (INSERT/UPDATE/DELETE/MERGE … RETURNING, or a SELECT) as you under
+        the writer role; committed only if it succeeds. Anything else (DDL, ALTER ROLE, GRANT, SET, …) is
+        refused, decided by PostgreSQL's own parser; PostgreSQL's grants and row-level security apply."""
         async with acting(ctx, write=True) as (who, conn):
             result = await ops.execute_statement(conn, who.role, sql, params or [], **caps)
         await db.name_types(result.columns)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fleet_core import ToolError
 
@@ -19,7 +19,8 @@ def cap(text: str | None, limit: int = MAX_BODY_CHARS) -> str:
 
 
 def _login(user: dict[str, Any] | None) -> str:
-    return (user or {}).get("login", "")
+    login = (user or {}).get("login")
+    return login if isinstance(login, str) else ""
 
 
 def _title(message: str) -> str:
@@ -141,3 +142,15 @@ def _ref(ref: str) -> str:
     if not ref or ".." in ref or any(ord(c) < 0x21 for c in ref):
         raise ToolError(f"invalid ref {ref!r}")
     return quote(ref, safe="")
+
+
+def wiki_segment(page_name: str) -> str:
+    """A wiki page name as one URL path segment, escaped exactly once.
+
+    Names come either plain ("Café Notes") or already escaped, as list_wiki_pages' `sub_url` gives
+    them ("Caf%C3%A9-Notes"); unescape first so the second kind isn't escaped twice (→ %25C3%25A9).
+    Gitea stores spaces as dashes."""
+    name = unquote(page_name.strip()).replace(" ", "-")
+    if not name or name in (".", "..") or "/" in name or any(ord(c) < 0x20 for c in name):
+        raise ToolError(f"invalid wiki page name {page_name!r}")
+    return quote(name, safe="")

@@ -24,7 +24,10 @@ __all__ = ["Operation", "SpecChecker", "load_subset"]
 
 @cache
 def load_subset() -> dict[str, Any]:
-    return json.loads(resources.files("fleet_gitea").joinpath("_spec/gitea-subset.json").read_text())
+    subset: dict[str, Any] = json.loads(
+        resources.files("fleet_gitea").joinpath("_spec/gitea-subset.json").read_text()
+    )
+    return subset
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,9 @@ def _type_ok(spec: dict[str, Any], value: str) -> bool:
         if re.fullmatch(r"-?\d+", value) is None:
             return False
         number = int(value)
-        return number >= spec.get("minimum", number) and number <= spec.get("maximum", number)
+        low: int = spec.get("minimum", number)
+        high: int = spec.get("maximum", number)
+        return low <= number <= high
     if kind == "boolean":
         return value in ("true", "false")
     return True

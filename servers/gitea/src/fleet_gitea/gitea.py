@@ -203,7 +203,7 @@ def _backoff(response: httpx2.Response, attempt: int) -> float:
     retry_after = response.headers.get("retry-after", "")
     if retry_after.isdigit():
         return min(float(retry_after), 2.0)
-    return min(0.2 * 2 ** (attempt - 1), 2.0)
+    return min(0.2 * 2.0 ** (attempt - 1), 2.0)
 
 
 def _decode(body: bytes, path: str) -> Any:

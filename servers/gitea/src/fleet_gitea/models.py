@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -101,7 +101,7 @@ class FileContent(BaseModel):
 
 class TreeEntry(BaseModel):
     path: str
-    type: Literal["blob", "tree", "commit"]
+    type: str = Field(description="blob (file), tree (directory), commit (submodule) or what Gitea says")
     size: int
 
 

@@ -28,6 +28,7 @@ from .convert import (
     release,
     repo_summary,
     review,
+    wiki_segment,
 )
 from .gitea import GiteaClient, file_path, repo_path
 from .ops_write import WriteOps
@@ -198,7 +199,8 @@ class GiteaOps(WriteOps):
             total=len(entries),
             truncated=bool(t.get("truncated")) or len(entries) > len(shown),
             entries=[
-                m.TreeEntry(path=e["path"], type=e.get("type", "blob"), size=e.get("size", 0)) for e in shown
+                m.TreeEntry(path=e["path"], type=str(e.get("type") or "blob"), size=e.get("size") or 0)
+                for e in shown
             ],
         )
 
@@ -396,10 +398,14 @@ class GiteaOps(WriteOps):
         )
 
     async def get_wiki_page(self, user: str, owner: str, repo: str, page_name: str) -> m.WikiPage:
-        w = await self.gitea.get_json(
-            repo_path(owner, repo, "wiki", "page", _ref(page_name.strip().replace(" ", "-"))), user
-        )
-        content = base64.b64decode(w.get("content_base64") or "").decode("utf-8", errors="replace")
+        w = await self.gitea.get_json(repo_path(owner, repo, "wiki", "page", wiki_segment(page_name)), user)
+        try:
+            raw = base64.b64decode(w.get("content_base64") or "", validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ToolError(
+                f"Gitea sent wiki page {page_name!r} with content that is not valid base64"
+            ) from e
+        content = raw.decode("utf-8", errors="replace")
         return m.WikiPage(
             title=w.get("title", ""),
             content=cap(content, self.max_file_bytes),

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from mcp.types import CallToolResult
 
-from fleet_core.testing import connect, identity, serve_server, settings_for
+from fleet_core.testing import connect, identity, serve_server, settings_for, text_of
 from fleet_gitea.fake import FakeGitea, RecordedRequest, serve_fake
 from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.server import build_server
@@ -94,7 +94,7 @@ class Harness:
     async def error(self, tool: str, args: dict[str, Any] | None = None, **kw: Any) -> str:
         result = await self.call(tool, args, **kw)
         assert result.is_error, result.structured_content
-        return result.content[0].text  # type: ignore[union-attr]
+        return text_of(result)
 
     def since(self, mark: int) -> list[RecordedRequest]:
         return self.fake.requests[mark:]
@@ -103,7 +103,7 @@ class Harness:
 def gitea_settings(gitea_url: str, **overrides: Any) -> GiteaSettings:
     values: dict[str, Any] = {"url": gitea_url, "token": TOKEN, "timeout_seconds": 5.0}
     values.update(overrides)
-    return settings_for(GiteaSettings, name="gitea", **values)  # type: ignore[return-value]
+    return settings_for(GiteaSettings, name="gitea", **values)
 
 
 @contextlib.asynccontextmanager

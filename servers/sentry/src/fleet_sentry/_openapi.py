@@ -141,7 +141,7 @@ class Operation:
 
     def example(self, status: int = 200) -> Any:
         content = self.spec["responses"][str(status)]["content"]["application/json"]
-        example = content.get("example") or next(iter(content.get("examples", {}).values()), {})
+        example: object = content.get("example") or next(iter(content.get("examples", {}).values()), {})
         return example["value"] if isinstance(example, dict) and "value" in example else example
 
 

@@ -7,25 +7,46 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "ActivityItem",
+    "Autofix",
+    "AutofixStarted",
     "Breadcrumb",
     "Change",
+    "CountBucket",
+    "CountSeries",
+    "Deploy",
+    "DeployList",
     "DiscoverResult",
     "Event",
+    "EventCounts",
     "EventList",
     "EventSummary",
     "ExceptionInfo",
+    "Feedback",
+    "FeedbackList",
     "Frame",
     "Issue",
+    "IssueActivity",
     "IssueDetails",
+    "IssueEventCounts",
     "IssueList",
+    "IssueTags",
+    "MergeResult",
     "Note",
     "Organization",
     "OrganizationList",
     "Project",
+    "ProjectHealth",
     "ProjectList",
     "Release",
+    "ReleaseCommit",
+    "ReleaseCommitList",
+    "ReleaseHealth",
     "ReleaseList",
     "SentryWhoAmI",
+    "TagBreakdown",
+    "TagValue",
+    "TagValueList",
     "Team",
     "TeamList",
     "Trace",
@@ -85,8 +106,8 @@ class Issue(BaseModel):
     status: str
     substatus: str | None
     project: str
-    events: int = Field(description="Times seen")
-    users: int = Field(description="Users affected")
+    events: int | None = Field(description="Times seen (null if Sentry's count was not a number)")
+    users: int | None = Field(description="Users affected (null if unknown)")
     first_seen: str | None
     last_seen: str | None
     assigned_to: str | None
@@ -243,3 +264,164 @@ class SentryWhoAmI(BaseModel):
     organization: Organization = Field(description="The organization the server's token acts in")
     api: str = Field(description="The Sentry API base URL this server talks to")
     acts_as: str = Field(description="How changes are made and attributed")
+
+
+# -- triage: who is hit, how often, since when ---------------------------------------------------
+
+
+class TagValue(BaseModel):
+    value: str | None
+    count: int | None
+    percent: float | None = Field(description="Share of the issue's events with this tag, when known")
+    first_seen: str | None
+    last_seen: str | None
+
+
+class TagBreakdown(BaseModel):
+    key: str
+    name: str
+    unique_values: int | None
+    total: int | None = Field(description="Events that carry this tag")
+    top: list[TagValue] = Field(description="The most common values, most frequent first")
+
+
+class IssueTags(BaseModel):
+    issue_id: str
+    environments: list[str] = Field(description="Restricted to these environments (empty = all)")
+    tags: list[TagBreakdown]
+    absent: list[str] = Field(description="Requested tag keys this issue has no values for")
+
+
+class TagValueList(BaseModel):
+    issue_id: str
+    key: str
+    values: list[TagValue]
+
+
+class ActivityItem(BaseModel):
+    type: str
+    when: str | None
+    user: str | None = Field(description="Who did it (null = Sentry itself)")
+    detail: str | None = Field(description="Note text, new status, assignee or release, when there is one")
+
+
+class IssueActivity(BaseModel):
+    issue_id: str
+    short_id: str
+    items: list[ActivityItem] = Field(description="Newest first")
+    omitted: int
+
+
+class CountBucket(BaseModel):
+    time: str = Field(description="Bucket start, ISO 8601 UTC")
+    value: float
+
+
+class CountSeries(BaseModel):
+    group: dict[str, str] = Field(description="The group's values (empty when not grouped)")
+    total: float
+    buckets: list[CountBucket]
+
+
+class EventCounts(BaseModel):
+    organization: str
+    query: str | None
+    y_axis: str
+    stats_period: str | None
+    interval: float | None = Field(description="Bucket size, as Sentry's meta.interval reports it")
+    series: list[CountSeries]
+
+
+class IssueEventCounts(BaseModel):
+    issue: Issue
+    first_seen: str | None
+    first_release: str | None
+    last_release: str | None
+    new_in_period: bool = Field(description="First seen inside the requested period")
+    stats_period: str
+    events_in_period: float
+    peak: CountBucket | None
+    buckets: list[CountBucket]
+
+
+class ProjectHealth(BaseModel):
+    project: str
+    has_health_data: bool
+    crash_free_sessions: float | None = Field(description="Percent")
+    crash_free_users: float | None = Field(description="Percent")
+    sessions: int | None
+    sessions_crashed: int | None
+    sessions_errored: int | None
+    users: int | None
+    adoption: float | None = Field(description="Percent of the project's users on this release (24h)")
+    new_issues: int | None
+
+
+class ReleaseHealth(BaseModel):
+    release: Release
+    projects: list[ProjectHealth]
+
+
+class ReleaseCommit(BaseModel):
+    id: str
+    message: str | None
+    author: str | None
+    date: str | None
+    pull_request: str | None
+
+
+class ReleaseCommitList(BaseModel):
+    version: str
+    commits: list[ReleaseCommit]
+    next_cursor: str | None = Field(description=NEXT)
+
+
+class Deploy(BaseModel):
+    environment: str | None
+    name: str | None
+    started: str | None
+    finished: str | None
+    url: str | None
+
+
+class DeployList(BaseModel):
+    version: str
+    deploys: list[Deploy]
+    next_cursor: str | None = Field(description=NEXT)
+
+
+class Feedback(BaseModel):
+    id: str
+    name: str | None
+    email: str | None
+    comments: str | None
+    date: str | None
+    event_id: str | None
+    issue: str | None = Field(description="Short id of the issue the feedback is about")
+
+
+class FeedbackList(BaseModel):
+    project: str
+    feedback: list[Feedback]
+    next_cursor: str | None = Field(description=NEXT)
+
+
+class MergeResult(BaseModel):
+    parent: str = Field(description="The issue the others were merged into")
+    children: list[str]
+    note: Note
+
+
+class Autofix(BaseModel):
+    issue_id: str
+    exists: bool = Field(description="False when Seer has not run on this issue")
+    status: str | None
+    run_id: str | None
+    summary: str | None = Field(description="Seer's own write-up (markdown, capped)")
+    truncated: bool
+
+
+class AutofixStarted(BaseModel):
+    issue_id: str
+    run_id: str
+    note: Note

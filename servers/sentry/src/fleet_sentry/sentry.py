@@ -318,7 +318,12 @@ class SentryClient:
 
     async def trace(self, org: str, trace_id: str, *, stats_period: str | None) -> list[JSON]:
         path = f"/api/0/organizations/{_segment(org)}/trace/{_segment(trace_id)}/"
-        return await self._get(path, what=f"trace {trace_id!r}", params={"statsPeriod": stats_period})
+        roots = await self._get(path, what=f"trace {trace_id!r}", params={"statsPeriod": stats_period})
+        if not isinstance(roots, list):  # the spec's answer is an array of root spans
+            raise BackendError(
+                f"Sentry answered trace {trace_id!r} with a {type(roots).__name__}, not a list"
+            )
+        return roots
 
     async def releases(
         self, org: str, *, query: str | None, projects: list[str], limit: int, cursor: str | None
@@ -332,3 +337,101 @@ class SentryClient:
     async def release(self, org: str, version: str) -> JSON:
         path = f"/api/0/organizations/{_segment(org)}/releases/{_segment(version)}/"
         return await self._get(path, what=f"release {version!r}")
+
+    # -- triage: tags, counts over time, release details, feedback, bulk changes, Seer -------
+
+    async def issue_tag(self, org: str, issue_id: str, key: str, *, environments: list[str]) -> JSON:
+        path = f"/api/0/organizations/{_segment(org)}/issues/{_segment(issue_id)}/tags/{_segment(key)}/"
+        return await self._get(
+            path, what=f"tag {key!r} of issue {issue_id!r}", params={"environment": environments}
+        )
+
+    async def issue_tag_values(
+        self, org: str, issue_id: str, key: str, *, sort: str | None, environments: list[str]
+    ) -> JSON:
+        path = (
+            f"/api/0/organizations/{_segment(org)}/issues/{_segment(issue_id)}/tags/{_segment(key)}/values/"
+        )
+        params = {"sort": sort, "environment": environments}
+        return await self._get(path, what=f"values of tag {key!r} of issue {issue_id!r}", params=params)
+
+    async def timeseries(
+        self,
+        org: str,
+        *,
+        query: str | None,
+        y_axis: str,
+        stats_period: str | None,
+        projects: list[str],
+        environments: list[str],
+        group_by: list[str],
+        top_events: int | None,
+    ) -> JSON:
+        params = {
+            "dataset": "errors",
+            "query": query,
+            "yAxis": y_axis,
+            "statsPeriod": stats_period,
+            "project": projects,
+            "environment": environments,
+            "groupBy": group_by,
+            "topEvents": top_events,
+            "sort": f"-{y_axis}" if top_events else None,
+        }
+        path = f"/api/0/organizations/{_segment(org)}/events-timeseries/"
+        return await self._get(path, what=f"event counts of {org!r}", params=params)
+
+    async def release_health(
+        self, org: str, version: str, *, project: str | None, period: str | None
+    ) -> JSON:
+        path = f"/api/0/organizations/{_segment(org)}/releases/{_segment(version)}/"
+        params = {"health": True, "adoptionStages": True, "project": project, "summaryStatsPeriod": period}
+        return await self._get(path, what=f"health of release {version!r}", params=params)
+
+    async def release_commits(self, org: str, version: str, *, limit: int, cursor: str | None) -> Page:
+        path = f"/api/0/organizations/{_segment(org)}/releases/{_segment(version)}/commits/"
+        return await self._walk(path, what=f"commits of release {version!r}", limit=limit, cursor=cursor)
+
+    async def release_deploys(self, org: str, version: str, *, limit: int, cursor: str | None) -> Page:
+        path = f"/api/0/organizations/{_segment(org)}/releases/{_segment(version)}/deploys/"
+        return await self._walk(path, what=f"deploys of release {version!r}", limit=limit, cursor=cursor)
+
+    async def user_feedback(self, org: str, project: str, *, limit: int, cursor: str | None) -> Page:
+        path = f"/api/0/projects/{_segment(org)}/{_segment(project)}/user-feedback/"
+        return await self._walk(
+            path, what=f"user feedback of project {project!r}", limit=limit, cursor=cursor
+        )
+
+    async def update_issues(self, org: str, issue_ids: list[str], changes: dict[str, Any]) -> JSON:
+        """Sentry's bulk mutation (`?id=…&id=…`), e.g. `{"merge": true}`."""
+        path = f"/api/0/organizations/{_segment(org)}/issues/"
+        response = await self._request(
+            "PUT", path, what=f"issues {', '.join(issue_ids)}", params={"id": issue_ids}, body=changes
+        )
+        return response.json() if response.content else {}
+
+    async def autofix_state(self, org: str, issue_id: str) -> JSON:
+        path = f"/api/0/organizations/{_segment(org)}/issues/{_segment(issue_id)}/autofix/"
+        return await self._get(
+            path, what=f"Seer autofix of issue {issue_id!r}", params={"llmFormat": "markdown"}
+        )
+
+    async def start_autofix(self, org: str, issue_id: str, body: dict[str, Any]) -> JSON:
+        path = f"/api/0/organizations/{_segment(org)}/issues/{_segment(issue_id)}/autofix/"
+        response = await self._request("POST", path, what=f"Seer autofix of issue {issue_id!r}", body=body)
+        return response.json()
+
+    async def _walk(self, path: str, *, what: str, limit: int, cursor: str | None) -> Page:
+        """Whole pages of an endpoint that takes only `cursor` (no page size) until `limit` items: pages
+        are never cut, so the cursor returned continues exactly after the last item."""
+        items: list[JSON] = []
+        for _ in range(MAX_PAGES):
+            response = await self._request("GET", path, what=what, params={"cursor": cursor})
+            page = response.json()
+            if not isinstance(page, list):
+                raise BackendError(f"Sentry answered {what} with an unexpected shape")
+            items.extend(page)
+            cursor = parse_next_cursor(response.headers.get("link"))
+            if cursor is None or len(items) >= limit:
+                break
+        return Page(items, cursor)

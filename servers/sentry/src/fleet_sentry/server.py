@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from fleet_core import READ_ONLY, caller, create_server, requires
 
+from .args import Cursor, IssueRef, Limit, Org, Period, Text
+from .changes import Changes
+from .insights import Insights
 from .models import (
-    Change,
     DiscoverResult,
     Event,
     EventList,
@@ -27,37 +28,19 @@ from .models import (
 )
 from .sentry import SentryClient
 from .settings import SentrySettings
+from .tools_change import register_changes
+from .tools_triage import register_triage
 from .triage import Triage
 
 __all__ = ["build_server"]
 
-READ, WRITE = requires("sentry:read"), requires("sentry:write")
-# Status changes are reversible and don't delete anything, but each adds a note: not idempotent.
-CHANGE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
-
-Org = Annotated[str | None, Field(description="Organization slug; defaults to the server's configured org")]
-IssueRef = Annotated[
-    str,
-    Field(
-        description="Issue id (4711) or short id (BACKEND-12)", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
-    ),
-]
-Limit = Annotated[
-    int, Field(ge=1, le=100, description="Most results to return (pages are followed up to this)")
-]
-Cursor = Annotated[
-    str | None, Field(description="`next_cursor` from a previous answer", pattern=r"^[\w:.-]{1,200}$")
-]
-Period = Annotated[
-    str | None, Field(description="Relative time range: 1h, 24h, 14d, 90d …", pattern=r"^\d{1,4}[smhdw]$")
-]
-Text = Annotated[str | None, Field(description="Optional filter text", max_length=200)]
-Comment = Annotated[str | None, Field(description="Why (goes into the attribution note)", max_length=2000)]
+READ = requires("sentry:read")
 
 INSTRUCTIONS = (
     "Sentry triage for the organization this server is configured with. Start with search_issues "
-    "(Sentry search syntax), open one with get_issue, follow its trace with get_trace. Changes "
-    "(resolve/ignore/assign/note) need sentry:write and each adds a note naming you."
+    "(Sentry search syntax), open one with get_issue, see who is hit with get_issue_tags and how "
+    "often with get_issue_event_counts, follow its trace with get_trace. Changes (resolve, ignore, "
+    "assign, priority, merge, note, Seer autofix) need sentry:write and each adds a note naming you."
 )
 
 SEARCH_ISSUES = """Search issues with Sentry's own search syntax, newest activity first by default.
@@ -222,80 +205,6 @@ def build_server(settings: SentrySettings, backend: SentryClient) -> MCPServer:
         """One release: status, new issues, commits, deploys, projects."""
         return await triage.release(organization, version)
 
-    @mcp.tool(meta=WRITE, annotations=CHANGE)
-    async def resolve_issue(
-        ctx: Context[Any, Any],
-        issue: IssueRef,
-        organization: Org = None,
-        in_next_release: Annotated[
-            bool, Field(description="Resolve only once the next release ships")
-        ] = False,
-        comment: Comment = None,
-    ) -> Change:
-        """Mark an issue resolved (adds a note naming you)."""
-        changes: dict[str, Any] = {"status": "resolvedInNextRelease" if in_next_release else "resolved"}
-        action = "Resolved in the next release" if in_next_release else "Resolved"
-        return await triage.change(caller(ctx), organization, issue, changes, action, comment)
-
-    @mcp.tool(meta=WRITE, annotations=CHANGE)
-    async def unresolve_issue(
-        ctx: Context[Any, Any], issue: IssueRef, organization: Org = None, comment: Comment = None
-    ) -> Change:
-        """Reopen an issue (adds a note naming you)."""
-        return await triage.change(
-            caller(ctx), organization, issue, {"status": "unresolved"}, "Reopened", comment
-        )
-
-    @mcp.tool(meta=WRITE, annotations=CHANGE)
-    async def ignore_issue(
-        ctx: Context[Any, Any],
-        issue: IssueRef,
-        organization: Org = None,
-        duration_minutes: Annotated[
-            int | None, Field(ge=1, le=525_600, description="Ignore for this long")
-        ] = None,
-        until_occurrences: Annotated[
-            int | None, Field(ge=1, description="…or until it happens this often")
-        ] = None,
-        comment: Comment = None,
-    ) -> Change:
-        """Ignore (archive) an issue — forever, for a duration, or until it recurs N times (adds a note)."""
-        details: dict[str, int] = {}
-        if duration_minutes:
-            details["ignoreDuration"] = duration_minutes
-        if until_occurrences:
-            details["ignoreCount"] = until_occurrences
-        action = "Ignored" + (f" for {duration_minutes} min" if duration_minutes else "")
-        action += f" until {until_occurrences} more events" if until_occurrences else ""
-        changes = {"status": "ignored", **({"statusDetails": details} if details else {})}
-        return await triage.change(caller(ctx), organization, issue, changes, action, comment)
-
-    @mcp.tool(meta=WRITE, annotations=CHANGE)
-    async def assign_issue(
-        ctx: Context[Any, Any],
-        issue: IssueRef,
-        assignee: Annotated[
-            str,
-            Field(
-                description="`me` (you, via the user mapping), a Sentry user's email or username, "
-                "`#team-slug`, or `none` to unassign",
-                min_length=1,
-                max_length=200,
-            ),
-        ],
-        organization: Org = None,
-    ) -> Change:
-        """Assign an issue to a user or team, or unassign it (adds a note naming you)."""
-        return await triage.assign(caller(ctx), organization, issue, assignee)
-
-    @mcp.tool(meta=WRITE, annotations=CHANGE)
-    async def add_issue_note(
-        ctx: Context[Any, Any],
-        issue: IssueRef,
-        text: Annotated[str, Field(min_length=1, max_length=5000, description="Markdown text of the note")],
-        organization: Org = None,
-    ) -> Change:
-        """Add a note (comment) to an issue, signed with your name."""
-        return await triage.note(caller(ctx), organization, issue, text)
-
+    register_triage(mcp, Insights(triage))
+    register_changes(mcp, Changes(triage))
     return mcp

@@ -10,7 +10,6 @@ from fleet_core import BackendError, Identity, ToolError
 
 from .models import (
     Breadcrumb,
-    Change,
     DiscoverResult,
     Event,
     EventList,
@@ -20,7 +19,6 @@ from .models import (
     Issue,
     IssueDetails,
     IssueList,
-    Note,
     Organization,
     OrganizationList,
     Project,
@@ -45,6 +43,31 @@ MAX_TEXT = 300
 MAX_CELL = 200
 # `<key>:me` (also inside `[me, none]` lists) for the keys where Sentry resolves `me` to a user.
 _ME_KEYS = re.compile(r"(?<![\w.])(!?)(assigned|assigned_or_suggested|bookmarks):(\[[^\]]*\]|\S+)")
+
+
+def count(value: Any) -> int | None:
+    """Sentry types some counts as strings ("12"); any string is spec-legal, so parse, never crash."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    text = str(value).strip().replace(",", "").replace("_", "")
+    try:
+        return int(text) if text.lstrip("-").isdigit() else int(float(text))
+    except (ValueError, OverflowError):
+        return None
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {} — for fields the spec leaves untyped (`{}`)."""
+    return value if isinstance(value, dict) else {}
+
+
+def objs(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects in `value` if it is a list; other items (strings, nulls…) are skipped."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
@@ -79,7 +102,17 @@ class Triage:
             return None  # a machine client has no Sentry user
         return f"{account}@{s.user_email_domain}" if s.user_email_domain else account
 
-    def _require_user(self, who: Identity) -> str:
+    async def project_id(self, org: str, project: str) -> str:
+        """A project's numeric id (what Sentry's `project` parameter honours) from its slug or id."""
+        if project.isdigit():
+            return project
+        page = await self.client.projects(org, query=project, limit=100, cursor=None)
+        found = next((p for p in page.items if isinstance(p, dict) and p.get("slug") == project), None)
+        if found is None or not str(found.get("id", "")).isdigit():
+            raise ToolError(f"Not found in Sentry: project {project!r} in {org!r} (see find_projects)")
+        return str(found["id"])
+
+    def require_user(self, who: Identity) -> str:
         user = self.sentry_user(who)
         if user is None:
             raise ToolError(f"{who.subject!r} has no Sentry user mapping, so `me` can't be resolved")
@@ -93,7 +126,7 @@ class Triage:
             items = [v.strip() for v in value.strip("[]").split(",")]
             if "me" not in items:
                 return match.group(0)
-            user = self._require_user(who)
+            user = self.require_user(who)
             items = [user if v == "me" else v for v in items]
             new = f"[{', '.join(items)}]" if value.startswith("[") else items[0]
             return f"{match.group(1)}{match.group(2)}:{new}"
@@ -119,8 +152,8 @@ class Triage:
             status=raw.get("status", "unknown"),
             substatus=raw.get("substatus"),
             project=(raw.get("project") or {}).get("slug", ""),
-            events=int(raw.get("count") or 0),
-            users=int(raw.get("userCount") or 0),
+            events=count(raw.get("count")),
+            users=count(raw.get("userCount")),
             first_seen=raw.get("firstSeen"),
             last_seen=raw.get("lastSeen"),
             assigned_to=assigned_to,
@@ -129,38 +162,41 @@ class Triage:
 
     @staticmethod
     def _frames(stacktrace: dict[str, Any] | None) -> tuple[list[Frame], int]:
-        raw = list(reversed((stacktrace or {}).get("frames") or []))  # Sentry lists oldest call first
+        raw = list(reversed(objs(obj(stacktrace).get("frames"))))  # Sentry lists oldest call first
         ordered = [f for f in raw if f.get("inApp")] + [f for f in raw if not f.get("inApp")]
         frames = []
         for f in ordered[:MAX_FRAMES]:
-            code = next((c[1] for c in f.get("context") or [] if c and c[0] == f.get("lineNo")), None)
+            context = f.get("context") if isinstance(f.get("context"), list) else []
+            lines = (c for c in context if isinstance(c, list) and len(c) > 1)
+            code = next((c[1] for c in lines if c[0] == f.get("lineNo")), None)
             frames.append(
                 Frame(
                     function=f.get("function"),
                     file=f.get("filename") or f.get("absPath") or f.get("module"),
                     line=f.get("lineNo"),
                     in_app=bool(f.get("inApp")),
-                    code=clip(code.strip() if code else None, 200),
+                    code=clip(code.strip() if isinstance(code, str) else None, 200),
                 )
             )
         return frames, max(0, len(ordered) - MAX_FRAMES)
 
     def to_event(self, org: str, raw: dict[str, Any], project: str | None = None) -> Event:
-        entries = {e.get("type"): e.get("data") or {} for e in raw.get("entries") or []}
+        # `entries` items are untyped in the spec: skip what isn't an object, and entry types we don't show.
+        entries = {e.get("type"): obj(e.get("data")) for e in objs(raw.get("entries"))}
         exceptions = []
-        for value in (entries.get("exception") or {}).get("values") or []:
+        for value in objs(entries.get("exception", {}).get("values")):
             frames, omitted = self._frames(value.get("stacktrace"))
             exceptions.append(
                 ExceptionInfo(
                     type=value.get("type"),
                     value=clip(value.get("value")),
-                    handled=(value.get("mechanism") or {}).get("handled"),
+                    handled=obj(value.get("mechanism")).get("handled"),
                     frames=frames,
                     frames_omitted=omitted,
                 )
             )
         tags = {t["key"]: clip(str(t.get("value")), 100) or "" for t in raw.get("tags") or [] if "key" in t}
-        crumbs = (entries.get("breadcrumbs") or {}).get("values") or []
+        crumbs = objs(entries.get("breadcrumbs", {}).get("values"))
         user = raw.get("user") or {}
         group = raw.get("groupID")
         event_id = raw.get("eventID") or raw.get("id") or ""
@@ -270,20 +306,15 @@ class Triage:
     ) -> IssueList:
         org = self.org(organization)
         sent = self.rewrite_me(query, who)
-        sent = " ".join(
-            [
-                sent,
-                *([f"project:{project}"] if project else []),
-                *([f"environment:{environment}"] if environment else []),
-            ]
-        ).strip()
+        # Sentry's own `project` (numeric id: Sentry answers 400 to a slug there) and `environment`
+        # parameters, not `project:`/`environment:` terms in the query text.
         page = await self.client.issues(
             org,
             query=sent,
             sort=sort,
             stats_period=stats_period,
-            projects=[],
-            environments=[],
+            projects=[await self.project_id(org, project)] if project else [],
+            environments=[environment] if environment else [],
             limit=limit,
             cursor=cursor,
         )
@@ -305,7 +336,7 @@ class Triage:
             issue=self.to_issue(org, raw),
             priority=raw.get("priority"),
             first_release=(raw.get("firstRelease") or {}).get("version"),
-            comments=int(raw.get("numComments") or 0),
+            comments=count(raw.get("numComments")) or 0,
             latest_event=latest,
         )
 
@@ -360,15 +391,14 @@ class Triage:
         cursor: str | None,
     ) -> DiscoverResult:
         org = self.org(organization)
-        full_query = " ".join(filter(None, [query, f"project:{project}" if project else None])) or None
         rows, _meta, next_cursor = await self.client.discover(
             org,
             dataset=dataset,
             fields=fields,
-            query=full_query,
+            query=query,
             sort=sort,
             stats_period=stats_period,
-            projects=[],
+            projects=[await self.project_id(org, project)] if project else [],
             limit=limit,
             cursor=cursor,
         )
@@ -439,7 +469,7 @@ class Triage:
             url=f"{self.ui}/organizations/{org}/performance/trace/{trace_id}/",
         )
 
-    def _release(self, org: str, r: dict[str, Any]) -> Release:
+    def release_model(self, org: str, r: dict[str, Any]) -> Release:
         deploy = r.get("lastDeploy") or {}
         return Release(
             version=r["version"],
@@ -462,65 +492,10 @@ class Triage:
         page = await self.client.releases(org, query=query, projects=[], limit=limit, cursor=cursor)
         return ReleaseList(
             organization=org,
-            releases=[self._release(org, r) for r in page.items],
+            releases=[self.release_model(org, r) for r in page.items],
             next_cursor=page.next_cursor,
         )
 
     async def release(self, organization: str | None, version: str) -> Release:
         org = self.org(organization)
-        return self._release(org, await self.client.release(org, version))
-
-    # -- writes: the change, then a note naming the caller -----------------------------------
-
-    async def change(
-        self,
-        who: Identity,
-        organization: str | None,
-        issue: str,
-        changes: dict[str, Any],
-        action: str,
-        comment: str | None,
-    ) -> Change:
-        org = self.org(organization)
-        name = self.settings.account_of(who, "Sentry")  # before any change: no name, no change
-        issue_id = await self.client.issue_id(org, issue)
-        await self.client.update_issue(org, issue_id, changes)
-        text = f"{action} by {name} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
-        note = await self._note(org, issue_id, text, done=action)
-        raw = await self.client.issue(org, issue_id)
-        return Change(issue=self.to_issue(org, raw), action=action, note=note)
-
-    async def _note(self, org: str, issue_id: str, text: str, *, done: str | None) -> Note:
-        try:
-            raw = await self.client.add_note(org, issue_id, text)
-        except ToolError as exc:
-            if done is None:
-                raise
-            # The change landed; say so plainly rather than pretend nothing happened.
-            raise type(exc)(f"{done} succeeded, but the attribution note failed: {exc}") from None
-        return Note(id=str(raw.get("id", "")), text=(raw.get("data") or {}).get("text", text))
-
-    async def assign(self, who: Identity, organization: str | None, issue: str, assignee: str) -> Change:
-        org = self.org(organization)
-        if assignee == "me":
-            target, label = self._require_user(who), f"themselves ({self._require_user(who)})"
-        elif assignee == "none":
-            target, label = "", "nobody"
-        elif assignee.startswith("#"):
-            page = await self.client.teams(org, query=assignee[1:], limit=100, cursor=None)
-            team = next((t for t in page.items if t["slug"] == assignee[1:]), None)
-            if team is None:
-                raise ToolError(f"Not found in Sentry: team {assignee!r}")
-            target, label = f"team:{team['id']}", assignee
-        else:
-            target, label = assignee, assignee
-        action = "Unassigned" if assignee == "none" else f"Assigned to {label}"
-        return await self.change(who, org, issue, {"assignedTo": target}, action, None)
-
-    async def note(self, who: Identity, organization: str | None, issue: str, text: str) -> Change:
-        org = self.org(organization)
-        name = self.settings.account_of(who, "Sentry")
-        issue_id = await self.client.issue_id(org, issue)
-        note = await self._note(org, issue_id, f"{text}\n\n— {name} (via mcp-fleet)", done=None)
-        raw = await self.client.issue(org, issue_id)
-        return Change(issue=self.to_issue(org, raw), action="Note added", note=note)
+        return self.release_model(org, await self.client.release(org, version))

@@ -30,12 +30,12 @@ def _client(settings: WikiSettings) -> MediaWikiClient:
 def main() -> None:
     if "--stdio" in sys.argv[1:]:
         # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-        settings = settings_or_exit(lambda: WikiSettings(trust_mode="insecure-dev"), "fleet-wiki")  # type: ignore[call-arg]
+        settings = settings_or_exit(lambda: WikiSettings(trust_mode="insecure-dev"), "fleet-wiki")
         who = stdio_caller("wiki", who="the name credited in edit summaries")
         run_stdio(build_server(settings, _client(settings)), who)
         return
     # Required fields come from the environment (FLEET_WIKI_*).
-    settings = settings_or_exit(WikiSettings, "fleet-wiki")  # type: ignore[arg-type]
+    settings = settings_or_exit(WikiSettings, "fleet-wiki")
     backend = _client(settings)
     serve(build_app(build_server(settings, backend), settings, ready=backend.ping), settings)
 

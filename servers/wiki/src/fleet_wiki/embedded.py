@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 import httpx2
 
-from fleet_core import DevBackendUnavailable, free_port
+from fleet_core import DevBackendUnavailable, Reaper, free_port
 
 from .mediawiki import MediaWikiClient
 
@@ -92,8 +92,8 @@ class EmbeddedWiki:
         """SQLite file holding sessions (table objectcache): delete rows to expire every session."""
         return self.workdir / "data" / "wikicache.sqlite"
 
-    def client(self, **kwargs: object) -> MediaWikiClient:
-        return MediaWikiClient(self.url, self.bot_username, self.bot_password, **kwargs)  # type: ignore[arg-type]
+    def client(self, *, timeout: float = 10.0) -> MediaWikiClient:
+        return MediaWikiClient(self.url, self.bot_username, self.bot_password, timeout=timeout)
 
     def admin_client(self) -> MediaWikiClient:
         return MediaWikiClient(self.url, self.admin_username, self.admin_password)
@@ -205,6 +205,8 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
         start_new_session=True,  # its own process group: the workers stop with it
         cwd=workdir,
     )
+    # php -S and its workers outlive this process if it is killed outright: a watchdog stops them then
+    reaper = Reaper(killpg=[proc.pid]).start()
     wiki = EmbeddedWiki(url, workdir, "Fleetbot@fleet", bot_pass, "Admin@seed", admin_bot_pass)
     try:
         await _wait_ready(url, proc)
@@ -212,6 +214,7 @@ async def embedded_wiki(workdir: pathlib.Path, *, seed: bool = True) -> AsyncIte
             await seed_wiki(wiki)
         yield wiki
     finally:
+        reaper.cancel()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -103,8 +103,8 @@ class MediaWikiClient:
         params: Params | None = None,
         data: Params | None = None,
         http: httpx2.AsyncClient | None = None,
-    ) -> Any:
-        """One HTTP exchange with maxlag/Retry-After handling; returns decoded JSON."""
+    ) -> dict[str, Any]:
+        """One HTTP exchange with maxlag/Retry-After handling; returns the decoded JSON object."""
         for attempt in range(self._max_retries + 1):
             try:
                 response = await (http or self._http).request(
@@ -134,7 +134,7 @@ class MediaWikiClient:
             if response.status_code >= 500:
                 raise BackendError(f"the wiki at {self.url} failed (HTTP {response.status_code})")
             try:
-                return response.json()
+                body = response.json()
             except ValueError as exc:
                 if url.startswith(self.rest_url) and response.status_code == 404:
                     return {"httpCode": 404}
@@ -142,6 +142,12 @@ class MediaWikiClient:
                     f"the wiki at {self.url} answered HTTP {response.status_code} with non-JSON; "
                     "check FLEET_WIKI_URL"
                 ) from exc
+            if not isinstance(body, dict):  # api.php and rest.php always answer an object
+                raise BackendError(
+                    f"the wiki at {self.url} answered HTTP {response.status_code} with JSON that is not "
+                    "an object; check FLEET_WIKI_URL"
+                )
+            return body
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _action(self, method: str, params: Params, *, write: bool) -> dict[str, Any]:
@@ -189,7 +195,7 @@ class MediaWikiClient:
                 return
             http = self._login_http
             http.cookies.clear()
-            common = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
+            common: dict[str, str | int] = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
             tokens = await self._send(
                 "GET",
                 self.api_url,
@@ -287,7 +293,7 @@ class MediaWikiClient:
             await self._ensure_login()
             session = self.logins
             body = await self._send("GET", f"{self.rest_url}/{path.lstrip('/')}", params=params or None)
-            status = int(body.get("httpCode", 200)) if isinstance(body, dict) else 200
+            status = int(body.get("httpCode", 200))
             if status in (401, 403) and not retry:
                 self._session_lost(session)
                 continue
@@ -316,9 +322,7 @@ def _retry_after(response: httpx2.Response) -> float:
     return min(max(wait, 0.0), _MAX_WAIT_SECONDS)
 
 
-def _first_error(body: Any) -> tuple[str, str] | None:
-    if not isinstance(body, dict):
-        return None
+def _first_error(body: dict[str, Any]) -> tuple[str, str] | None:
     errors = body.get("errors")
     if errors:
         first = errors[0]

@@ -219,7 +219,7 @@ class Wiki:
         query = body.get("query", {})
         if query.get("badrevids"):
             raise ToolError(f"revision {revision_id} does not exist")
-        page = (query.get("pages") or [{}])[0]
+        page: dict[str, Any] = (query.get("pages") or [{}])[0]
         if page.get("invalid"):
             raise ToolError(
                 f"invalid title {title!r}: {page.get('invalidreason', 'not allowed by the wiki')}"
@@ -597,7 +597,7 @@ class Wiki:
                     "and redo the edit"
                 ) from exc
             raise _refusal(exc, what) from exc
-        edit = body.get("edit", {})
+        edit: dict[str, Any] = body.get("edit", {})
         if edit.get("result") != "Success":
             raise ToolError(
                 f"{what}: the wiki did not save the edit ({edit.get('result', 'unknown result')})"

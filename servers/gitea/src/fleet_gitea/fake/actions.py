@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from .state import T0, FakeError, FakeState
+from typing import Any
+
+from starlette.requests import Request
+
+from .state import T0, FakeError, FakeState, PathParams, Query, Reply
 
 
 class ActionRoutes(FakeState):
     """Actions routes of `FakeGitea`."""
 
-    async def op_getWorkflowRuns(self, actor, p, q, body, req):
+    async def op_getWorkflowRuns(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         runs = [
             r
@@ -34,7 +38,9 @@ class ActionRoutes(FakeState):
         ]
         return 200, {"total_count": len(runs), "workflow_runs": out}, headers
 
-    async def op_listWorkflowRunJobs(self, actor, p, q, body, req):
+    async def op_listWorkflowRunJobs(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         if not any(r["id"] == int(p["run"]) for r in repo.runs):
             raise FakeError(404, "run not found")
@@ -56,7 +62,9 @@ class ActionRoutes(FakeState):
         ]
         return 200, {"total_count": len(out), "jobs": out}, {}
 
-    async def op_downloadActionsRunJobLogs(self, actor, p, q, body, req):
+    async def op_downloadActionsRunJobLogs(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         log = repo.logs.get(int(p["job_id"]))
         if log is None:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from fleet_core import bind_loopback, running_app
 
@@ -23,12 +24,14 @@ from .issues import IssueRoutes
 from .pulls import PullRoutes
 from .releases import ReleaseRoutes
 from .repos import RepoRoutes
-from .state import ADMIN, FakeError, FRepo, RecordedRequest, _clean
+from .state import ADMIN, FakeError, FRepo, PathParams, Query, RecordedRequest, Reply, _clean
 from .wiki import WikiRoutes
 
 
 class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes):
     """In-memory Gitea with seeded demo data; `app` is its ASGI application."""
+
+    _release: anyio.Event  # set by reset(); releases requests held by `stall`
 
     def __init__(
         self,
@@ -61,7 +64,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         self._seed()
 
     # ---------------------------------------------------------------- ASGI
-    async def app(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -80,6 +83,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         sudo = request.headers.get("sudo")
+        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
         try:
             parsed = json.loads(body) if body else None
         except ValueError:
@@ -87,7 +91,7 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         self.requests.append(
             RecordedRequest(
                 request.method,
-                request.url.path,
+                raw_path.split("?", 1)[0],  # as sent: escaping is part of what tests check
                 request.url.query,
                 sudo,
                 parsed,
@@ -108,7 +112,6 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
             return JSONResponse({"message": "injected failure", "url": ""}, status, headers)
         if request.headers.get("authorization") != f"token {self.token}":
             return JSONResponse({"message": "token is required", "url": ""}, 401)
-        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
         match, errors = self.checker.match(request.method, raw_path.split("?", 1)[0])
         if match is None:
             return self._violation(errors)
@@ -144,10 +147,10 @@ class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes
         return JSONResponse({"message": "fake-gitea spec violation: " + "; ".join(errors), "url": ""}, 400)
 
     # ---------------------------------------------------------------- operations (by operationId)
-    async def op_getVersion(self, actor, p, q, body, req):
+    async def op_getVersion(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         return 200, {"version": "1.25.0+fleet-fake"}, {}
 
-    async def op_userGetCurrent(self, actor, p, q, body, req):
+    async def op_userGetCurrent(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         return 200, self.user(actor), {}
 
 

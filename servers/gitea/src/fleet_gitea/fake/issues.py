@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from .state import T0, FakeError, FakeState, FIssue, FRepo
+from starlette.requests import Request
+
+from .state import T0, FakeError, FakeState, FIssue, FRepo, PathParams, Query, Reply
 
 
 class IssueRoutes(FakeState):
     """Issue routes of `FakeGitea`, with the issue and comment shapes."""
+
+    if TYPE_CHECKING:  # from ReleaseRoutes (labels, milestones) in FakeGitea
+
+        def label(self, repo: FRepo, label_id: int) -> dict[str, Any]: ...
+        def milestone(self, repo: FRepo, mid: int) -> dict[str, Any]: ...
 
     def issue(self, repo: FRepo, i: FIssue) -> dict[str, Any]:
         kind = "pulls" if i.pull else "issues"
@@ -63,7 +71,7 @@ class IssueRoutes(FakeState):
             raise FakeError(404, "The target couldn't be found.")
         return issue
 
-    def _filter_issues(self, issues, q: dict[str, str]) -> list[FIssue]:
+    def _filter_issues(self, issues: Iterable[FIssue], q: Query) -> list[FIssue]:
         state, kind, term = q.get("state", "open"), q.get("type"), q.get("q", "").lower()
         out = []
         for i in issues:
@@ -76,7 +84,7 @@ class IssueRoutes(FakeState):
             out.append(i)
         return out
 
-    async def op_issueListIssues(self, actor, p, q, body, req):
+    async def op_issueListIssues(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issues = self._filter_issues(sorted(repo.issues.values(), key=lambda i: -i.number), q)
         if q.get("labels"):
@@ -85,7 +93,9 @@ class IssueRoutes(FakeState):
         items, headers = self._page(issues, q, req)
         return 200, [self.issue(repo, i) for i in items], headers
 
-    async def op_issueSearchIssues(self, actor, p, q, body, req):
+    async def op_issueSearchIssues(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         found = []
         for repo in self.repos.values():
             if not self._can_read(actor, repo) or (q.get("owner") and repo.owner != q["owner"]):
@@ -94,16 +104,20 @@ class IssueRoutes(FakeState):
         items, headers = self._page(found, q, req)
         return 200, [self.issue(r, i) for r, i in items], headers
 
-    async def op_issueGetIssue(self, actor, p, q, body, req):
+    async def op_issueGetIssue(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self.issue(repo, self._issue(repo, p["index"])), {}
 
-    async def op_issueGetComments(self, actor, p, q, body, req):
+    async def op_issueGetComments(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
         return 200, [self.comment(repo, issue, c) for c in issue.comments], {}
 
-    async def op_issueCreateIssue(self, actor, p, q, body, req):
+    async def op_issueCreateIssue(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         if (body.get("labels") or body.get("assignees") or body.get("milestone")) and not self._can_write(
             actor, repo
@@ -125,7 +139,7 @@ class IssueRoutes(FakeState):
         repo.issues[number] = issue
         return 201, self.issue(repo, issue), {}
 
-    async def op_issueEditIssue(self, actor, p, q, body, req):
+    async def op_issueEditIssue(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
         writer = self._can_write(actor, repo)
@@ -145,14 +159,16 @@ class IssueRoutes(FakeState):
             issue.assignees = list(body["assignees"])
         return 201, self.issue(repo, issue), {}
 
-    async def op_issueCreateComment(self, actor, p, q, body, req):
+    async def op_issueCreateComment(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
         comment = {"id": next(self._ids), "user": actor, "body": body["body"]}
         issue.comments.append(comment)
         return 201, self.comment(repo, issue, comment), {}
 
-    async def op_issueAddLabel(self, actor, p, q, body, req):
+    async def op_issueAddLabel(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._issue(repo, p["index"])
         for want in (body or {}).get("labels", []):
@@ -163,7 +179,9 @@ class IssueRoutes(FakeState):
                 issue.labels.append(label["id"])
         return 200, [self.label(repo, x) for x in issue.labels], {}
 
-    async def op_issueRemoveLabel(self, actor, p, q, body, req):
+    async def op_issueRemoveLabel(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._issue(repo, p["index"])
         if int(p["id"]) not in issue.labels:

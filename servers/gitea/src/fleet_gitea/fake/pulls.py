@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from .state import T0, FakeError, FakeState, FIssue, FPull, FRepo
+from starlette.requests import Request
+
+from .state import T0, FakeError, FakeState, FIssue, FPull, FRepo, PathParams, Query, Reply
 
 
 class PullRoutes(FakeState):
     """Pull request routes of `FakeGitea`, with the pull, file, diff and review shapes."""
+
+    if TYPE_CHECKING:  # a pull is an issue: these come from IssueRoutes in FakeGitea
+
+        def issue(self, repo: FRepo, i: FIssue) -> dict[str, Any]: ...
+        def _filter_issues(self, issues: Iterable[FIssue], q: Query) -> list[FIssue]: ...
 
     def pull(self, repo: FRepo, i: FIssue) -> dict[str, Any]:
         assert i.pull is not None
@@ -104,7 +112,9 @@ class PullRoutes(FakeState):
             raise FakeError(404, "The target couldn't be found.")
         return issue
 
-    async def op_repoListPullRequests(self, actor, p, q, body, req):
+    async def op_repoListPullRequests(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         pulls = self._filter_issues(
             sorted(repo.issues.values(), key=lambda i: -i.number), {**q, "type": "pulls"}
@@ -112,27 +122,37 @@ class PullRoutes(FakeState):
         items, headers = self._page(pulls, q, req)
         return 200, [self.pull(repo, i) for i in items], headers
 
-    async def op_repoGetPullRequest(self, actor, p, q, body, req):
+    async def op_repoGetPullRequest(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self.pull(repo, self._pull(repo, p["index"])), {}
 
-    async def op_repoDownloadPullDiffOrPatch(self, actor, p, q, body, req):
+    async def op_repoDownloadPullDiffOrPatch(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self._pull_diff(repo, self._pull(repo, p["index"])), {}
 
-    async def op_repoGetPullRequestFiles(self, actor, p, q, body, req):
+    async def op_repoGetPullRequestFiles(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(self._pull_files(repo, self._pull(repo, p["index"])), q, req)
         return 200, items, headers
 
-    async def op_repoListPullReviews(self, actor, p, q, body, req):
+    async def op_repoListPullReviews(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._pull(repo, p["index"])
         assert issue.pull is not None
         items, headers = self._page(issue.pull.reviews, q, req)
         return 200, [self.review(repo, issue, r) for r in items], headers
 
-    async def op_repoCreatePullRequest(self, actor, p, q, body, req):
+    async def op_repoCreatePullRequest(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         for key in ("head", "base", "title"):
             if not body.get(key):
@@ -150,7 +170,9 @@ class PullRoutes(FakeState):
         )
         return 201, self.pull(repo, repo.issues[number]), {}
 
-    async def op_repoCreatePullReview(self, actor, p, q, body, req):
+    async def op_repoCreatePullReview(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._pull(repo, p["index"])
         assert issue.pull is not None
@@ -165,7 +187,9 @@ class PullRoutes(FakeState):
         issue.pull.reviews.append(review)
         return 200, self.review(repo, issue, review), {}
 
-    async def op_repoMergePullRequest(self, actor, p, q, body, req):
+    async def op_repoMergePullRequest(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._pull(repo, p["index"])
         assert issue.pull is not None

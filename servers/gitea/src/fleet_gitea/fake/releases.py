@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import T0, FakeError, FakeState, FRepo
+from starlette.requests import Request
+
+from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply
 
 
 class ReleaseRoutes(FakeState):
@@ -38,12 +40,16 @@ class ReleaseRoutes(FakeState):
             "assets": [],
         }
 
-    async def op_repoListReleases(self, actor, p, q, body, req):
+    async def op_repoListReleases(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(list(reversed(repo.releases)), q, req)
         return 200, [self.release(repo, r) for r in items], headers
 
-    async def op_repoCreateRelease(self, actor, p, q, body, req):
+    async def op_repoCreateRelease(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if any(r["tag_name"] == body["tag_name"] for r in repo.releases):
             raise FakeError(409, f"Release is has no Tag [tag: {body['tag_name']}] already exists")
@@ -60,12 +66,14 @@ class ReleaseRoutes(FakeState):
         repo.releases.append(release)
         return 201, self.release(repo, release), {}
 
-    async def op_issueListLabels(self, actor, p, q, body, req):
+    async def op_issueListLabels(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(repo.labels, q, req)
         return 200, [self.label(repo, lb["id"]) for lb in items], headers
 
-    async def op_issueGetMilestonesList(self, actor, p, q, body, req):
+    async def op_issueGetMilestonesList(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         state = q.get("state", "open")
         found = [m for m in repo.milestones if state == "all" or m["state"] == state]

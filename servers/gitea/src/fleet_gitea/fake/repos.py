@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .state import ADMIN, T0, FakeError, FakeState, FCommit, FRepo, _sha, blob_sha
+from starlette.requests import Request
+
+from .state import ADMIN, T0, FakeError, FakeState, FCommit, FRepo, PathParams, Query, Reply, _sha, blob_sha
 
 
 class RepoRoutes(FakeState):
@@ -104,12 +106,14 @@ class RepoRoutes(FakeState):
             out.update(encoding="base64", content=base64.b64encode(data).decode())
         return out
 
-    async def op_userCurrentListRepos(self, actor, p, q, body, req):
+    async def op_userCurrentListRepos(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         mine = [r for r in self.repos.values() if actor == r.owner or actor in r.collaborators]
         items, headers = self._page(mine, q, req)
         return 200, [self.repo(r, actor) for r in items], headers
 
-    async def op_repoSearch(self, actor, p, q, body, req):
+    async def op_repoSearch(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         term = q.get("q", "").lower()
         found = [
             r
@@ -119,10 +123,12 @@ class RepoRoutes(FakeState):
         items, headers = self._page(found, q, req)
         return 200, {"ok": True, "data": [self.repo(r, actor) for r in items]}, headers
 
-    async def op_repoGet(self, actor, p, q, body, req):
+    async def op_repoGet(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         return 200, self.repo(self._repo(actor, p["owner"], p["repo"]), actor), {}
 
-    async def op_repoListBranches(self, actor, p, q, body, req):
+    async def op_repoListBranches(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(sorted(repo.branches.items()), q, req)
         return 200, [self._branch(repo, n, s, actor) for n, s in items], headers
@@ -152,7 +158,9 @@ class RepoRoutes(FakeState):
             },
         }
 
-    async def op_repoCreateBranch(self, actor, p, q, body, req):
+    async def op_repoCreateBranch(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         name = body["new_branch_name"]
         source = body.get("old_ref_name") or body.get("old_branch_name") or repo.default_branch
@@ -165,7 +173,7 @@ class RepoRoutes(FakeState):
         repo.branches[name] = sha
         return 201, self._branch(repo, name, sha, actor), {}
 
-    async def op_repoListTags(self, actor, p, q, body, req):
+    async def op_repoListTags(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         tags = [
             {
@@ -192,7 +200,9 @@ class RepoRoutes(FakeState):
             sha = c.parents[0] if c.parents else ""
         return out
 
-    async def op_repoGetAllCommits(self, actor, p, q, body, req):
+    async def op_repoGetAllCommits(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commits = self._history(repo, q.get("sha") or repo.default_branch)
         if q.get("path"):
@@ -200,14 +210,16 @@ class RepoRoutes(FakeState):
         items, headers = self._page(commits, q, req)
         return 200, [self.commit(repo, c, files=q.get("files") != "false") for c in items], headers
 
-    async def op_repoGetSingleCommit(self, actor, p, q, body, req):
+    async def op_repoGetSingleCommit(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commit = repo.commits.get(repo.branches.get(p["sha"], p["sha"]))
         if commit is None:
             raise FakeError(404, f"object does not exist [id: {p['sha']}]")
         return 200, self.commit(repo, commit, files=q.get("files") != "false"), {}
 
-    async def op_GetTree(self, actor, p, q, body, req):
+    async def op_GetTree(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commit = repo.commits.get(repo.branches.get(p["sha"], p["sha"]))
         if commit is None:
@@ -228,6 +240,9 @@ class RepoRoutes(FakeState):
                 "size": len(data),
                 "sha": blob_sha(data),
             }
+        if commit.sha == repo.branches.get(repo.default_branch):
+            for path, kind in repo.odd_tree_entries.items():
+                entries[path] = {"path": path, "mode": "160000", "type": kind, "size": 0, "sha": _sha(path)}
         listed = [e for e in entries.values() if recursive or "/" not in e["path"]]
         listed.sort(key=lambda e: e["path"])
         page, per_page = int(q.get("page", "1")), int(q.get("per_page", "1000"))
@@ -245,7 +260,7 @@ class RepoRoutes(FakeState):
             {},
         )
 
-    async def op_repoGetContents(self, actor, p, q, body, req):
+    async def op_repoGetContents(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         ref = q.get("ref") or repo.default_branch
         if ref not in repo.branches and ref not in repo.commits:
@@ -261,7 +276,9 @@ class RepoRoutes(FakeState):
             raise FakeError(404, f"object does not exist [id: , rel_path: {path}]")
         return 200, [self.contents(repo, ref, c, with_content=False) for c in children], {}
 
-    async def _write_file(self, actor, p, body, *, create: bool):
+    async def _write_file(
+        self, actor: str, p: PathParams, body: Any, *, create: bool
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         branch = body.get("branch") or repo.default_branch
         if branch not in repo.branches:
@@ -301,10 +318,10 @@ class RepoRoutes(FakeState):
         }
         return commit, self.contents(repo, target, path, with_content=False)
 
-    async def op_repoCreateFile(self, actor, p, q, body, req):
+    async def op_repoCreateFile(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         commit, content = await self._write_file(actor, p, body, create=True)
         return 201, {"commit": commit, "content": content}, {}
 
-    async def op_repoUpdateFile(self, actor, p, q, body, req):
+    async def op_repoUpdateFile(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         commit, content = await self._write_file(actor, p, body, create=False)
         return 200, {"commit": commit, "content": content}, {}

@@ -15,6 +15,14 @@ T0 = "2026-01-05T10:00:00Z"
 ADMIN = "fleet-bot"
 
 
+# What an operation handler (`op_<operationId>`) takes besides the acting user and the parsed JSON body:
+# the path parameters, the query (last value of each) and the request; it answers
+# (status, JSON payload or text or None, headers).
+PathParams = dict[str, str]
+Query = dict[str, str]
+Reply = tuple[int, Any, dict[str, str]]
+
+
 class FakeError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -84,6 +92,10 @@ class FRepo:
     jobs: list[dict[str, Any]] = field(default_factory=list)
     logs: dict[int, str] = field(default_factory=dict)
     wiki: dict[str, str] = field(default_factory=dict)
+    # Spec-legal shapes that once broke tools: tree entries of other types (path -> type), and wiki
+    # pages whose `content_base64` is not base64 (name -> the raw string sent).
+    odd_tree_entries: dict[str, str] = field(default_factory=dict)
+    odd_wiki_base64: dict[str, str] = field(default_factory=dict)
     default_branch: str = "main"
 
     @property
@@ -255,7 +267,14 @@ class FakeState:
             51: "".join(f"step output line {i}\n" for i in range(1, 501)),
             52: "collecting tests\nFAILED tests/test_login.py::test_login - AssertionError\n",
         }
-        demo.wiki = {"Home": "Welcome to the demo wiki.", "Deploy-Guide": "1. Build\n2. Ship\n"}
+        demo.wiki = {
+            "Home": "Welcome to the demo wiki.",
+            "Deploy-Guide": "1. Build\n2. Ship\n",
+            "Café-Notes": "Espresso first.",  # its sub_url is escaped: Caf%C3%A9-Notes
+            "Imported-Page": "",
+        }
+        demo.odd_wiki_base64 = {"Imported-Page": "<p>imported, not base64</p>"}
+        demo.odd_tree_entries = {"theme": "commit", "latest-docs": "symlink"}
         notes = FRepo(2, "alice", "notes", True, "Alice's private notes", {})
         self._commit(notes, "main", "Notes", "alice", {"plan.md": b"secret plan\n"})
         notes.issues[1] = FIssue(1, "Secret plan", "Only alice can see this.", "alice")

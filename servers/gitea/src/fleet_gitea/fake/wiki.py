@@ -6,13 +6,17 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from .state import T0, FakeError, FakeState, FRepo, _sha
+from starlette.requests import Request
+
+from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply, _sha
 
 
 class WikiRoutes(FakeState):
     """Wiki routes of `FakeGitea`."""
 
-    async def op_repoGetWikiPages(self, actor, p, q, body, req):
+    async def op_repoGetWikiPages(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(sorted(repo.wiki), q, req)
         return 200, [self._wiki_meta(repo, name) for name in items], headers
@@ -31,7 +35,7 @@ class WikiRoutes(FakeState):
             },
         }
 
-    async def op_repoGetWikiPage(self, actor, p, q, body, req):
+    async def op_repoGetWikiPage(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         name = p["pageName"].replace(" ", "-")
         if name not in repo.wiki:
@@ -43,7 +47,8 @@ class WikiRoutes(FakeState):
                 "commit_count": 1,
                 "footer": "",
                 "sidebar": "",
-                "content_base64": base64.b64encode(repo.wiki[name].encode()).decode(),
+                "content_base64": repo.odd_wiki_base64.get(name)
+                or base64.b64encode(repo.wiki[name].encode()).decode(),
             },
             {},
         )

@@ -1,0 +1,104 @@
+"""`fleet dev` around its edges: the free-port pre-check and the processes a killed run leaves."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from fleet_core.testing import free_port
+from fleet_frontdoor.devrun import _port_free
+
+from .test_fleet_cli import _manifest_text
+
+
+def _time_wait_port() -> int:
+    """A loopback port whose only trace is a connection in TIME_WAIT, as right after Ctrl-C."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and bind_loopback do
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        served, _ = listener.accept()
+        served.close()  # the server side closes first: its end (this port) goes to TIME_WAIT
+        client.recv(1)
+        client.close()
+    return port
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_fleet_counts_as_free() -> None:
+    port = _time_wait_port()
+    with socket.socket() as plain:  # what the pre-check did before: a false "ports already in use"
+        try:
+            plain.bind(("127.0.0.1", port))
+            reproduced = False
+        except OSError:
+            reproduced = True
+    assert reproduced
+    assert _port_free(f"http://127.0.0.1:{port}")
+
+
+def test_a_port_someone_listens_on_is_still_busy() -> None:
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert not _port_free(f"http://127.0.0.1:{busy.getsockname()[1]}")
+
+
+def _marked(mark: str) -> dict[int, str]:
+    """Processes (pid → command line) whose environment carries `mark`: everything one fleet started."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if f"FLEET_TEST_MARK={mark}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_kill_9_of_fleet_dev_leaves_no_postgres_or_php_running(tmp_path: Path) -> None:
+    ports = {"db": free_port(), "wiki": free_port()}
+    path = tmp_path / "fleet.toml"
+    path.write_text(_manifest_text(free_port(), free_port(), ports))
+    mark = secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")} | {"FLEET_TEST_MARK": mark}
+    fleet = Path(sys.executable).parent / "fleet"
+    argv = [str(fleet), "--manifest", str(path), "dev", "--no-live", "--state-dir", str(tmp_path / "state")]
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        seen = ""
+        for line in process.stdout:
+            seen += line
+            if line.startswith("fleet dev: ready in"):
+                break
+        assert "db: ready" in seen, seen
+        assert "wiki: ready" in seen, seen
+        running = _marked(mark)
+        postgres = [cmd for cmd in running.values() if "postgres" in cmd and " -D " in cmd]
+        assert postgres, running
+        datadir = Path(postgres[0].split(" -D ")[1].split()[0])
+        assert datadir.is_dir()
+        assert any("php" in cmd and " -S " in cmd for cmd in running.values()), running
+
+        process.kill()  # kill -9: no chance to clean up
+        process.wait()
+        deadline = time.monotonic() + 5
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _marked(mark) == {}
+        assert not datadir.exists()
+    finally:
+        process.kill()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
