@@ -121,7 +121,6 @@ async def test_secret_prefix_is_not_enough(
         ("X_MCP_Audience", "http://127.0.0.1:8700/mcp/other", "audience is not this server"),
         ("X_MCP_Audience", "http://127.0.0.1:8700/mcp/test/", "audience is not this server"),
         ("X_MCP_Audience", None, "audience is not this server"),
-        ("X_MCP_Expires", "2020-01-01T00:00:00Z", "identity expired"),
         ("X_MCP_Expires", "tomorrow", "expires is not RFC 3339"),
         ("X_MCP_Expires", "2099-01-01T00:00:00", "expires has no UTC offset"),
         ("X_MCP_Expires", None, "missing expiry"),
@@ -139,6 +138,22 @@ async def test_bad_identity_header_is_refused(
 ) -> None:
     assert_refused(await post(server, good_headers(**{header: value})), ran, audit_lines)
     assert audit_lines[-1]["reason"] == reason
+
+
+async def test_an_expired_identity_is_refused_the_way_the_gateway_refuses_an_expired_token(
+    server: MCPServer, ran: list[str], audit_lines: list[dict[str, Any]]
+) -> None:
+    # the gateway forwards a token up to its leeway past `exp`; this check is stricter, and then says
+    # what the gateway would have said (RFC 6750 invalid_token + scope), so the client refreshes
+    response = await post(server, good_headers(X_MCP_Expires="2020-01-01T00:00:00Z"))
+    assert response.status_code == 401
+    assert response.json() == {"error": "invalid_token", "error_description": "the access token has expired"}
+    assert response.headers["www-authenticate"] == (
+        'Bearer resource_metadata="http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/test", '
+        'scope="test:read", error="invalid_token"'
+    )
+    assert ran == []
+    assert audit_lines[-1]["reason"] == "identity expired"
 
 
 async def raw_request(server: MCPServer, header_block: bytes) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import socket
@@ -10,10 +11,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from rich.console import Console
+
 from fleet_core.testing import free_port
-from fleet_frontdoor.devrun import _port_free
+from fleet_frontdoor.devrun import DevFleet, _port_free, try_commands
+from fleet_frontdoor.manifest import load_manifest
 
 from .test_fleet_cli import _manifest_text
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _time_wait_port() -> int:
@@ -102,3 +109,35 @@ def test_kill_9_of_fleet_dev_leaves_no_postgres_or_php_running(tmp_path: Path) -
         process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, secret: str | None) -> str:
+    if secret is None:
+        monkeypatch.delenv("FLEET_CI_BOT_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("FLEET_CI_BOT_SECRET", secret)
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=False)  # a log file or a pipe
+    fleet = DevFleet(load_manifest(ROOT / "fleet.toml"), ROOT / "fleet.toml", tmp_path, console=console)
+    fleet._print_summary()
+    return out.getvalue()
+
+
+def test_the_banner_is_not_wrapped_when_stdout_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shown = _summary(monkeypatch, tmp_path, None)
+    manifest = load_manifest(ROOT / "fleet.toml")
+    for command in try_commands(manifest):
+        assert f"  {command}\n" in shown  # whole, on one line: copy and paste works
+    assert max(len(line) for line in shown.splitlines()) > 80
+
+
+def test_the_banner_says_when_client_credentials_are_off_and_how_to_turn_them_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    off = _summary(monkeypatch, tmp_path, None)
+    assert "Client credentials: ci-bot is off: $FLEET_CI_BOT_SECRET is not set" in off
+    on = _summary(monkeypatch, tmp_path, "s3cret-value")
+    assert "Client credentials: ci-bot (secret from $FLEET_CI_BOT_SECRET)" in on
+    assert "s3cret-value" not in on

@@ -17,7 +17,7 @@ This subclass fills the gaps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +35,7 @@ from mcp.client.auth.utils import (
 from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 from pydantic import ValidationError
 
-from .errors import LoginError
+from .errors import DeviceSignInNeeded, LoginError
 from .storage import FileTokenStorage
 
 __all__ = ["Discovery", "FleetOAuthProvider", "acceptable_prm_resource", "discover", "same_resource"]
@@ -121,10 +121,19 @@ async def discover(http: httpx2.AsyncClient, server_url: str, www_auth_url: str 
 class FleetOAuthProvider(OAuthClientProvider):
     """`OAuthClientProvider` with the checks listed in the module docstring."""
 
-    def __init__(self, *, storage: FileTokenStorage, discovery_http: httpx2.AsyncClient, **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        storage: FileTokenStorage,
+        discovery_http: httpx2.AsyncClient,
+        notice: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(storage=storage, validate_resource_url=self._check_prm_resource, **kwargs)
         self.file_storage = storage
         self._discovery_http = discovery_http
+        self._notice = notice or (lambda _: None)
+        self._reason: str | None = None  # why the next authorization runs, said before it starts
         self.resource = self.context.server_url
         # RFC 8707: always ask for a token for exactly this server, even when the PRM names only the
         # origin — an audience of the whole gateway would be accepted by every server behind it (C12).
@@ -171,7 +180,14 @@ class FleetOAuthProvider(OAuthClientProvider):
             outgoing = await flow.__anext__()
             while True:
                 response = yield outgoing
+                if outgoing is request and response.status_code == 401:
+                    self._reason = f"{self.resource}: no valid sign-in stored (or it has expired); signing in"
                 if outgoing is request and _insufficient_scope(response):
+                    granted = self.context.current_tokens.scope if self.context.current_tokens else None
+                    self._reason = (
+                        f"{self.resource} requires scope '{extract_scope_from_www_auth(response)}' for this "
+                        f"call; your sign-in holds '{granted}': signing in again to add it"
+                    )
                     if stepped_up:
                         granted = self.context.current_tokens.scope if self.context.current_tokens else None
                         raise LoginError(
@@ -189,6 +205,15 @@ class FleetOAuthProvider(OAuthClientProvider):
     def _add_auth_header(self, request: httpx2.Request) -> None:
         if within_resource(str(request.url), self.resource):  # C12: never to another resource
             super()._add_auth_header(request)
+
+    async def _perform_authorization(self) -> httpx2.Request:
+        """Say why a sign-in starts; a grant made by the device flow is renewed by the device flow
+        (a machine without a browser can't finish the browser flow): the caller runs it."""
+        if self._reason:
+            self._notice(self._reason)
+        if self.file_storage.grant_flow() == "device":
+            raise DeviceSignInNeeded(self.resource, self.context.client_metadata.scope, self._reason or "")
+        return await super()._perform_authorization()
 
     async def _perform_authorization_code_grant(self) -> tuple[str, str]:
         metadata = self.context.oauth_metadata

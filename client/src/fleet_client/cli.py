@@ -14,7 +14,7 @@ import anyio
 from mcp_types import CallToolResult
 
 from .config import ClientConfig, load_config
-from .errors import ConfigError, FleetClientError, explain
+from .errors import ConfigError, DeviceSignInNeeded, FleetClientError, explain
 from .generate import dumps, mcp_json, metadata_document
 from .session import FleetClient
 from .storage import stored_grants
@@ -86,8 +86,33 @@ def _expiry(expires_at: float | None) -> str:
     return "expired" if left <= 0 else f"in {left // 60} min {left % 60} s"
 
 
+def _device_sign_in_needed(exc: BaseException) -> DeviceSignInNeeded | None:
+    if isinstance(exc, DeviceSignInNeeded):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _device_sign_in_needed(inner)
+            if found is not None:
+                return found
+    return None
+
+
 async def _run(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
     fleet = FleetClient(config, headless=args.headless)
+    try:
+        return await _command(fleet, args, config, out)
+    except BaseException as exc:
+        needed = _device_sign_in_needed(exc)
+        if needed is None or args.command == "login":
+            raise
+    # the grant came from `login --device`: renew it the same way (this machine may have no browser),
+    # then run the command once more — the refused request did nothing
+    print("the stored sign-in came from the device flow: signing in the same way", file=sys.stderr)
+    await fleet.device_login(args.server, scope=needed.scope)
+    return await _command(fleet, args, config, out)
+
+
+async def _command(fleet: FleetClient, args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int:
     cc = args.client_credentials or getattr(args, "login_client_credentials", False)
     if args.command == "login":
         names = [args.server] if args.server else [s.name for s in config.servers]
@@ -169,18 +194,43 @@ def _servers(args: argparse.Namespace, config: ClientConfig, out: TextIO) -> int
     return 0
 
 
-def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="fleet-client", description=__doc__)
-    parser.add_argument("--output", choices=["table", "json"], default="table", help="output format")
-    parser.add_argument(
-        "--headless", action="store_true", help="print the sign-in URL instead of opening a browser"
+def _common(*, client_credentials: bool, suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command name. After it, they default to
+    SUPPRESS so a subcommand's parser does not reset what was given before the command name."""
+    common = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    common.add_argument("--output", choices=["table", "json"], default=default("table"), help="output format")
+    common.add_argument(
+        "--headless",
+        action="store_true",
+        default=default(False),
+        help="print the sign-in URL instead of opening a browser",
     )
-    parser.add_argument(
-        "--client-credentials", action="store_true", help="authenticate as the configured confidential client"
+    if client_credentials:
+        common.add_argument(
+            "--client-credentials",
+            action="store_true",
+            default=default(False),
+            help="authenticate as the confidential client in [client_credentials] of the config file",
+        )
+    return common
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fleet-client", description=__doc__, parents=[_common(client_credentials=True, suppress=False)]
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    after = _common(client_credentials=True, suppress=True)
+    after_login = _common(client_credentials=False, suppress=True)  # login has its own, below
 
-    login = sub.add_parser("login", help="sign in (all servers, or one)")
+    def command(name: str, help: str, *, login: bool = False) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[after_login if login else after])
+
+    login = command("login", "sign in (all servers, or one)", login=True)
     login.add_argument("--server", help="server name from the manifest, or a full MCP URL")
     flow = login.add_mutually_exclusive_group()
     flow.add_argument("--device", action="store_true", help="device authorization grant (RFC 8628)")
@@ -193,21 +243,21 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     login.add_argument("--scope", help="scopes to request with --device (default: the server's)")
     login.add_argument("--force", action="store_true", help="discard stored tokens first")
 
-    sub.add_parser("servers", help="list configured servers")
-    tools = sub.add_parser("tools", help="list a server's tools")
+    command("servers", "list configured servers")
+    tools = command("tools", "list a server's tools")
     tools.add_argument("server")
-    call = sub.add_parser("call", help="call a tool: key=value ... or --json '{...}'")
+    call = command("call", "call a tool: key=value ... or --json '{...}'")
     call.add_argument("server")
     call.add_argument("tool")
     call.add_argument("arguments", nargs="*", metavar="key=value")
     call.add_argument("--json", help="all arguments as one JSON object")
-    whoami = sub.add_parser("whoami", help="stored sign-ins, or who a server thinks you are")
+    whoami = command("whoami", "stored sign-ins, or who a server thinks you are")
     whoami.add_argument("server", nargs="?")
-    logout = sub.add_parser("logout", help="forget stored tokens")
+    logout = command("logout", "forget stored tokens")
     logout.add_argument("--server")
-    cfg = sub.add_parser("config", help="print an mcp.json for VS Code or Claude Code from the manifest")
+    cfg = command("config", "print an mcp.json for VS Code or Claude Code from the manifest")
     cfg.add_argument("--format", choices=["vscode", "claude"], required=True)
-    doc = sub.add_parser("metadata-document", help="print the Client ID Metadata Document for a URL")
+    doc = command("metadata-document", "print the Client ID Metadata Document for a URL")
     doc.add_argument("--url", required=True, help="the https URL the document will be served at")
     return parser.parse_args(argv)
 

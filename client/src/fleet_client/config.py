@@ -72,6 +72,7 @@ class ClientConfig(BaseModel):
     allow_private_networks: bool = False
     protocol: Literal["auto", "legacy"] = "auto"
     state_dir: Path = Field(default_factory=lambda: config_home() / "fleet-client")
+    config_file: Path | None = None  # the file read, if any (named in error messages)
 
     @field_validator("gateway")
     @classmethod
@@ -184,10 +185,22 @@ def load_config(
             origin = str(file_data["gateway"]).rstrip("/")
             merged["servers"] = [{**s, "url": f"{origin}/mcp/{s['name']}"} for s in merged.get("servers", [])]
         merged.update(file_data)
+        merged["config_file"] = config_file
+    derived_from = str(merged.get("gateway", DEFAULT_GATEWAY)).rstrip("/")
     for var, field in _ENV.items():
         if var in env:
             value = env[var]
             merged[field] = None if value == "" and field in ("client_id", "client_metadata_url") else value
+    origin = str(merged.get("gateway", DEFAULT_GATEWAY)).rstrip("/")
+    if origin != derived_from:
+        # FLEET_CLIENT_GATEWAY names another front door: move the servers whose URLs were made from
+        # the previous origin (manifest or file) onto it; a server given a full `url` keeps it.
+        merged["servers"] = [
+            {**s, "url": f"{origin}/mcp/{s['name']}"}
+            if s.get("url") == f"{derived_from}/mcp/{s['name']}"
+            else s
+            for s in merged.get("servers", [])
+        ]
     try:
         return ClientConfig.model_validate(merged)
     except ValidationError as exc:

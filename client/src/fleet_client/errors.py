@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["ConfigError", "DeviceFlowError", "FleetClientError", "LoginError", "UnsafeURLError", "explain"]
+__all__ = [
+    "ConfigError",
+    "DeviceFlowError",
+    "DeviceSignInNeeded",
+    "FleetClientError",
+    "LoginError",
+    "UnsafeURLError",
+    "explain",
+]
 
 
 class FleetClientError(Exception):
@@ -21,6 +29,17 @@ class UnsafeURLError(FleetClientError):
 
 class LoginError(FleetClientError):
     """Authorization failed or was refused (state/iss mismatch, denied consent, no registration path)."""
+
+
+class DeviceSignInNeeded(LoginError):
+    """The grant for `resource` came from the device flow and must be renewed (for `scope`) by it."""
+
+    def __init__(self, resource: str, scope: str | None, reason: str):
+        super().__init__(
+            f"{reason or resource + ' needs a new sign-in'}: run `fleet-client login --device` "
+            f"(scope {scope or 'the server default'})"
+        )
+        self.resource, self.scope, self.reason = resource, scope, reason
 
 
 class DeviceFlowError(LoginError):

@@ -10,20 +10,21 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TextIO
 
 import httpx2
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+from mcp.client.auth.utils import extract_scope_from_www_auth
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata
 from mcp_types import Implementation
 
 from . import __version__
-from .auth import FleetOAuthProvider, discover, same_resource, within_resource
+from .auth import FleetOAuthProvider, _insufficient_scope, discover, same_resource, within_resource
 from .callback import LoopbackReceiver, make_handlers, open_in_browser
-from .config import ClientConfig, ServerEntry
+from .config import ClientConfig, ServerEntry, config_home
 from .device import DEVICE_CODE_GRANT, DeviceCode, device_authorization
 from .errors import FleetClientError, LoginError
 from .storage import FileTokenStorage, forget
@@ -38,13 +39,49 @@ GRANT_TYPES = ["authorization_code", "refresh_token"]
 class _CCProvider(ClientCredentialsOAuthProvider):
     """The SDK's client-credentials provider with the same resource checks as FleetOAuthProvider."""
 
-    def __init__(self, *args: Any, resource: str, **kwargs: Any):
+    def __init__(self, *args: Any, resource: str, where: str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._resource = resource
+        self._client_id = str(kwargs.get("client_id", ""))
+        self._where = where  # which config file and variable hold this client, for the messages
+
+    async def _handle_token_response(self, response: httpx2.Response) -> None:
+        failed = response.status_code >= 400
+        if failed and (response.status_code == 401 or b"invalid_client" in await response.aread()):
+            raise LoginError(
+                f"the authorization server refused client '{self._client_id}' (invalid_client, HTTP "
+                f"{response.status_code}): the client_id or its secret is wrong, or the server has no "
+                f"secret for it. The client side is {self._where}; under `fleet dev` the server side is "
+                "the client's secret_env in fleet.toml (for ci-bot: FLEET_CI_BOT_SECRET), which must be "
+                "set, to the same value, in the environment `fleet dev` was started from"
+            )
+        await super()._handle_token_response(response)
 
     def _add_auth_header(self, request: httpx2.Request) -> None:
         if within_resource(str(request.url), self._resource):
             super()._add_auth_header(request)
+
+    async def _auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        """A client gets exactly the scopes registered for it, and it asked for all of the server's
+        already: a step-up can't gain more. Say what was missing instead of retrying."""
+        flow = super()._auth_flow(request)
+        try:
+            outgoing = await flow.__anext__()
+            while True:
+                response = yield outgoing
+                if outgoing is request and _insufficient_scope(response):
+                    tokens = self.context.current_tokens
+                    raise LoginError(
+                        f"{self._resource} requires scope '{extract_scope_from_www_auth(response)}', the "
+                        f"authorization server granted '{tokens.scope if tokens else None}' to client "
+                        f"'{self._client_id}' — a client credentials client gets only the scopes registered "
+                        "for it (fleet dev: [[clients]] scopes in fleet.toml; AuthGate: its admin UI)"
+                    )
+                outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return
+        finally:
+            await flow.aclose()
 
 
 class FleetClient:
@@ -131,6 +168,7 @@ class FleetClient:
                 callback_handler=callback_handler,
                 client_metadata_url=self.config.client_metadata_url,
                 discovery_http=discovery_http,
+                notice=lambda message: print(message, file=self.out, flush=True),
             )
             timeout = httpx2.Timeout(30, read=300)
             async with httpx2.AsyncClient(auth=provider, transport=transport, timeout=timeout) as http:
@@ -140,8 +178,10 @@ class FleetClient:
     async def _cc_http(self, entry: ServerEntry) -> AsyncIterator[httpx2.AsyncClient]:
         cc = self.config.client_credentials
         if cc is None:
+            where = self.config.config_file or config_home() / "fleet-client" / "config.toml"
             raise LoginError(
-                "client credentials are not configured ([client_credentials] in the config file)"
+                "client credentials are not configured: add a [client_credentials] section (client_id, "
+                f"client_secret_env) to {where} — see client/README.md, 'Client credentials'"
             )
         transport = self._transport()
         async with httpx2.AsyncClient(transport=transport, timeout=30) as discovery_http:
@@ -157,6 +197,8 @@ class FleetClient:
             scope=" ".join(entry.scopes) or None,
             issuer=issuer,
             resource=entry.url,
+            where=f"[client_credentials] in {self.config.config_file or 'the client config file'} "
+            f"(client_id = {cc.client_id!r}) with the secret in ${cc.client_secret_env}",
         )
         async with httpx2.AsyncClient(auth=provider, transport=transport, timeout=30) as http:
             yield http
@@ -218,6 +260,7 @@ class FleetClient:
         storage = self.storage(entry)
         storage.bind_issuer(found.issuer)
         await storage.set_tokens(token)  # refreshed later by the SDK with the pre-registered client
+        storage.set_grant_flow("device")  # a step-up then asks for the device flow again, not a browser
 
     def _show_device_code(self, code: DeviceCode) -> None:
         target = code.verification_uri_complete or code.verification_uri

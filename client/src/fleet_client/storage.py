@@ -120,6 +120,14 @@ class FileTokenStorage:
         data.update(fields)
         _write_private(path, data)
 
+    def grant_flow(self) -> str | None:
+        """How the stored grant was obtained ("device", "browser"); None if not recorded."""
+        value = self._load().get("flow")
+        return value if isinstance(value, str) else None
+
+    def set_grant_flow(self, flow: str) -> None:
+        self._update(flow=flow)
+
     def expires_at(self) -> float | None:
         value = self._load().get("expires_at")
         return float(value) if isinstance(value, int | float) else None

@@ -20,6 +20,7 @@ from ._audit import audit
 from ._identity import (
     Identity,
     IdentityError,
+    IdentityExpired,
     claim_fields,
     header_fields,
     identity_from_fields,
@@ -120,6 +121,12 @@ class Gate:
                 self._check_secret(headers)
             who = identity_from_headers(headers, audience=self.audience, issuer=self.settings.issuer, now=now)
             return replace(who, account=self.settings.account_for(who.subject))
+        except IdentityExpired as exc:
+            # Shaped like the gateway's answer to an expired token (it forwards one up to its leeway
+            # past `exp`; this check is stricter), so the client refreshes instead of giving up.
+            raise Refused(
+                401, "invalid_token", str(exc), "the access token has expired", self.base_scope
+            ) from None
         except IdentityError as exc:
             raise _unauthorized(str(exc)) from None
 
@@ -241,7 +248,12 @@ class Gate:
 
     async def _refuse(self, send: Send, refusal: Refused) -> None:
         headers: list[tuple[bytes, bytes]] = []
-        if refusal.status == 401:
+        if refusal.status == 401 and refusal.scope:  # an expired token: what the gateway says
+            www = bearer_challenge(
+                ("resource_metadata", self.prm), ("scope", refusal.scope), ("error", "invalid_token")
+            )
+            headers.append((b"www-authenticate", www))
+        elif refusal.status == 401:
             headers.append((b"www-authenticate", self.challenge))
         elif refusal.status == 403:
             www = bearer_challenge(

@@ -41,6 +41,10 @@ class IdentityError(Exception):
     """Why a request's identity was refused (goes to the audit log, never to the caller)."""
 
 
+class IdentityExpired(IdentityError):
+    """The identity's token has expired: the one refusal the caller is told (to refresh it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """Who is calling, as the front door established it."""
@@ -76,7 +80,7 @@ def _expiry(value: str, now: datetime) -> datetime:
     if when.tzinfo is None:
         raise IdentityError("expires has no UTC offset")
     if when <= now:
-        raise IdentityError("identity expired")
+        raise IdentityExpired("identity expired")
     return when
 
 

@@ -26,7 +26,12 @@ FAILED_FETCH_RETRY = 2.0  # seconds before a failed JWKS fetch is tried again
 
 
 class InvalidToken(Exception):
-    """The token is not acceptable (answer 401). The message is for logs, not for the caller."""
+    """The token is not acceptable (answer 401). The message is for logs, not for the caller;
+    `public`, when set, is a reason safe to tell the caller (the signature was good)."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 class JwksUnavailable(Exception):
@@ -96,6 +101,11 @@ class JwksVerifier:
                 leeway=self.leeway,
                 options={"require": ["exp", "iss", "aud", "sub"], "strict_aud": False},
             )
+        except jwt.InvalidAudienceError as exc:  # checked after the signature: the token is genuine
+            public = f"the token was issued for another resource; this one is {audience} (RFC 8707 resource=)"
+            raise InvalidToken(str(exc), public) from None
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken(str(exc), "the access token has expired") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
         if claims.get("type") != "access":  # a refresh token must never work as a bearer (G13)

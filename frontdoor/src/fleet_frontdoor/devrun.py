@@ -285,7 +285,7 @@ class DevFleet:
                     seen[comp.name] = comp.status
                     self._line(f"{comp.name}: {comp.status} {comp.url} {comp.detail}".rstrip())
             if self._mark_ready():
-                self.console.print(self._summary())
+                self._print_summary()
             await anyio.sleep(0.05)
 
     def _line(self, text: str) -> None:
@@ -315,19 +315,37 @@ class DevFleet:
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
-    def _summary(self) -> Group:
-        users = Table.grid(padding=(0, 2))
+    def _summary_lines(self) -> list[Text]:
+        lines = [Text("Dev users (fleet dev token --user NAME --scope SCOPE):", style="bold")]
+        width = max((len(u.name) for u in self.manifest.dev.users), default=0)
         for user in self.manifest.dev.users:
-            users.add_row(Text(user.name, style="bold"), Text(" ".join(user.scopes)))
+            lines.append(Text.assemble((user.name.ljust(width), "bold"), "  ", " ".join(user.scopes)))
+        for client in self.manifest.clients:
+            if client.secret_env is None:
+                continue
+            if client.secret():
+                line = f"Client credentials: {client.client_id} (secret from ${client.secret_env})"
+                lines.append(Text(line))
+            else:
+                line = (
+                    f"Client credentials: {client.client_id} is off: ${client.secret_env} is not set. "
+                    f"To use it, restart with {client.secret_env}=<a secret> and give fleet-client "
+                    "the same value (client/README.md, 'Client credentials')"
+                )
+                lines.append(Text(line, style="yellow"))
         ready = [s for s in self.manifest.enabled_servers if self.components[s.name].status == "ready"]
-        tries = try_commands(self.manifest, ready[0] if ready else None)
-        return Group(
-            Text("Dev users (fleet dev token --user NAME --scope SCOPE):", style="bold"),
-            users,
-            Text("Try:", style="bold"),
-            *(Text("  " + line, overflow="fold") for line in tries),
-            Text(f"Logs: {_rel(self.logs)}/   Ctrl-C stops everything.", style="dim"),
-        )
+        lines.append(Text("Try:", style="bold"))
+        lines += [Text("  " + line) for line in try_commands(self.manifest, ready[0] if ready else None)]
+        lines.append(Text(f"Logs: {_rel(self.logs)}/   Ctrl-C stops everything.", style="dim"))
+        return lines
+
+    def _summary(self) -> Group:
+        return Group(*(line.copy() for line in self._summary_lines()))
+
+    def _print_summary(self) -> None:
+        """Not a terminal (a log, a pipe): one line each, never wrapped, so the commands can be copied."""
+        for line in self._summary_lines():
+            self.console.print(line, soft_wrap=True)
 
     def _render(self) -> Group:
         title = "mcp-fleet dev"

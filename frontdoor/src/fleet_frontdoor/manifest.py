@@ -166,6 +166,33 @@ class DevSection(_Model):
     users: tuple[DevUser, ...] = ()
 
 
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` can't be a redirect URI (None: it can). One rule for the manifest, CIMD documents and
+    every authorization request, checked on the string itself: urlsplit drops TAB/CR/LF and lower-cases
+    the scheme, so a URI it parses cleanly may still not be the one that was registered (finding 12.6)."""
+    if any(ord(c) < 0x21 or ord(c) >= 0x7F for c in uri):
+        return "must be printable ASCII without spaces or control characters"
+    if not uri.startswith(("https://", "http://")):
+        return "must be https or http on a loopback address (scheme in lower case)"
+    parts = urlsplit(uri)
+    try:
+        port = parts.port
+    except ValueError:
+        return "has an invalid port"
+    if port == 0:
+        return "has port 0"
+    # checklist A16 / OAuth 2.1 §1.5: https, or http only on loopback (RFC 8252 §7.3)
+    if parts.scheme == "https" and not parts.hostname:
+        return "has no host"
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        return "must be https or http on a loopback address"
+    if "#" in uri:
+        return "must not have a fragment"
+    if "@" in parts.netloc:
+        return "must not carry user information"
+    return None
+
+
 class ClientEntry(_Model):
     """A pre-registered OAuth client. Confidential clients read their secret from `secret_env`."""
 
@@ -181,13 +208,9 @@ class ClientEntry(_Model):
     @classmethod
     def _redirects(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for uri in v:
-            parts = urlsplit(uri)
-            # checklist A16 / OAuth 2.1 §1.5: https, or http only on loopback (RFC 8252 §7.3)
-            https = parts.scheme == "https" and bool(parts.hostname)
-            if not https and not (parts.scheme == "http" and is_loopback(parts.hostname)):
-                raise ValueError(f"redirect URI {uri!r} must be https or http on a loopback address")
-            if parts.fragment or "#" in uri:
-                raise ValueError(f"redirect URI {uri!r} must not have a fragment")
+            problem = redirect_uri_problem(uri)
+            if problem:
+                raise ValueError(f"redirect URI {uri!r} {problem}")
         return v
 
     @model_validator(mode="after")

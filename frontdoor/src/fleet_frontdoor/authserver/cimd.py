@@ -23,6 +23,7 @@ import anyio
 import httpx2
 
 from fleet_core import is_loopback
+from fleet_frontdoor.manifest import redirect_uri_problem
 
 MAX_BYTES = 64 * 1024
 MAX_CACHE_SECONDS = 24 * 3600
@@ -174,9 +175,11 @@ def _parse(url: str, body: bytes) -> ClientMetadata:
     if not isinstance(uris, list) or not 1 <= len(uris) <= 10 or not all(isinstance(u, str) for u in uris):
         raise CimdError("invalid_client", "client metadata needs 1 to 10 redirect_uris")
     for uri in uris:
-        p = urlsplit(uri)
-        if "#" in uri or not (p.scheme == "https" or (p.scheme == "http" and is_loopback(p.hostname))):
-            raise CimdError("invalid_client", "redirect_uris must be https or loopback http")
+        problem = redirect_uri_problem(uri)
+        if problem:
+            raise CimdError(
+                "invalid_client", f"redirect_uris must be https or loopback http: {uri!r} {problem}"
+            )
     name = doc.get("client_name")
     grants = doc.get("grant_types") or ["authorization_code"]
     if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):

@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 from fleet_frontdoor.authserver.cimd import CimdError, is_cimd_client_id
 from fleet_frontdoor.authserver.context import Context, OAuthError, single
-from fleet_frontdoor.manifest import ClientEntry
+from fleet_frontdoor.manifest import ClientEntry, redirect_uri_problem
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -33,6 +33,8 @@ class Client:
     def redirect_allowed(self, uri: str) -> bool:
         """OAuth 2.1 §2.3.1 / MCP "Open Redirection": exact string match. The one exception is
         RFC 8252 §7.3: a pre-registered loopback IP redirect may use any port."""
+        if redirect_uri_problem(uri):  # before any parsing: urlsplit forgives TAB/CR/LF and `HTTP://`
+            return False
         if uri in self.redirect_uris:
             return True
         if self.is_cimd:

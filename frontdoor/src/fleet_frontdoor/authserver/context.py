@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData, QueryParams
@@ -50,17 +50,21 @@ class Context:
     cimd: CimdFetcher
     clock: Callable[[], float]
     secure_cookies: bool
+    # peer address → times of its recent wrong device user codes (RFC 8628 §5.1: rate-limit guessing)
+    device_failures: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def issuer(self) -> str:
         return self.manifest.issuer.url
 
-    def check_resource(self, values: list[str]) -> ServerEntry:
+    def check_resource(self, values: Sequence[object]) -> ServerEntry:
         """RFC 8707 §2: `resource` must be an absolute URI without a fragment; we also require it to
         be one of the manifest's resources byte for byte (an empty allow-list denies all)."""
         if len(values) != 1:
             raise OAuthError("invalid_target", "exactly one resource parameter is required")
         value = values[0]
+        if not isinstance(value, str):  # a multipart file field (finding 12.8)
+            raise OAuthError("invalid_target", "resource must be text")
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc or "#" in value:
             raise OAuthError("invalid_target", "resource must be an absolute http(s) URI without a fragment")

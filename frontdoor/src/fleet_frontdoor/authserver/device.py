@@ -26,10 +26,15 @@ from fleet_frontdoor.authserver.store import dumps, loads
 EXPIRES_IN = 1800
 INTERVAL = 5
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no look-alikes
+MAX_FAILURES = 10  # wrong user codes per peer address …
+FAILURE_WINDOW = 300  # … within this many seconds; then 429 until the oldest ages out
 
 
 async def device_code(ctx: Context, request: Request) -> Response:
     try:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/x-www-form-urlencoded":  # RFC 8628 §3.1
+            raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
         form = await request.form()
         client_id = single(form, "client_id")
         if not client_id:
@@ -85,6 +90,15 @@ async def device_submit(ctx: Context, request: Request) -> Response:
     except sessions.CsrfError:
         return pages.message_page("Refused", "This form has expired or was not issued to you.", 403)
     user_code = _normalise(form.get("user_code"))
+    peer = request.client.host if request.client else ""
+    if _locked_out(ctx, peer):
+        response = pages.message_page(
+            "Too many attempts",
+            f"Too many wrong codes from your address: wait {FAILURE_WINDOW // 60} minutes and try again.",
+            429,
+        )
+        response.headers["Retry-After"] = str(FAILURE_WINDOW)
+        return response
     if browser.user is None:
         user = sessions.authenticate(ctx, form)
         if user is None:
@@ -94,6 +108,7 @@ async def device_submit(ctx: Context, request: Request) -> Response:
         browser = sessions.sign_in(ctx, browser, user.name)
     row = _pending_device(ctx, user_code)
     if row is None:
+        ctx.device_failures.setdefault(peer, []).append(ctx.clock())
         response = pages.device_entry_page(
             csrf=browser.csrf, user_code="", users=None, error="Unknown or expired code."
         )
@@ -124,8 +139,12 @@ async def device_confirm(ctx: Context, request: Request) -> Response:
         browser = sessions.check_post(ctx, request, form)
     except sessions.CsrfError:
         return pages.message_page("Refused", "This form has expired or was not issued to you.", 403)
+    peer = request.client.host if request.client else ""
+    if _locked_out(ctx, peer):
+        return pages.message_page("Too many attempts", "Too many wrong codes from your address.", 429)
     row = _pending_device(ctx, _normalise(form.get("user_code")))
     if row is None or browser.user is None:
+        ctx.device_failures.setdefault(peer, []).append(ctx.clock())
         return pages.message_page("Refused", "Unknown or expired code.", 400)
     data = loads(row["data"])
     user = ctx.manifest.user(browser.user)
@@ -142,6 +161,20 @@ async def device_confirm(ctx: Context, request: Request) -> Response:
     if approved:
         return pages.message_page("Device connected", "You can close this page and return to your device.")
     return pages.message_page("Request denied", "The device was not given access.")
+
+
+def _locked_out(ctx: Context, peer: str) -> bool:
+    """RFC 8628 §5.1: a user code has 20^8 values, but guessing must still be slowed down. Counted per
+    peer address, not per browser: a guesser simply drops its cookie."""
+    now = ctx.clock()
+    if len(ctx.device_failures) > 10_000:  # bounded memory under a spray from many addresses
+        ctx.device_failures.clear()
+    recent = [t for t in ctx.device_failures.get(peer, ()) if t > now - FAILURE_WINDOW]
+    if recent:
+        ctx.device_failures[peer] = recent
+    else:
+        ctx.device_failures.pop(peer, None)
+    return len(recent) >= MAX_FAILURES
 
 
 def _pending_device(ctx: Context, user_code: str):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -64,6 +65,10 @@ async def dev_token(ctx: Context, request: Request) -> Response:
         return _error(403, "the dev token endpoint answers loopback clients only")
     if "origin" in request.headers or "sec-fetch-site" in request.headers:
         return _error(403, "not for browsers")
+    # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches us from a
+    # loopback peer with `Host: evil.example`. Only a loopback Host is ours (finding 12.6).
+    if not is_loopback(urlsplit("//" + request.headers.get("host", "")).hostname):
+        return _error(403, "the dev token endpoint answers requests to a loopback host name only")
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return _error(415, "send application/json")
     try:

@@ -54,8 +54,6 @@ async def _authorization_code(ctx: Context, client: Client, form: FormData) -> d
     code, verifier = single(form, "code"), single(form, "code_verifier")
     if not code:
         raise OAuthError("invalid_request", "code is required")
-    if not verifier:
-        raise OAuthError("invalid_request", "code_verifier is required (PKCE)")
     row = ctx.store.one("SELECT data, expires, used, family FROM codes WHERE code_hash = ?", digest(code))
     if row is None:
         raise OAuthError("invalid_grant", "unknown authorization code")
@@ -63,6 +61,10 @@ async def _authorization_code(ctx: Context, client: Client, form: FormData) -> d
         # RFC 6749 §4.1.2: a replayed code revokes what it already produced
         ctx.tokens.revoke_family(row["family"])
         raise OAuthError("invalid_grant", "authorization code already used; its tokens are revoked")
+    # Only now, with the code spent: a request without a verifier must cost the code like a wrong
+    # verifier does, or the code could be probed for free (finding 12.6).
+    if not verifier:
+        raise OAuthError("invalid_request", "code_verifier is required (PKCE)")
     data = loads(row["data"])
     if row["expires"] <= ctx.clock():
         raise OAuthError("invalid_grant", "authorization code expired")

@@ -19,6 +19,8 @@ from fleet_frontdoor.authserver.context import Context
 from fleet_frontdoor.manifest import DevUser
 
 SESSION_SECONDS = 8 * 3600
+ANONYMOUS_SECONDS = 1800  # a browser that has not signed in: long enough to fill in a form
+MAX_ANONYMOUS = 1000  # anonymous browser rows kept at most (the oldest go first)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,21 @@ def set_cookie(ctx: Context, response: Response, browser: Browser) -> Response:
 
 def _create(ctx: Context, user: str | None) -> Browser:
     browser = Browser(secrets.token_urlsafe(24), secrets.token_urlsafe(24), user, new=True)
+    now = ctx.clock()
+    if user is None:
+        # Anyone can make these (every anonymous page view): short-lived and bounded in number, so a
+        # loop of GET /device can't fill the store (finding 12.6). Signing in makes a fresh row.
+        ctx.store.run(
+            "DELETE FROM browsers WHERE user IS NULL AND (expires <= ? OR id NOT IN "
+            "(SELECT id FROM browsers WHERE user IS NULL ORDER BY expires DESC LIMIT ?))",
+            now,
+            MAX_ANONYMOUS - 1,
+        )
     ctx.store.run(
         "INSERT INTO browsers (id, csrf, user, expires) VALUES (?, ?, ?, ?)",
         browser.id,
         browser.csrf,
         user,
-        ctx.clock() + SESSION_SECONDS,
+        now + (SESSION_SECONDS if user else ANONYMOUS_SECONDS),
     )
     return browser

@@ -342,10 +342,12 @@ class Gateway:
             ) from None
         except (InvalidToken, ClaimError, UnicodeError, jwt.PyJWTError) as exc:
             logger.info("rejected token: %s", exc)
+            # a genuine token for another audience, or an expired one, is told so; anything else stays vague
+            public = exc.public if isinstance(exc, InvalidToken) else None
             raise _Refusal(
                 401,
                 "invalid_token",
-                "invalid or expired access token",
+                public or "invalid or expired access token",
                 f'{route.challenge}, error="invalid_token"',
             ) from None
         if len(self._verified) >= VERIFIED_CACHE_SIZE:
