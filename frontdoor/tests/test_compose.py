@@ -41,6 +41,15 @@ MANIFEST = ROOT / "fleet.toml"
 STACK_FILES = ("compose.yaml", "gateway/kong.compose.yml", ".env.example")
 REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-?])([^}]*))?\}")
 REQUIRED_REF = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]+\}")
+
+
+def required_var(value: str) -> str:
+    """The variable a required reference `${VAR:?why}` names; fails the test if `value` is not one."""
+    match = REQUIRED_REF.fullmatch(value)
+    assert match is not None, f"expected ${{VAR:?why}}, got {value!r}"
+    return match.group(1)
+
+
 SECRET_NAME = re.compile(r"(SECRETS?|TOKEN|PASSWORD|PRIVATE_KEY)$", re.IGNORECASE)
 
 
@@ -49,7 +58,8 @@ def manifest() -> Manifest:
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+    value: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return value
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -80,7 +90,8 @@ def strings(value: Any) -> list[str]:
 
 
 def servers_env(doc: dict[str, Any], name: str) -> dict[str, str]:
-    return doc["services"][f"mcp-{name}"]["environment"]
+    env: dict[str, str] = doc["services"][f"mcp-{name}"]["environment"]
+    return env
 
 
 def test_committed_compose_stack_is_in_sync_with_the_manifest() -> None:
@@ -194,17 +205,17 @@ def test_servers_verify_the_token_with_their_own_gateway_secret_and_serve_the_ma
     only its own."""
     doc = compose()
     kong_env = doc["services"]["kong"]["environment"]
-    own = {}
+    own: dict[str, str] = {}
     for server in manifest().enabled_servers:
         deck = deck_secret_var(server)
-        assert REQUIRED_REF.fullmatch(kong_env[deck]).group(1) == gateway_secret_var(server)
+        assert required_var(kong_env[deck]) == gateway_secret_var(server)
         prefix = f"FLEET_{server.name.upper()}_"
         env = servers_env(doc, server.name)
         assert env[prefix + "TRUST_MODE"] == "jwt"
         assert env[prefix + "ACCOUNT_SOURCE"] == "claim"
         assert interpolate(env[prefix + "ACCOUNT_CLAIM"], {}) == "extra_uid"  # AuthGate's username claim
         assert env[prefix + "JWKS_URL"] == "http://authgate:8080/.well-known/jwks.json"
-        own[server.name] = REQUIRED_REF.fullmatch(env[prefix + "GATEWAY_SECRETS"]).group(1)
+        own[server.name] = required_var(env[prefix + "GATEWAY_SECRETS"])
         assert own[server.name] == gateway_secret_var(server)
         others = [v for k, v in env.items() if k != prefix + "GATEWAY_SECRETS"]
         assert not any("GATEWAY_SECRET" in v for v in others), "a server holds only its own secret"
