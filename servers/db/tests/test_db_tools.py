@@ -526,7 +526,7 @@ async def test_an_exhausted_pool_is_a_clear_backend_error(
     results = await run_concurrently(settings, db_url, "SELECT pg_sleep(1.2)", 3)
     errors = [text_of(r) for r in results if r.is_error]
     assert len(errors) == 2
-    assert all("database unavailable: no connection within 0.5s" in e for e in errors)
+    assert all("database unavailable: no free connection within 0.5s" in e for e in errors)
 
 
 @pytest.mark.anyio

@@ -57,6 +57,36 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs"),
     ("get", "/repos/{owner}/{repo}/wiki/pages"),
     ("get", "/repos/{owner}/{repo}/wiki/page/{pageName}"),
+    # review comments, CI status, compare, patches, notifications (issue 17)
+    ("get", "/repos/{owner}/{repo}/pulls/{index}/reviews/{id}/comments"),
+    ("post", "/repos/{owner}/{repo}/pulls/{index}/requested_reviewers"),
+    ("get", "/repos/{owner}/{repo}/commits/{ref}/status"),
+    ("get", "/repos/{owner}/{repo}/compare/{basehead}"),
+    ("get", "/repos/{owner}/{repo}/git/commits/{sha}.{diffType}"),
+    ("get", "/notifications"),
+    # project tracking: labels, milestones (issue milestone/due date go through PATCH issues/{index})
+    ("post", "/repos/{owner}/{repo}/labels"),
+    ("patch", "/repos/{owner}/{repo}/labels/{id}"),
+    ("delete", "/repos/{owner}/{repo}/labels/{id}"),
+    ("post", "/repos/{owner}/{repo}/milestones"),
+    ("patch", "/repos/{owner}/{repo}/milestones/{id}"),
+    ("delete", "/repos/{owner}/{repo}/milestones/{id}"),
+    # Actions: one job (for its steps), dispatch, re-run, cancel
+    ("get", "/repos/{owner}/{repo}/actions/jobs/{job_id}"),
+    ("post", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
+    ("get", "/repos/{owner}/{repo}/actions/runs/{run}"),
+    ("post", "/repos/{owner}/{repo}/actions/runs/{run}/rerun"),
+    ("post", "/repos/{owner}/{repo}/actions/runs/{run}/rerun-failed-jobs"),
+    ("post", "/repos/{owner}/{repo}/actions/runs/{run}/cancel"),
+    # wiki edits
+    ("post", "/repos/{owner}/{repo}/wiki/new"),
+    ("patch", "/repos/{owner}/{repo}/wiki/page/{pageName}"),
+    ("delete", "/repos/{owner}/{repo}/wiki/page/{pageName}"),
+    # deletes (destructive tools, each needs confirm=true)
+    ("delete", "/repos/{owner}/{repo}/branches/{branch}"),
+    ("delete", "/repos/{owner}/{repo}/tags/{tag}"),
+    ("delete", "/repos/{owner}/{repo}/releases/tags/{tag}"),
+    ("delete", "/repos/{owner}/{repo}/contents/{filepath}"),
 ]
 
 OUT = pathlib.Path(__file__).resolve().parents[1] / "src" / "fleet_gitea" / "_spec" / "gitea-subset.json"

@@ -40,8 +40,11 @@ async def test_front_door_step_up_then_write_as_the_caller(
                     )
                 assert fake.requests == []  # nothing reached Gitea
                 async with fd.connect("gitea", write) as mcp:
+                    listed = (await mcp.list_tools()).tools
                     created = await mcp.call_tool("create_issue", VALID["create_issue"])
             await client.aclose()
+    assert {t.name for t in listed} == set(VALID)  # every tool, listed through the front door
+    assert len(listed) >= 58
     assert refused.status_code == 403
     assert refused.headers["www-authenticate"].startswith('Bearer error="insufficient_scope"')
     assert 'scope="gitea:read gitea:write"' in refused.headers["www-authenticate"]

@@ -158,14 +158,19 @@ async def test_releases_labels_milestones(h: Harness) -> None:
 
 async def test_actions_runs_jobs_and_log_tail(h: Harness) -> None:
     runs = await h.ok("list_action_runs", R)
-    assert [(r["id"], r["conclusion"]) for r in runs["items"]] == [(42, "failure"), (41, "success")]
+    assert [(r["id"], r["conclusion"]) for r in runs["items"]] == [(43, ""), (42, "failure"), (41, "success")]
     failed = await h.ok("list_action_runs", {**R, "status": "failure"})
     assert [r["id"] for r in failed["items"]] == [42]
     jobs = (await h.ok("list_action_jobs", {**R, "run_id": 42}))["result"]
     assert jobs == [{"id": 52, "run_id": 42, "name": "test", "status": "completed", "conclusion": "failure",
                      "failed_steps": ["run tests"]}]  # fmt: skip
     tail = await h.ok("get_job_log_tail", {**R, "job_id": 51, "lines": 3})
-    assert tail["lines"] == ["step output line 498", "step output line 499", "step output line 500"]
+    assert [line.split(" ", 1)[1] for line in tail["lines"]] == [
+        "step output line 498",
+        "step output line 499",
+        "step output line 500",
+    ]
+    assert tail["failed_steps"] == []  # a green job
     assert tail["total_lines"] == 500
     assert tail["truncated"] is True
     capped = await h.ok("get_job_log_tail", {**R, "job_id": 51, "lines": 5000})
@@ -184,11 +189,14 @@ async def test_wiki_pages(h: Harness) -> None:
 
 
 async def test_a_huge_job_log_still_gives_its_tail(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fleet_gitea.ops
+    import fleet_gitea.ops_ci
 
-    monkeypatch.setattr(fleet_gitea.ops, "MAX_LOG_TAIL_BYTES", 100)  # as if the log were gigabytes
+    monkeypatch.setattr(fleet_gitea.ops_ci, "MAX_LOG_TAIL_BYTES", 150)  # as if the log were gigabytes
     tail = await h.ok("get_job_log_tail", {**R, "job_id": 51, "lines": 2})
-    assert tail["lines"] == ["step output line 499", "step output line 500"]
+    assert [line.split(" ", 1)[1] for line in tail["lines"]] == [
+        "step output line 499",
+        "step output line 500",
+    ]
     assert tail["total_lines"] is None
     assert tail["truncated"] is True
 
@@ -210,3 +218,14 @@ async def test_wiki_page_with_undecodable_content_is_a_clear_error(h: Harness) -
         "Error executing tool get_wiki_page: Gitea sent wiki page 'Imported-Page' with content that is "
         "not valid base64"
     )
+
+
+async def test_a_failing_job_log_shows_the_failing_step_first(h: Harness) -> None:
+    log = await h.ok("get_job_log_tail", {**R, "job_id": 52, "lines": 3})
+    (step,) = log["failed_steps"]
+    assert (step["step"], step["conclusion"], step["truncated"]) == ("run tests", "failure", False)
+    assert [line.split(" ", 1)[1] for line in step["lines"]] == [
+        *(f"collecting tests {i}" for i in range(5)),
+        "FAILED tests/test_login.py::test_login - AssertionError",
+    ]
+    assert [line.split(" ", 1)[1] for line in log["lines"]] == [f"post-run cleanup {i}" for i in (27, 28, 29)]

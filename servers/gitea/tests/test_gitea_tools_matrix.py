@@ -11,13 +11,14 @@ from fleet_gitea.testing import BACKEND_TOOLS, VALID, WRITE_TOOLS, Harness
 
 pytestmark = pytest.mark.anyio
 
-NO_REPO_TOOLS = {"get_me", "list_my_repos", "search_repos", "search_issues"}
+NO_REPO_TOOLS = {"get_me", "list_my_repos", "search_repos", "search_issues", "list_notifications"}
 
 # One invalid argument set per tool; the SDK must reject it before any request reaches Gitea.
 BAD: dict[str, dict[str, Any]] = {
     "list_my_repos": {"page": 0},
     "search_repos": {"query": "x" * 500},
     "search_issues": {"query": ""},
+    "list_notifications": {"limit": 500},
     **{t: {**VALID[t], "owner": "../etc"} for t in BACKEND_TOOLS if t not in NO_REPO_TOOLS},
 }
 
@@ -51,7 +52,14 @@ async def test_tool_caller_without_gitea_account_is_refused(h: Harness, tool: st
 
 # Like Gitea, anyone who can read a repo may open issues and pull requests, comment and review.
 WRITE_NEEDS_PUSH = sorted(
-    WRITE_TOOLS - {"create_issue", "comment_on_issue", "review_pull_request", "create_pull_request"}
+    WRITE_TOOLS
+    - {
+        "create_issue",
+        "comment_on_issue",
+        "review_pull_request",
+        "create_pull_request",
+        "comment_on_pull_request_line",
+    }
 )
 
 

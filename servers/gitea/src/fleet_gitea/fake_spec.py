@@ -54,8 +54,8 @@ def _compile(template: str) -> re.Pattern[str]:
     for m in re.finditer(r"\{([^}]+)\}", template):
         out += re.escape(template[pos : m.start()])
         name = m.group(1)
-        # Gitea routes {filepath} as a wildcard that may span slashes.
-        out += f"(?P<{name}>.+)" if name == "filepath" else f"(?P<{name}>[^/]+)"
+        # Gitea routes {filepath} and compare's {basehead} as wildcards that may span slashes.
+        out += f"(?P<{name}>.+)" if name in ("filepath", "basehead") else f"(?P<{name}>[^/]+)"
         pos = m.end()
     out += re.escape(template[pos:])
     return re.compile(f"^{out}$")

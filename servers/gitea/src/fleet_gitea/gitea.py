@@ -183,8 +183,10 @@ class GiteaClient:
         _, body, more = await self._send("GET", path, sudo, stream_limit=limit, tail=True)
         return body.decode("utf-8", errors="replace"), more
 
-    async def write(self, method: str, path: str, sudo: str, body: Any = None) -> Any:
-        _, raw, _ = await self._send(method, path, sudo, json=body)
+    async def write(
+        self, method: str, path: str, sudo: str, body: Any = None, *, params: Mapping[str, Any] | None = None
+    ) -> Any:
+        _, raw, _ = await self._send(method, path, sudo, json=body, params=params)
         return _decode(raw, path) if raw.strip() else None
 
     async def version(self) -> str:

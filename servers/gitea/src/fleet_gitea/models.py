@@ -242,8 +242,19 @@ class ActionJob(BaseModel):
     failed_steps: list[str]
 
 
+class StepLog(BaseModel):
+    step: str
+    conclusion: str
+    lines: list[str]
+    truncated: bool
+
+
 class JobLog(BaseModel):
     job_id: int
+    failed_steps: list[StepLog] = Field(
+        default_factory=list,
+        description="Each failed step's own log lines, first (capped); the tail of the whole log follows",
+    )
     lines: list[str]
     total_lines: int | None = Field(
         description="Lines in the whole log; null when the log was too big to count"
@@ -282,3 +293,81 @@ class MergeResult(BaseModel):
     merged: bool
     method: str
     base: str
+
+
+# -- issue 17: review comments, CI status, compare, patches, notifications, tracking, deletes -------
+
+
+class ReviewComment(BaseModel):
+    id: int
+    review_id: int
+    author: str
+    path: str
+    line: int | None = Field(description="Line in the new file (null for a comment on a removed line)")
+    old_line: int | None = Field(description="Line in the old file, for comments on removed lines")
+    body: str
+    diff_hunk: str = Field(description="The diff lines the comment is attached to (capped)")
+    resolved_by: str | None
+    html_url: str
+
+
+class StatusCheck(BaseModel):
+    context: str = Field(description="The check's name, e.g. ci/build")
+    state: str = Field(description="pending, success, error, failure or warning")
+    description: str
+    target_url: str
+
+
+class CommitStatus(BaseModel):
+    ref: str
+    sha: str
+    state: str = Field(description="Combined: success only if every check succeeded; '' = no checks")
+    checks: list[StatusCheck]
+    total: int
+    failing: list[str] = Field(description="Contexts of the checks that failed or errored")
+
+
+class PullStatus(BaseModel):
+    number: int
+    head: str
+    head_sha: str
+    mergeable: bool
+    status: CommitStatus
+    runs: list[ActionRun] = Field(description="Gitea Actions runs on the head commit, newest first")
+
+
+class Comparison(BaseModel):
+    base: str
+    head: str
+    total_commits: int
+    commits: list[CommitSummary] = Field(description="Up to 50, oldest first")
+    files: list[CommitFile] = Field(description="Files changed between base and head (up to 100)")
+    truncated: bool
+
+
+class Patch(BaseModel):
+    sha: str
+    patch: str = Field(description="git format-patch output: headers, message, diff")
+    truncated: bool
+
+
+class Notification(BaseModel):
+    id: int
+    repository: str
+    type: str = Field(description="Issue, Pull, Commit or Repository")
+    title: str
+    state: str
+    unread: bool
+    updated_at: str
+    html_url: str
+
+
+class DeletedThing(BaseModel):
+    deleted: str = Field(description="What was deleted, in words")
+
+
+class WorkflowDispatch(BaseModel):
+    workflow: str
+    ref: str
+    run_id: int | None = Field(description="The new run's id when Gitea reports it")
+    html_url: str

@@ -31,16 +31,17 @@ from .convert import (
     wiki_segment,
 )
 from .gitea import GiteaClient, file_path, repo_path
+from .ops_ci import CiOps
+from .ops_delete import DeleteOps
 from .ops_write import WriteOps
 
 MAX_COMMENTS = 50
 MAX_FILES = 100
 MAX_TREE_ENTRIES = 1000
-MAX_LOG_TAIL_BYTES = 1_000_000  # the tail is streamed; only this much is kept
 
 
 @dataclass
-class GiteaOps(WriteOps):
+class GiteaOps(WriteOps, CiOps, DeleteOps):
     gitea: GiteaClient
     max_file_bytes: int = 65_536
     max_diff_bytes: int = 65_536
@@ -366,20 +367,6 @@ class GiteaOps(WriteOps):
             )
             for j in data.get("jobs") or []
         ]
-
-    async def get_job_log_tail(self, user: str, owner: str, repo: str, job_id: int, lines: int) -> m.JobLog:
-        lines = min(lines, self.max_log_lines)
-        path = repo_path(owner, repo, "actions", "jobs", str(job_id), "logs")
-        text, more = await self.gitea.get_text_tail(path, user, limit=MAX_LOG_TAIL_BYTES)
-        all_lines = text.splitlines()
-        if more:
-            all_lines = all_lines[1:]  # the first kept line may be cut mid-way
-        return m.JobLog(
-            job_id=job_id,
-            lines=all_lines[-lines:],
-            total_lines=None if more else len(all_lines),
-            truncated=more or len(all_lines) > lines,
-        )
 
     # ---------------------------------------------------------------- wiki
     async def list_wiki_pages(

@@ -15,6 +15,9 @@ from .args import FilePath, Limit, Number, OptRef, Owner, Page, PullNumber, Ref,
 from .gitea import GiteaClient
 from .ops import GiteaOps
 from .settings import GiteaSettings
+from .tools_ci import register_ci
+from .tools_delete import register_deletes
+from .tools_tracking import register_tracking
 from .tools_write import register_writes
 
 __all__ = ["build_server"]
@@ -266,7 +269,7 @@ def build_server(settings: GiteaSettings, backend: GiteaClient) -> MCPServer:
         job_id: Annotated[int, Field(description="Job id (from list_action_jobs)", ge=1)],
         lines: Annotated[int, Field(description="How many last lines", ge=1, le=5000)] = 100,
     ) -> m.JobLog:
-        """The last lines of a job's log (where failures usually are)."""
+        """A job's log, capped: each failed step's own lines first, then the last lines of the whole log."""
         return await ops.get_job_log_tail(who(ctx), owner, repo, job_id, lines)
 
     @mcp.tool(meta=READ, annotations=READ_ONLY)
@@ -288,6 +291,9 @@ def build_server(settings: GiteaSettings, backend: GiteaClient) -> MCPServer:
         """One wiki page's content (capped)."""
         return await ops.get_wiki_page(who(ctx), owner, repo, page_name)
 
+    register_ci(mcp, ops, who, read_only=settings.read_only)
     if not settings.read_only:
         register_writes(mcp, ops, who)
+        register_tracking(mcp, ops, who)
+        register_deletes(mcp, ops, who)
     return mcp

@@ -19,7 +19,7 @@ class GiteaSettings(ServerSettings):
     token: SecretStr = Field(
         default=SecretStr(""),
         description="Access token of a site-admin service account (scopes write:repository, write:issue, "
-        "read:user): Gitea honours `Sudo` only for admins.",
+        "read:user, read:notification): Gitea honours `Sudo` only for admins.",
     )
     read_only: bool = Field(default=False, description="Register only the read tools.")
     timeout_seconds: float = Field(default=15.0, gt=0, le=120, description="Per-request timeout to Gitea.")

@@ -12,7 +12,7 @@ import anyio
 from mcp.types import CallToolResult
 
 from fleet_core.testing import connect, identity, serve_server, settings_for, text_of
-from fleet_gitea.fake import FakeGitea, RecordedRequest, serve_fake
+from fleet_gitea.fake import FakeGitea, RecordedRequest, blob_sha, serve_fake
 from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.server import build_server
 from fleet_gitea.settings import GiteaSettings
@@ -20,6 +20,7 @@ from fleet_gitea.settings import GiteaSettings
 TOKEN = "fake-admin-token"  # noqa: S105 - the fake Gitea's token, test-only
 ALL = "gitea:read gitea:write"
 R = {"owner": "alice", "repo": "demo"}
+GUIDE_SHA = blob_sha(b"# Guide\n\nRun it.\n")  # docs/guide.md on main in the seeded fake
 
 # One valid call per tool, against the seeded fake (alice/demo is public; bob reads, carol writes).
 VALID: dict[str, dict[str, Any]] = {
@@ -62,12 +63,62 @@ VALID: dict[str, dict[str, Any]] = {
     "review_pull_request": {**R, "number": 3, "event": "APPROVED", "body": "LGTM"},
     "merge_pull_request": {**R, "number": 3},
     "create_release": {**R, "tag": "v1.0.0", "body": "First release"},
+    # review, CI, compare, notifications
+    "get_commit_status": {**R, "ref": "feature/login"},
+    "get_pull_request_status": {**R, "number": 3},
+    "compare_refs": {**R, "base": "main", "head": "feature/login"},
+    "get_commit_patch": {**R, "sha": "feature/login"},
+    "list_pull_request_review_comments": {**R, "number": 3},
+    "list_notifications": {},
+    "comment_on_pull_request_line": {
+        **R,
+        "number": 3,
+        "path": "src/login.py",
+        "line": 2,
+        "body": "why True?",
+    },
+    "request_pull_request_reviewers": {**R, "number": 3, "reviewers": ["bob"]},
+    "dispatch_workflow": {**R, "workflow": "deploy.yml", "ref": "main", "inputs": {"env": "staging"}},
+    "rerun_action_run": {**R, "run_id": 42, "failed_only": True},
+    "cancel_action_run": {**R, "run_id": 43},
+    # project tracking and wiki edits
+    "set_issue_milestone": {**R, "number": 2, "milestone": "v1.0"},
+    "set_issue_due_date": {**R, "number": 1, "due": "2026-02-01"},
+    "create_label": {**R, "name": "security", "color": "#b60205", "description": "Security issue"},
+    "edit_label": {**R, "name": "bug", "color": "d73a4a"},
+    "create_milestone": {**R, "title": "v2.0", "due": "2026-06-30"},
+    "edit_milestone": {**R, "title": "v1.0", "state": "closed"},
+    "create_wiki_page": {**R, "title": "Runbook", "content": "# Runbook\n"},
+    "edit_wiki_page": {**R, "page_name": "Deploy-Guide", "content": "1. Build\n2. Test\n3. Ship\n"},
+    # destructive: each needs confirm=true
+    "delete_branch": {**R, "branch": "docs/typo", "confirm": True},
+    "delete_tag": {**R, "tag": "v0.0.1", "confirm": True},
+    "delete_release": {**R, "tag": "v0.1.0", "confirm": True},
+    "delete_file": {
+        **R,
+        "path": "docs/guide.md",
+        "sha": GUIDE_SHA,
+        "message": "Drop the guide",
+        "confirm": True,
+    },
+    "delete_label": {**R, "name": "enhancement", "confirm": True},
+    "delete_milestone": {**R, "title": "v1.0", "confirm": True},
+    "delete_wiki_page": {**R, "page_name": "Home", "confirm": True},
 }
 WRITE_TOOLS = {
     "create_issue", "comment_on_issue", "edit_issue", "close_issue", "set_issue_assignees",
     "add_issue_labels", "remove_issue_label", "create_branch", "create_or_update_file",
     "create_pull_request", "review_pull_request", "merge_pull_request", "create_release",
+    "comment_on_pull_request_line", "request_pull_request_reviewers", "dispatch_workflow", "rerun_action_run",
+    "cancel_action_run", "set_issue_milestone", "set_issue_due_date", "create_label", "edit_label",
+    "create_milestone", "edit_milestone", "create_wiki_page", "edit_wiki_page",
+    "delete_branch", "delete_tag", "delete_release", "delete_file", "delete_label", "delete_milestone",
+    "delete_wiki_page",
 }  # fmt: skip
+DESTRUCTIVE_TOOLS = {t for t in WRITE_TOOLS if t.startswith("delete_")} | {
+    "create_or_update_file",
+    "merge_pull_request",
+}
 BACKEND_TOOLS = sorted(set(VALID) - {"whoami"})
 
 

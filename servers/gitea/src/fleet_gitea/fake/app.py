@@ -21,14 +21,18 @@ from fleet_core import bind_loopback, running_app
 from ..fake_spec import SpecChecker
 from .actions import ActionRoutes
 from .issues import IssueRoutes
+from .manage import ManageRoutes
 from .pulls import PullRoutes
 from .releases import ReleaseRoutes
 from .repos import RepoRoutes
+from .review import ReviewRoutes
 from .state import ADMIN, FakeError, FRepo, PathParams, Query, RecordedRequest, Reply, _clean
 from .wiki import WikiRoutes
 
 
-class FakeGitea(RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes):
+class FakeGitea(
+    RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes, ReviewRoutes, ManageRoutes
+):
     """In-memory Gitea with seeded demo data; `app` is its ASGI application."""
 
     _release: anyio.Event  # set by reset(); releases requests held by `stall`

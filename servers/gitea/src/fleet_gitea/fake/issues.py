@@ -38,6 +38,7 @@ class IssueRoutes(FakeState):
             "updated_at": T0,
             "closed_at": T0 if i.state == "closed" else None,
             "milestone": self.milestone(repo, i.milestone) if i.milestone else None,
+            "due_date": i.due_date,
             "pull_request": {
                 "merged": i.pull.merged,
                 "draft": False,
@@ -149,9 +150,15 @@ class IssueRoutes(FakeState):
             raise FakeError(403, "assignees and milestones need write access")
         if "state" in body and body["state"] not in ("open", "closed"):
             raise FakeError(422, "state must be open or closed")
-        for key in ("title", "body", "state", "milestone"):
+        if not writer and ("due_date" in body or "unset_due_date" in body):
+            raise FakeError(403, "the due date needs write access")
+        if body.get("milestone") and not any(x["id"] == body["milestone"] for x in repo.milestones):
+            raise FakeError(404, "milestone does not exist")
+        for key in ("title", "body", "state", "milestone", "due_date"):
             if key in body:
                 setattr(issue, key, body[key])
+        if body.get("unset_due_date"):
+            issue.due_date = None
         if "assignees" in body:
             missing = [a for a in body["assignees"] if a not in self.users]
             if missing:

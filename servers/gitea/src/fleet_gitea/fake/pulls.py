@@ -99,7 +99,7 @@ class PullRoutes(FakeState):
             "stale": False,
             "official": True,
             "dismissed": False,
-            "comments_count": 0,
+            "comments_count": len(r.get("comments", [])),
             "submitted_at": T0,
             "updated_at": T0,
             "html_url": f"{self.base_url}/{repo.full_name}/pulls/{i.number}#r{r['id']}",
@@ -178,11 +178,18 @@ class PullRoutes(FakeState):
         assert issue.pull is not None
         if body.get("event") in ("APPROVED", "REQUEST_CHANGES") and actor == issue.user:
             raise FakeError(422, "approve your own pull is not allowed")
+        tree = repo.commits[repo.branches[issue.pull.head]].tree
+        comments = []
+        for c in body.get("comments") or []:
+            if c.get("path") not in tree:
+                raise FakeError(422, f"file {c.get('path')} is not in the pull request")
+            comments.append({"id": next(self._ids), **c})
         review = {
             "id": next(self._ids),
             "user": actor,
             "state": body.get("event") or "PENDING",
             "body": body.get("body", ""),
+            "comments": comments,
         }
         issue.pull.reviews.append(review)
         return 200, self.review(repo, issue, review), {}

@@ -185,6 +185,16 @@ class RepoRoutes(FakeState):
                 "tarball_url": "",
             }
             for r in repo.releases
+        ] + [
+            {
+                "name": name,
+                "id": _sha("tag", name),
+                "message": "",
+                "commit": {"sha": sha, "url": "", "created": T0},
+                "zipball_url": "",
+                "tarball_url": "",
+            }
+            for name, sha in repo.tags.items()
         ]
         items, headers = self._page(tags, q, req)
         return 200, items, headers

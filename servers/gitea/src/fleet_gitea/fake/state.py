@@ -72,6 +72,7 @@ class FIssue:
     milestone: int | None = None
     comments: list[dict[str, Any]] = field(default_factory=list)
     pull: FPull | None = None
+    due_date: str | None = None
 
 
 @dataclass
@@ -96,6 +97,9 @@ class FRepo:
     # pages whose `content_base64` is not base64 (name -> the raw string sent).
     odd_tree_entries: dict[str, str] = field(default_factory=dict)
     odd_wiki_base64: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commit sha -> statuses
+    workflows: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)  # tags without a release: name -> commit sha
     default_branch: str = "main"
 
     @property
@@ -105,6 +109,11 @@ class FRepo:
 
 def _sha(*parts: object) -> str:
     return hashlib.sha1("\0".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
+
+
+def _at(second: int) -> str:
+    """A Gitea log timestamp (7 fractional digits) `second` seconds after 10:00 on T0's day."""
+    return f"2026-01-05T10:{second // 60:02d}:{second % 60:02d}.0000000Z"
 
 
 def blob_sha(data: bytes) -> str:
@@ -258,14 +267,45 @@ class FakeState:
                 "head_sha": demo.branches["feature/login"],
                 "path": "ci.yml",
             },
+            {
+                "id": 43,
+                "run_number": 3,
+                "display_title": "Deploy",
+                "status": "running",
+                "conclusion": "",
+                "event": "workflow_dispatch",
+                "head_branch": "main",
+                "head_sha": head,
+                "path": "deploy.yml",
+            },
         ]
+        # Job steps carry their times; every log line starts with Gitea's timestamp, so a failing step's
+        # own lines can be found (52: "run tests" fails between 10:00:10 and 10:00:20).
         demo.jobs = [
-            {"id": 51, "run_id": 41, "name": "test", "status": "completed", "conclusion": "success"},
-            {"id": 52, "run_id": 42, "name": "test", "status": "completed", "conclusion": "failure"},
-        ]
+            {"id": 51, "run_id": 41, "name": "test", "status": "completed", "conclusion": "success",
+             "steps": [("set up", "success", 0, 5), ("run tests", "success", 5, 60)]},
+            {"id": 52, "run_id": 42, "name": "test", "status": "completed", "conclusion": "failure",
+             "steps": [("set up", "success", 0, 10), ("run tests", "failure", 10, 20),
+                       ("upload report", "skipped", 20, 20)]},
+        ]  # fmt: skip
         demo.logs = {
-            51: "".join(f"step output line {i}\n" for i in range(1, 501)),
-            52: "collecting tests\nFAILED tests/test_login.py::test_login - AssertionError\n",
+            51: "".join(f"{_at(5 + i // 10)} step output line {i}\n" for i in range(1, 501)),
+            52: f"{_at(1)} checking out\n{_at(2)} installing\n"
+            + "".join(f"{_at(11 + i)} collecting tests {i}\n" for i in range(5))
+            + f"{_at(18)} FAILED tests/test_login.py::test_login - AssertionError\n"
+            + "".join(f"{_at(21)} post-run cleanup {i}\n" for i in range(30)),
+        }
+        demo.workflows = ("ci.yml", "deploy.yml")
+        demo.tags = {"v0.0.1": demo.commits[demo.branches["main"]].parents[0]}  # a tag without a release
+        # CI statuses: main is green; the login branch has a failing and a skipped check; docs/typo has
+        # none at all (the combined answer then has no state).
+        demo.statuses = {
+            demo.branches["main"]: [{"context": "ci/build", "status": "success", "description": "ok"}],
+            demo.branches["feature/login"]: [
+                {"context": "ci/build", "status": "success", "description": "ok"},
+                {"context": "ci/test", "status": "failure", "description": "1 test failed"},
+                {"context": "ci/docs", "status": "skipped", "description": "no docs changed"},
+            ],
         }
         demo.wiki = {
             "Home": "Welcome to the demo wiki.",
