@@ -118,7 +118,7 @@ def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path: pathlib.Path) ->
 
 
 @pytest.mark.anyio
-async def test_an_unknown_dev_user_is_told_who_exists(app):
+async def test_an_unknown_dev_user_is_told_who_exists(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "carla", "scope": "db:read"})
     assert r.status_code == 404
