@@ -1,10 +1,13 @@
 """Dev authorization server: /oauth/authorize, login, consent, code exchange (checklist A2-A5, A13, P2)."""
 
+import pathlib
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
 import httpx2
 import pytest
+from starlette.applications import Starlette
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser, form_fields
@@ -23,7 +26,7 @@ REDIRECT = "http://127.0.0.1:5555/callback"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path: pathlib.Path) -> Starlette:
     return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
 
 
@@ -71,7 +74,7 @@ async def login_code(
 
 
 @pytest.mark.anyio
-async def test_code_flow_issues_tokens(app):
+async def test_code_flow_issues_tokens(app: Starlette) -> None:
     with anyio.fail_after(10):
         async with asgi_client(app) as http:
             code, verifier = await login_code(http)
@@ -86,7 +89,7 @@ async def test_code_flow_issues_tokens(app):
 
 
 @pytest.mark.anyio
-async def test_pkce_plain_is_refused_with_iss_and_state(app):
+async def test_pkce_plain_is_refused_with_iss_and_state(app: Starlette) -> None:
     verifier, _ = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(verifier, code_challenge_method="plain"))
@@ -100,7 +103,7 @@ async def test_pkce_plain_is_refused_with_iss_and_state(app):
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("overrides", [{"code_challenge": None}, {"code_challenge_method": None}])
-async def test_missing_pkce_is_invalid_request(app, overrides):
+async def test_missing_pkce_is_invalid_request(app: Starlette, overrides: dict[str, Any]) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, **overrides))
@@ -108,7 +111,7 @@ async def test_missing_pkce_is_invalid_request(app, overrides):
 
 
 @pytest.mark.anyio
-async def test_wrong_verifier_is_invalid_grant(app):
+async def test_wrong_verifier_is_invalid_grant(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, _ = await login_code(http)
         r = await exchange(http, code, pkce_pair()[0])
@@ -117,7 +120,7 @@ async def test_wrong_verifier_is_invalid_grant(app):
 
 
 @pytest.mark.anyio
-async def test_token_request_without_verifier_is_invalid_request(app):
+async def test_token_request_without_verifier_is_invalid_request(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, _ = await login_code(http)
         r = await exchange(http, code, "")
@@ -140,7 +143,7 @@ async def test_token_request_without_verifier_is_invalid_request(app):
         "javascript:alert(1)",
     ],
 )
-async def test_redirect_uri_variants_get_no_redirect(app, redirect):
+async def test_redirect_uri_variants_get_no_redirect(app: Starlette, redirect: str) -> None:
     """Checklist A3: an unregistered redirect URI is shown an error page, never redirected to."""
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -151,7 +154,7 @@ async def test_redirect_uri_variants_get_no_redirect(app, redirect):
 
 
 @pytest.mark.anyio
-async def test_exact_match_for_non_loopback_redirects(app):
+async def test_exact_match_for_non_loopback_redirects(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         ok = await http.get(
@@ -167,7 +170,7 @@ async def test_exact_match_for_non_loopback_redirects(app):
 
 
 @pytest.mark.anyio
-async def test_unknown_client_gets_no_redirect(app):
+async def test_unknown_client_gets_no_redirect(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, client_id="nobody"))
@@ -188,7 +191,7 @@ async def test_unknown_client_gets_no_redirect(app):
         None,  # missing
     ],
 )
-async def test_resource_must_be_an_allowlisted_url(app, resource):
+async def test_resource_must_be_an_allowlisted_url(app: Starlette, resource: str | None) -> None:
     """Checklist A4: malformed or unlisted resource → invalid_target (with iss and state)."""
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -200,7 +203,7 @@ async def test_resource_must_be_an_allowlisted_url(app, resource):
 
 
 @pytest.mark.anyio
-async def test_two_resources_are_refused(app):
+async def test_two_resources_are_refused(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge) + "&" + urlencode({"resource": GITEA}))
@@ -208,7 +211,7 @@ async def test_two_resources_are_refused(app):
 
 
 @pytest.mark.anyio
-async def test_scope_of_another_server_is_invalid_scope(app):
+async def test_scope_of_another_server_is_invalid_scope(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, scope="db:read gitea:write"))
@@ -216,7 +219,7 @@ async def test_scope_of_another_server_is_invalid_scope(app):
 
 
 @pytest.mark.anyio
-async def test_unsupported_response_type(app):
+async def test_unsupported_response_type(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, response_type="token"))
@@ -226,7 +229,7 @@ async def test_unsupported_response_type(app):
 
 
 @pytest.mark.anyio
-async def test_repeated_parameter_is_invalid_request(app):
+async def test_repeated_parameter_is_invalid_request(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge) + "&scope=db:write")
@@ -234,7 +237,7 @@ async def test_repeated_parameter_is_invalid_request(app):
 
 
 @pytest.mark.anyio
-async def test_scopes_are_limited_to_what_the_user_holds(app):
+async def test_scopes_are_limited_to_what_the_user_holds(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http, user="bob", scope="db:read db:write")
         r = await exchange(http, code, verifier)
@@ -242,7 +245,7 @@ async def test_scopes_are_limited_to_what_the_user_holds(app):
 
 
 @pytest.mark.anyio
-async def test_user_without_any_requested_scope_is_denied(app):
+async def test_user_without_any_requested_scope_is_denied(app: Starlette) -> None:
     _verifier, challenge = pkce_pair()
     async with asgi_client(app) as http:
         location = await approve_in_browser(auth_url(challenge, scope="db:write"), user="bob", http=http)
@@ -253,7 +256,7 @@ async def test_user_without_any_requested_scope_is_denied(app):
 
 
 @pytest.mark.anyio
-async def test_deny_sends_access_denied_with_iss(app):
+async def test_deny_sends_access_denied_with_iss(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         location = await approve_in_browser(auth_url(challenge), decision="deny", http=http)
@@ -261,7 +264,7 @@ async def test_deny_sends_access_denied_with_iss(app):
 
 
 @pytest.mark.anyio
-async def test_code_is_single_use_and_replay_revokes_its_tokens(app):
+async def test_code_is_single_use_and_replay_revokes_its_tokens(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
         first = (await exchange(http, code, verifier)).json()
@@ -281,7 +284,7 @@ async def test_code_is_single_use_and_replay_revokes_its_tokens(app):
 
 
 @pytest.mark.anyio
-async def test_token_redirect_uri_must_match_authorize(app):
+async def test_token_redirect_uri_must_match_authorize(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
         r = await exchange(http, code, verifier, redirect_uri="http://127.0.0.1:5556/callback")
@@ -289,7 +292,7 @@ async def test_token_redirect_uri_must_match_authorize(app):
 
 
 @pytest.mark.anyio
-async def test_token_time_resource_must_be_the_authorized_one(app):
+async def test_token_time_resource_must_be_the_authorized_one(app: Starlette) -> None:
     """Checklist A5: token-time resource ⊆ authorize-time resource."""
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
@@ -299,7 +302,7 @@ async def test_token_time_resource_must_be_the_authorized_one(app):
 
 
 @pytest.mark.anyio
-async def test_code_from_another_client_is_refused(app):
+async def test_code_from_another_client_is_refused(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
         r = await exchange(http, code, verifier, client_id="web-app")
@@ -307,7 +310,7 @@ async def test_code_from_another_client_is_refused(app):
 
 
 @pytest.mark.anyio
-async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app):
+async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app: Starlette) -> None:
     """Checklist A13 / P2: the consent page names the redirect host, scopes and resource."""
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -329,7 +332,7 @@ async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app
 
 
 @pytest.mark.anyio
-async def test_pages_escape_what_the_client_sent(app):
+async def test_pages_escape_what_the_client_sent(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge, state='"><script>alert(1)</script>'))
@@ -340,7 +343,7 @@ async def test_pages_escape_what_the_client_sent(app):
 
 
 @pytest.mark.anyio
-async def test_login_without_csrf_token_is_refused(app):
+async def test_login_without_csrf_token_is_refused(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         page = await http.get(auth_url(challenge))
@@ -352,7 +355,7 @@ async def test_login_without_csrf_token_is_refused(app):
 
 
 @pytest.mark.anyio
-async def test_consent_csrf_from_another_browser_is_refused(app):
+async def test_consent_csrf_from_another_browser_is_refused(app: Starlette) -> None:
     """An attacker starts a request in their browser and makes the victim's browser approve it."""
     _, challenge = pkce_pair()
     async with asgi_client(app) as attacker:
@@ -379,7 +382,7 @@ async def test_consent_csrf_from_another_browser_is_refused(app):
 
 
 @pytest.mark.anyio
-async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_use(app):
+async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_use(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         await approve_in_browser(auth_url(challenge), http=http)
@@ -393,7 +396,7 @@ async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_
 
 
 @pytest.mark.anyio
-async def test_password_user_needs_the_password(app):
+async def test_password_user_needs_the_password(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         page = await http.get(auth_url(challenge))
@@ -407,7 +410,7 @@ async def test_password_user_needs_the_password(app):
 
 
 @pytest.mark.anyio
-async def test_session_cookie_is_httponly_and_lax(app):
+async def test_session_cookie_is_httponly_and_lax(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
         r = await http.get(auth_url(challenge))
@@ -417,7 +420,7 @@ async def test_session_cookie_is_httponly_and_lax(app):
 
 
 @pytest.mark.anyio
-async def test_https_issuer_uses_host_prefixed_secure_cookie(tmp_path):
+async def test_https_issuer_uses_host_prefixed_secure_cookie(tmp_path: pathlib.Path) -> None:
     """Checklist P2: `__Host-` Secure HttpOnly SameSite=Lax session cookie when served over TLS."""
     manifest = manifest_with_issuer(sample_manifest(), "https://auth.example.com")
     app = build_auth_server(manifest, state_dir=seeded(tmp_path))

@@ -1,6 +1,9 @@
 """Client ID Metadata Documents: validation, SSRF defences, caching (checklist A10-A13)."""
 
+import pathlib
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
@@ -14,22 +17,14 @@ from fleet_core.testing import running_app
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser
 from fleet_frontdoor.authserver.cimd import CimdError, CimdFetcher
-from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest, seeded
+from fleet_frontdoor.authserver.testing import Clock, asgi_client, pkce_pair, sample_manifest, seeded
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
 CALLBACK = "http://127.0.0.1:6000/cb"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def doc(request: Request, **extra: object) -> dict:
+def doc(request: Request, **extra: object) -> dict[str, Any]:
     return {
         "client_id": str(request.url),
         "client_name": "Good <b>App</b>",
@@ -55,7 +50,7 @@ def metadata_server(hits: dict[str, int]) -> Starlette:
             return JSONResponse(doc(request, padding="x" * 70_000))
         if name == "stream.json":
 
-            async def chunks():
+            async def chunks() -> AsyncIterator[bytes]:
                 for _ in range(80):
                     yield b" " * 1024
 
@@ -81,17 +76,20 @@ def metadata_server(hits: dict[str, int]) -> Starlette:
 
 
 @pytest.fixture
-async def docs():
+async def docs() -> AsyncIterator[tuple[str, dict[str, int]]]:
     hits: dict[str, int] = {}
     async with running_app(metadata_server(hits)) as base:
         yield base + "/clients", hits
 
 
 @pytest.fixture
-async def fetcher():
-    clock = Clock()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def fetcher(clock: Clock) -> AsyncIterator[CimdFetcher]:
     f = CimdFetcher(allow_loopback=True, clock=clock, timeout=1.0)
-    f.clock = clock
     try:
         yield f
     finally:
@@ -105,7 +103,7 @@ async def refused(fetcher: CimdFetcher, url: str) -> CimdError:
 
 
 @pytest.mark.anyio
-async def test_valid_document(fetcher, docs):
+async def test_valid_document(fetcher: CimdFetcher, docs: tuple[str, dict[str, int]]) -> None:
     base, _ = docs
     meta = await fetcher.get(f"{base}/ok.json")
     assert meta.client_id == f"{base}/ok.json"
@@ -114,7 +112,7 @@ async def test_valid_document(fetcher, docs):
 
 
 @pytest.mark.anyio
-async def test_http_client_id_is_unauthorized_without_the_dev_flag(docs):
+async def test_http_client_id_is_unauthorized_without_the_dev_flag(docs: tuple[str, dict[str, int]]) -> None:
     base, hits = docs
     strict = CimdFetcher(allow_loopback=False, clock=time.time)
     try:
@@ -141,7 +139,7 @@ async def test_http_client_id_is_unauthorized_without_the_dev_flag(docs):
         "https://0.0.0.0/clients/a.json",
     ],
 )
-async def test_non_public_addresses_are_refused_before_connecting(url):
+async def test_non_public_addresses_are_refused_before_connecting(url: str) -> None:
     """Checklist A11: loopback needs the dev flag; private, link-local, metadata never."""
     strict = CimdFetcher(allow_loopback=False, clock=time.time)
     try:
@@ -156,7 +154,7 @@ async def test_non_public_addresses_are_refused_before_connecting(url):
 @pytest.mark.parametrize(
     "url", ["https://10.0.0.1/c.json", "https://169.254.169.254/latest", "https://[fe80::1]/c.json"]
 )
-async def test_private_and_link_local_refused_even_with_the_dev_flag(fetcher, url):
+async def test_private_and_link_local_refused_even_with_the_dev_flag(fetcher: CimdFetcher, url: str) -> None:
     assert "non-public" in (await refused(fetcher, url)).description
 
 
@@ -173,7 +171,7 @@ async def test_private_and_link_local_refused_even_with_the_dev_flag(fetcher, ur
         "ftp://client.example/a.json",
     ],
 )
-async def test_malformed_client_id_urls(fetcher, url):
+async def test_malformed_client_id_urls(fetcher: CimdFetcher, url: str) -> None:
     """Checklist A10: path required; no fragment, userinfo or dot segments."""
     err = await refused(fetcher, url)
     assert err.error in ("invalid_client", "unauthorized_client")
@@ -196,7 +194,9 @@ async def test_malformed_client_id_urls(fetcher, url):
         ("slow.json", "timed out"),
     ],
 )
-async def test_bad_documents_are_refused(fetcher, docs, name, message):
+async def test_bad_documents_are_refused(
+    fetcher: CimdFetcher, docs: tuple[str, dict[str, int]], name: str, message: str
+) -> None:
     base, _ = docs
     err = await refused(fetcher, f"{base}/{name}")
     assert err.error == "invalid_client"
@@ -204,20 +204,22 @@ async def test_bad_documents_are_refused(fetcher, docs, name, message):
 
 
 @pytest.mark.anyio
-async def test_cache_honours_max_age(fetcher, docs):
+async def test_cache_honours_max_age(
+    fetcher: CimdFetcher, clock: Clock, docs: tuple[str, dict[str, int]]
+) -> None:
     """Checklist A12."""
     base, hits = docs
     url = f"{base}/cached.json"
     await fetcher.get(url)
     await fetcher.get(url)
     assert hits["cached.json"] == 1
-    fetcher.clock.now += 61
+    clock.now += 61
     await fetcher.get(url)
     assert hits["cached.json"] == 2
 
 
 @pytest.mark.anyio
-async def test_no_store_is_refetched(fetcher, docs):
+async def test_no_store_is_refetched(fetcher: CimdFetcher, docs: tuple[str, dict[str, int]]) -> None:
     base, hits = docs
     await fetcher.get(f"{base}/nostore.json")
     await fetcher.get(f"{base}/nostore.json")
@@ -239,7 +241,9 @@ def auth_query(client_id: str, challenge: str, redirect_uri: str = CALLBACK) -> 
 
 
 @pytest.mark.anyio
-async def test_cimd_client_full_flow_and_consent_shows_client_host(tmp_path, docs):
+async def test_cimd_client_full_flow_and_consent_shows_client_host(
+    tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
+) -> None:
     """Checklist A10, A13: consent names the client_id host and redirect host (name is self-asserted)."""
     base, _ = docs
     client_id = f"{base}/ok.json"
@@ -269,7 +273,9 @@ async def test_cimd_client_full_flow_and_consent_shows_client_host(tmp_path, doc
 
 
 @pytest.mark.anyio
-async def test_cimd_redirect_uri_must_be_listed_exactly(tmp_path, docs):
+async def test_cimd_redirect_uri_must_be_listed_exactly(
+    tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
+) -> None:
     base, _ = docs
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), allow_loopback_cimd=True)
     _, challenge = pkce_pair()
@@ -282,7 +288,9 @@ async def test_cimd_redirect_uri_must_be_listed_exactly(tmp_path, docs):
 
 
 @pytest.mark.anyio
-async def test_authorize_with_refused_cimd_shows_error_without_redirect(tmp_path, docs):
+async def test_authorize_with_refused_cimd_shows_error_without_redirect(
+    tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
+) -> None:
     base, _ = docs
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))  # no loopback dev flag
     _, challenge = pkce_pair()
@@ -297,7 +305,9 @@ async def test_authorize_with_refused_cimd_shows_error_without_redirect(tmp_path
 
 
 @pytest.mark.anyio
-async def test_cimd_client_resource_must_be_allowlisted(tmp_path, docs):
+async def test_cimd_client_resource_must_be_allowlisted(
+    tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
+) -> None:
     """Checklist A14: a CIMD client gets only manifest resources, byte for byte."""
     base, _ = docs
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), allow_loopback_cimd=True)

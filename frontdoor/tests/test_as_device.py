@@ -1,42 +1,37 @@
 """Dev authorization server: RFC 8628 device flow (checklist A15, C17 server side)."""
 
-import time
+import pathlib
+from typing import Any
 
 import httpx2
 import pytest
+from starlette.applications import Starlette
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_device, form_fields
-from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest, seeded
+from fleet_frontdoor.authserver.testing import Clock, asgi_client, sample_manifest, seeded
 
 ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock():
+def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def app(tmp_path, clock):
+def app(tmp_path: pathlib.Path, clock: Clock) -> Starlette:
     return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), clock=clock)
 
 
-async def start(http: httpx2.AsyncClient, **overrides: str) -> dict:
+async def start(http: httpx2.AsyncClient, **overrides: str) -> dict[str, Any]:
     data = {"client_id": "fleet-client", "scope": "db:read db:write", "resource": DB, **overrides}
     r = await http.post("/oauth/device/code", data=data)
     assert r.status_code == 200, r.text
-    return r.json()
+    value: dict[str, Any] = r.json()
+    return value
 
 
 async def poll(
@@ -47,7 +42,7 @@ async def poll(
 
 
 @pytest.mark.anyio
-async def test_device_code_response_shape(app):
+async def test_device_code_response_shape(app: Starlette) -> None:
     """Checklist A15."""
     async with asgi_client(app) as http:
         body = await start(http)
@@ -61,7 +56,7 @@ async def test_device_code_response_shape(app):
 
 
 @pytest.mark.anyio
-async def test_device_flow_approved(app, clock):
+async def test_device_flow_approved(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         assert (await poll(http, body["device_code"])).json()["error"] == "authorization_pending"
@@ -81,7 +76,7 @@ async def test_device_flow_approved(app, clock):
 
 
 @pytest.mark.anyio
-async def test_polling_too_fast_gets_slow_down(app, clock):
+async def test_polling_too_fast_gets_slow_down(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         assert (await poll(http, body["device_code"])).json()["error"] == "authorization_pending"
@@ -94,7 +89,7 @@ async def test_polling_too_fast_gets_slow_down(app, clock):
 
 
 @pytest.mark.anyio
-async def test_denied_device_gets_access_denied(app, clock):
+async def test_denied_device_gets_access_denied(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         await approve_device(body["verification_uri_complete"], decision="deny", http=http)
@@ -104,7 +99,7 @@ async def test_denied_device_gets_access_denied(app, clock):
 
 
 @pytest.mark.anyio
-async def test_expired_device_code(app, clock):
+async def test_expired_device_code(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         clock.now += 1801
@@ -117,7 +112,7 @@ async def test_expired_device_code(app, clock):
 
 
 @pytest.mark.anyio
-async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app):
+async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app: Starlette) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         other = await poll(http, body["device_code"], client_id="web-app")
@@ -127,7 +122,7 @@ async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app):
 
 
 @pytest.mark.anyio
-async def test_device_authorization_request_is_validated(app):
+async def test_device_authorization_request_is_validated(app: Starlette) -> None:
     async with asgi_client(app) as http:
         bad_resource = await http.post(
             "/oauth/device/code", data={"client_id": "fleet-client", "resource": "urn:x", "scope": "db:read"}
@@ -144,7 +139,7 @@ async def test_device_authorization_request_is_validated(app):
 
 
 @pytest.mark.anyio
-async def test_device_confirm_page_shows_client_resource_and_scopes(app):
+async def test_device_confirm_page_shows_client_resource_and_scopes(app: Starlette) -> None:
     """Checklist A15: a resource-bound code shows a confirm page with client and resource."""
     async with asgi_client(app) as http:
         body = await start(http)
@@ -162,7 +157,7 @@ async def test_device_confirm_page_shows_client_resource_and_scopes(app):
 
 
 @pytest.mark.anyio
-async def test_device_pages_need_csrf(app):
+async def test_device_pages_need_csrf(app: Starlette) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
         await http.get(body["verification_uri_complete"])

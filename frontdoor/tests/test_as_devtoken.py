@@ -1,7 +1,11 @@
 """The dev-only token shortcut behind `fleet dev token` (POST /dev/token and mint_dev_token)."""
 
+import pathlib
+from typing import Any
+
 import jwt
 import pytest
+from starlette.applications import Starlette
 
 from fleet_frontdoor.authserver import DevTokenError, build_auth_server, mint_dev_token
 from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest, seeded
@@ -11,16 +15,16 @@ GITEA = "http://127.0.0.1:8700/mcp/gitea"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path: pathlib.Path) -> Starlette:
     return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
 
 
-def claims_of(token: str) -> dict:
+def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
 @pytest.mark.anyio
-async def test_dev_token_for_the_server_the_scope_names(app):
+async def test_dev_token_for_the_server_the_scope_names(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "gitea:write gitea:read"})
         me = await http.get(
@@ -51,7 +55,7 @@ async def test_dev_token_for_the_server_the_scope_names(app):
         ({"user": "alice"}, 400),
     ],
 )
-async def test_dev_token_refusals(app, body, status):
+async def test_dev_token_refusals(app: Starlette, body: dict[str, Any], status: int) -> None:
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json=body)
     assert r.status_code == status
@@ -59,7 +63,7 @@ async def test_dev_token_refusals(app, body, status):
 
 
 @pytest.mark.anyio
-async def test_dev_token_answers_loopback_peers_only(tmp_path):
+async def test_dev_token_answers_loopback_peers_only(tmp_path: pathlib.Path) -> None:
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
     async with asgi_client(app, peer="192.168.1.20") as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "db:read"})
@@ -67,7 +71,7 @@ async def test_dev_token_answers_loopback_peers_only(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_dev_token_refuses_browser_requests(app):
+async def test_dev_token_refuses_browser_requests(app: Starlette) -> None:
     """A web page can POST to localhost: an Origin header or a form body is refused."""
     async with asgi_client(app) as http:
         origin = await http.post(
@@ -87,7 +91,7 @@ async def test_dev_token_refuses_browser_requests(app):
 
 
 @pytest.mark.anyio
-async def test_dev_token_endpoint_is_off_by_default(tmp_path):
+async def test_dev_token_endpoint_is_off_by_default(tmp_path: pathlib.Path) -> None:
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "db:read"})
@@ -95,7 +99,7 @@ async def test_dev_token_endpoint_is_off_by_default(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_mint_dev_token_uses_the_servers_keys(tmp_path):
+async def test_mint_dev_token_uses_the_servers_keys(tmp_path: pathlib.Path) -> None:
     token = mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:read")
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
@@ -107,7 +111,16 @@ async def test_mint_dev_token_uses_the_servers_keys(tmp_path):
     assert me.status_code == 200
 
 
-def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path):
+def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path: pathlib.Path) -> None:
     with pytest.raises(DevTokenError, match="bob does not hold db:write") as info:
         mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:write")
     assert info.value.status == 403
+
+
+@pytest.mark.anyio
+async def test_an_unknown_dev_user_is_told_who_exists(app: Starlette) -> None:
+    async with asgi_client(app) as http:
+        r = await http.post("/dev/token", json={"user": "carla", "scope": "db:read"})
+    assert r.status_code == 404
+    known = ", ".join(u.name for u in sample_manifest().dev.users)
+    assert r.json()["error_description"] == f"no dev user 'carla' in the manifest (dev users: {known})"

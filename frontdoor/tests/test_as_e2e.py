@@ -1,6 +1,6 @@
 """The dev authorization server over real sockets, and with the MCP SDK's own OAuth client."""
 
-import time
+import pathlib
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -12,13 +12,20 @@ from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata
+from mcp.shared.auth import (
+    AuthorizationCodeResult,
+    OAuthClientInformationFull,
+    OAuthClientMetadata,
+    OAuthToken,
+)
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fleet_core import bind_loopback
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
 from fleet_frontdoor.authserver.testing import (
     SAMPLE_TOML,
-    bind_loopback,
+    Clock,
     pkce_pair,
     sample_manifest,
     seeded,
@@ -37,7 +44,7 @@ async def jwks_key(http: httpx2.AsyncClient, issuer: str, token: str) -> Any:
 
 
 @pytest.mark.anyio
-async def test_code_flow_over_real_http(tmp_path):
+async def test_code_flow_over_real_http(tmp_path: pathlib.Path) -> None:
     verifier, challenge = pkce_pair()
     with anyio.fail_after(20):
         async with serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path)) as (issuer, _, manifest):
@@ -77,7 +84,7 @@ async def test_code_flow_over_real_http(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_dev_token_over_real_http_from_loopback(tmp_path):
+async def test_dev_token_over_real_http_from_loopback(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(20):
         served = serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
         async with served as (issuer, _, manifest), httpx2.AsyncClient() as http:
@@ -93,16 +100,8 @@ async def test_dev_token_over_real_http_from_loopback(tmp_path):
     assert claims["sub"] == "bob"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.anyio
-async def test_device_flow_over_real_http(tmp_path):
+async def test_device_flow_over_real_http(tmp_path: pathlib.Path) -> None:
     clock = Clock()
     with anyio.fail_after(20):
         async with (
@@ -137,23 +136,23 @@ async def test_device_flow_over_real_http(tmp_path):
 
 class MemoryStorage(TokenStorage):
     def __init__(self, client_info: OAuthClientInformationFull | None) -> None:
-        self.tokens = None
+        self.tokens: OAuthToken | None = None
         self.client_info = client_info
 
-    async def get_tokens(self):
+    async def get_tokens(self) -> OAuthToken | None:
         return self.tokens
 
-    async def set_tokens(self, tokens):
+    async def set_tokens(self, tokens: OAuthToken) -> None:
         self.tokens = tokens
 
-    async def get_client_info(self):
+    async def get_client_info(self) -> OAuthClientInformationFull | None:
         return self.client_info
 
-    async def set_client_info(self, client_info):
+    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
         self.client_info = client_info
 
 
-def resource_server(issuer: str, resource: str, jwks: dict) -> Any:
+def resource_server(issuer: str, resource: str, jwks: dict[str, Any]) -> ASGIApp:
     """A stand-in for the gateway: PRM, 401 challenge, JWT check (the real one is the dev gateway)."""
     origin = f"{urlsplit(resource).scheme}://{urlsplit(resource).netloc}"
     path = urlsplit(resource).path
@@ -162,12 +161,14 @@ def resource_server(issuer: str, resource: str, jwks: dict) -> Any:
 
     @mcp.tool()
     async def whoami(ctx: Context) -> dict[str, str]:
-        return {"sub": ctx.request_context.request.headers["x-test-subject"]}
+        request = ctx.request_context.request
+        assert request is not None  # served over HTTP
+        return {"sub": request.headers["x-test-subject"]}
 
     inner = mcp.streamable_http_app(streamable_http_path=path, stateless_http=True, json_response=True)
     keys = jwt.PyJWKSet.from_dict(jwks)
 
-    async def app(scope, receive, send):
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await inner(scope, receive, send)
         if scope["path"] == urlsplit(prm_url).path:
@@ -191,7 +192,7 @@ def resource_server(issuer: str, resource: str, jwks: dict) -> Any:
 
 
 @pytest.mark.anyio
-async def test_mcp_sdk_oauth_client_completes_the_code_flow(tmp_path):
+async def test_mcp_sdk_oauth_client_completes_the_code_flow(tmp_path: pathlib.Path) -> None:
     rs_sock = bind_loopback()
     origin = f"http://127.0.0.1:{rs_sock.getsockname()[1]}"
     manifest = sample_manifest(SAMPLE_TOML.replace("http://127.0.0.1:8700", origin))

@@ -5,20 +5,21 @@ Each test performs the attack and asserts it fails.
 
 from __future__ import annotations
 
-import time
-from typing import Any
+import io
+import pathlib
 
 import anyio
 import httpx2
 import pytest
 from pydantic import ValidationError
+from starlette.applications import Starlette
 from starlette.datastructures import Headers, UploadFile
 
 from fleet_frontdoor.authserver import build_auth_server, sessions
 from fleet_frontdoor.authserver.browser import approve_in_browser, form_fields
 from fleet_frontdoor.authserver.context import OAuthError
 from fleet_frontdoor.authserver.device import MAX_FAILURES
-from fleet_frontdoor.authserver.testing import asgi_client, pkce_pair, sample_manifest, seeded
+from fleet_frontdoor.authserver.testing import Clock, asgi_client, pkce_pair, sample_manifest, seeded
 from fleet_frontdoor.manifest import ClientEntry, redirect_uri_problem
 
 ISSUER = "http://127.0.0.1:8701"
@@ -28,21 +29,13 @@ REDIRECT = "http://127.0.0.1:5555/callback"
 pytestmark = pytest.mark.anyio
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def app(tmp_path: Any, clock: Clock) -> Any:
+def app(tmp_path: pathlib.Path, clock: Clock) -> Starlette:
     return build_auth_server(
         sample_manifest(), state_dir=seeded(tmp_path), clock=clock, dev_token_endpoint=True
     )
@@ -76,7 +69,7 @@ def authorize(challenge: str, redirect: str) -> str:
     ],
 )
 async def test_finding6_redirect_uris_that_only_parse_like_the_registered_one(
-    app: Any, redirect: str
+    app: Starlette, redirect: str
 ) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -100,7 +93,7 @@ def test_finding6_the_same_rule_guards_registration() -> None:
     assert redirect_uri_problem("http://[::1]:8080/cb?x=1") is None
 
 
-async def test_finding6_a_token_request_without_code_verifier_spends_the_code(app: Any) -> None:
+async def test_finding6_a_token_request_without_code_verifier_spends_the_code(app: Starlette) -> None:
     verifier, challenge = pkce_pair()
     with anyio.fail_after(10):
         async with asgi_client(app) as http:
@@ -118,7 +111,7 @@ async def test_finding6_a_token_request_without_code_verifier_spends_the_code(ap
 
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8701", "127.0.0.1.nip.io:8701", ""])
-async def test_finding6_dev_token_refuses_a_rebound_host_name(app: Any, host: str) -> None:
+async def test_finding6_dev_token_refuses_a_rebound_host_name(app: Starlette, host: str) -> None:
     async with asgi_client(app) as http:
         refused = await http.post(
             "/dev/token", json={"user": "alice", "scope": "db:read"}, headers={"Host": host}
@@ -138,7 +131,7 @@ async def _guess(http: httpx2.AsyncClient, code: str) -> httpx2.Response:
     return await http.post(action, data={**fields, "user_code": code, "user": "alice"})
 
 
-async def test_finding6_wrong_device_user_codes_are_rate_limited(app: Any, clock: Clock) -> None:
+async def test_finding6_wrong_device_user_codes_are_rate_limited(app: Starlette, clock: Clock) -> None:
     with anyio.fail_after(20):
         async with asgi_client(app) as http:
             start = await http.post(
@@ -157,7 +150,7 @@ async def test_finding6_wrong_device_user_codes_are_rate_limited(app: Any, clock
 
 
 async def test_finding6_anonymous_device_page_views_are_bounded(
-    app: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    app: Starlette, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sessions, "MAX_ANONYMOUS", 20)
     store = app.state.ctx.store
@@ -171,7 +164,7 @@ async def test_finding6_anonymous_device_page_views_are_bounded(
             assert newest <= clock.now + sessions.ANONYMOUS_SECONDS  # minutes, not 8 hours
 
 
-async def test_finding8_a_multipart_resource_is_a_400_not_a_500(app: Any) -> None:
+async def test_finding8_a_multipart_resource_is_a_400_not_a_500(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post(
             "/oauth/device/code",
@@ -180,6 +173,6 @@ async def test_finding8_a_multipart_resource_is_a_400_not_a_500(app: Any) -> Non
         )
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
-    upload = UploadFile(file=None, filename="resource", headers=Headers())  # type: ignore[arg-type]
+    upload = UploadFile(file=io.BytesIO(), filename="resource", headers=Headers())
     with pytest.raises(OAuthError, match="resource must be text"):
         app.state.ctx.check_resource([upload])

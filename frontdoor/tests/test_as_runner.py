@@ -1,16 +1,18 @@
 """`python -m fleet_frontdoor.authserver` serves on the manifest issuer's port with the dev token endpoint."""
 
+import pathlib
 import subprocess
 import sys
 import time
 
 import httpx2
+import pytest
 
 from fleet_core.testing import free_port
 from fleet_frontdoor.authserver.testing import SAMPLE_TOML
 
 
-def test_runner_serves_the_issuer_port(tmp_path):
+def test_runner_serves_the_issuer_port(tmp_path: pathlib.Path) -> None:
     port = free_port()
     manifest = tmp_path / "fleet.toml"
     manifest.write_text(SAMPLE_TOML.replace("http://127.0.0.1:8701", f"http://127.0.0.1:{port}"))
@@ -24,14 +26,15 @@ def test_runner_serves_the_issuer_port(tmp_path):
         str(tmp_path),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None  # stderr=PIPE
+    meta: httpx2.Response | None = None
     try:
         deadline = time.monotonic() + 20
-        while True:
+        while meta is None:
             try:
                 meta = httpx2.get(
                     f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server", timeout=1
                 )
-                break
             except httpx2.TransportError:
                 assert proc.poll() is None, proc.stderr.read().decode()
                 assert time.monotonic() < deadline, "auth server did not start"
@@ -47,7 +50,9 @@ def test_runner_serves_the_issuer_port(tmp_path):
     assert (tmp_path / "authserver.sqlite3").stat().st_mode & 0o077 == 0
 
 
-def test_rotate_and_retire_keys_from_the_command_line(tmp_path, capsys):
+def test_rotate_and_retire_keys_from_the_command_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from fleet_frontdoor.authserver import main
     from fleet_frontdoor.authserver.keys import KeyRing
     from fleet_frontdoor.authserver.store import Store

@@ -1,17 +1,20 @@
 """Dev authorization server: discovery, JWKS, AuthGate claims, refresh rotation, client credentials,
 revocation, introspection, userinfo, restart (checklist A1, A4-A8, A16)."""
 
-import time
+import pathlib
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 import jwt
 import pytest
+from starlette.applications import Starlette
 
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser
 from fleet_frontdoor.authserver.testing import (
     SAMPLE_TOML,
+    Clock,
     asgi_client,
     manifest_with_issuer,
     pkce_pair,
@@ -26,26 +29,20 @@ REDIRECT = "http://127.0.0.1:5555/callback"
 CI_SECRET = "ci-secret-for-tests"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock():
+def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def app(tmp_path, clock, monkeypatch):
+def app(tmp_path: pathlib.Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Starlette:
     monkeypatch.setenv("FLEET_TEST_CI_BOT_SECRET", CI_SECRET)
     return build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), clock=clock)
 
 
-async def user_tokens(http: httpx2.AsyncClient, user: str = "alice", scope: str = "db:read db:write") -> dict:
+async def user_tokens(
+    http: httpx2.AsyncClient, user: str = "alice", scope: str = "db:read db:write"
+) -> dict[str, Any]:
     verifier, challenge = pkce_pair()
     params = {
         "response_type": "code",
@@ -70,7 +67,8 @@ async def user_tokens(http: httpx2.AsyncClient, user: str = "alice", scope: str 
         },
     )
     assert r.status_code == 200, r.text
-    return r.json()
+    value: dict[str, Any] = r.json()
+    return value
 
 
 async def refresh(http: httpx2.AsyncClient, token: str, **extra: str) -> httpx2.Response:
@@ -82,14 +80,14 @@ async def userinfo(http: httpx2.AsyncClient, token: str) -> httpx2.Response:
     return await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
 
 
-def verify(token: str, jwks: dict, audience: str = DB) -> dict:
+def verify(token: str, jwks: dict[str, Any], audience: str = DB) -> dict[str, Any]:
     kid = jwt.get_unverified_header(token)["kid"]
     key = jwt.PyJWKSet.from_dict(jwks)[kid].key
     return jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=ISSUER)
 
 
 @pytest.mark.anyio
-async def test_discovery_documents(app):
+async def test_discovery_documents(app: Starlette) -> None:
     """Checklist A1, A9, RFC 9207: both metadata documents, exact issuer, S256 only."""
     async with asgi_client(app) as http:
         docs = [
@@ -120,7 +118,7 @@ async def test_discovery_documents(app):
 
 
 @pytest.mark.anyio
-async def test_cimd_not_advertised_when_disabled(tmp_path):
+async def test_cimd_not_advertised_when_disabled(tmp_path: pathlib.Path) -> None:
     """Checklist A9."""
     manifest = sample_manifest(SAMPLE_TOML.replace("access_token_ttl_seconds = 300", "cimd_enabled = false"))
     app = build_auth_server(manifest, state_dir=seeded(tmp_path))
@@ -142,7 +140,7 @@ async def test_cimd_not_advertised_when_disabled(tmp_path):
     assert r.status_code == 400
 
 
-def test_non_loopback_http_issuer_is_refused(tmp_path):
+def test_non_loopback_http_issuer_is_refused(tmp_path: pathlib.Path) -> None:
     """Checklist A16: the AS is https, or plain http on loopback only."""
     manifest = manifest_with_issuer(sample_manifest(), "http://auth.example.com")
     with pytest.raises(ValueError, match="must be https"):
@@ -150,7 +148,7 @@ def test_non_loopback_http_issuer_is_refused(tmp_path):
 
 
 @pytest.mark.anyio
-async def test_access_token_verifies_against_jwks_with_authgate_claims(app):
+async def test_access_token_verifies_against_jwks_with_authgate_claims(app: Starlette) -> None:
     """Checklist A6, A8: RS256 + kid, AuthGate claims, aud = resource, short TTL."""
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -172,7 +170,7 @@ async def test_access_token_verifies_against_jwks_with_authgate_claims(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_token_is_typed_and_never_audienced_to_a_resource(app):
+async def test_refresh_token_is_typed_and_never_audienced_to_a_resource(app: Starlette) -> None:
     """Checklist A7."""
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -183,7 +181,7 @@ async def test_refresh_token_is_typed_and_never_audienced_to_a_resource(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_rotates(app):
+async def test_refresh_rotates(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         r = await refresh(http, tokens["refresh_token"])
@@ -195,7 +193,7 @@ async def test_refresh_rotates(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_reuse_revokes_the_family(app):
+async def test_refresh_reuse_revokes_the_family(app: Starlette) -> None:
     """Checklist A7 / RFC 9700 §4.14.2: a replayed refresh token revokes the whole grant."""
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -209,7 +207,7 @@ async def test_refresh_reuse_revokes_the_family(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_may_narrow_but_not_widen_scope(app):
+async def test_refresh_may_narrow_but_not_widen_scope(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http, scope="db:read")
         wider = await refresh(http, tokens["refresh_token"], scope="db:read db:write")
@@ -220,7 +218,7 @@ async def test_refresh_may_narrow_but_not_widen_scope(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_cannot_switch_resource(app):
+async def test_refresh_cannot_switch_resource(app: Starlette) -> None:
     """Checklist A5: widening the resource on refresh → 400 invalid_target."""
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -234,7 +232,7 @@ async def test_refresh_cannot_switch_resource(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_token_is_not_an_access_token_and_vice_versa(app):
+async def test_refresh_token_is_not_an_access_token_and_vice_versa(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         assert (await userinfo(http, tokens["refresh_token"])).status_code == 401
@@ -243,7 +241,7 @@ async def test_refresh_token_is_not_an_access_token_and_vice_versa(app):
 
 
 @pytest.mark.anyio
-async def test_refresh_by_another_client_is_refused(app):
+async def test_refresh_by_another_client_is_refused(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         r = await http.post(
@@ -258,7 +256,7 @@ async def test_refresh_by_another_client_is_refused(app):
 
 
 @pytest.mark.anyio
-async def test_expired_access_token_is_rejected(app, clock):
+async def test_expired_access_token_is_rejected(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         clock.now += 301
@@ -266,7 +264,7 @@ async def test_expired_access_token_is_rejected(app, clock):
 
 
 @pytest.mark.anyio
-async def test_client_credentials(app):
+async def test_client_credentials(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post(
             "/oauth/token",
@@ -284,7 +282,7 @@ async def test_client_credentials(app):
 
 
 @pytest.mark.anyio
-async def test_client_credentials_post_auth_and_scope_limits(app):
+async def test_client_credentials_post_auth_and_scope_limits(app: Starlette) -> None:
     async with asgi_client(app) as http:
         base = {"grant_type": "client_credentials", "client_id": "ci-bot", "client_secret": CI_SECRET}
         default = await http.post("/oauth/token", data={**base, "resource": DB})
@@ -298,7 +296,7 @@ async def test_client_credentials_post_auth_and_scope_limits(app):
 
 
 @pytest.mark.anyio
-async def test_client_credentials_needs_the_secret(app):
+async def test_client_credentials_needs_the_secret(app: Starlette) -> None:
     async with asgi_client(app) as http:
         data = {"grant_type": "client_credentials", "resource": DB}
         wrong = await http.post("/oauth/token", data=data, auth=("ci-bot", "guess"))
@@ -312,7 +310,9 @@ async def test_client_credentials_needs_the_secret(app):
 
 
 @pytest.mark.anyio
-async def test_confidential_client_without_configured_secret_cannot_authenticate(tmp_path, monkeypatch):
+async def test_confidential_client_without_configured_secret_cannot_authenticate(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("FLEET_TEST_CI_BOT_SECRET", raising=False)
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
@@ -323,7 +323,7 @@ async def test_confidential_client_without_configured_secret_cannot_authenticate
 
 
 @pytest.mark.anyio
-async def test_token_endpoint_rejects_bad_requests(app):
+async def test_token_endpoint_rejects_bad_requests(app: Starlette) -> None:
     async with asgi_client(app) as http:
         unknown = await http.post(
             "/oauth/token", data={"grant_type": "password", "client_id": "fleet-client"}
@@ -336,7 +336,7 @@ async def test_token_endpoint_rejects_bad_requests(app):
 
 
 @pytest.mark.anyio
-async def test_revoke_refresh_token_revokes_the_grant(app):
+async def test_revoke_refresh_token_revokes_the_grant(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         r = await http.post(
@@ -348,7 +348,7 @@ async def test_revoke_refresh_token_revokes_the_grant(app):
 
 
 @pytest.mark.anyio
-async def test_revoke_access_token_and_unknown_tokens(app):
+async def test_revoke_access_token_and_unknown_tokens(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         junk = await http.post("/oauth/revoke", data={"token": "junk", "client_id": "fleet-client"})
@@ -366,7 +366,7 @@ async def test_revoke_access_token_and_unknown_tokens(app):
 
 
 @pytest.mark.anyio
-async def test_introspection(app):
+async def test_introspection(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         auth = ("ci-bot", CI_SECRET)
@@ -391,7 +391,7 @@ async def test_introspection(app):
 
 
 @pytest.mark.anyio
-async def test_userinfo(app):
+async def test_userinfo(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http, user="bob", scope="db:read")
         me = (await userinfo(http, tokens["access_token"])).json()
@@ -403,7 +403,7 @@ async def test_userinfo(app):
 
 
 @pytest.mark.anyio
-async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app):
+async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app: Starlette) -> None:
     async with asgi_client(app) as http:
         old = await user_tokens(http)
         old_kid = jwt.get_unverified_header(old["access_token"])["kid"]
@@ -421,7 +421,7 @@ async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app):
 
 
 @pytest.mark.anyio
-async def test_state_survives_a_restart(tmp_path, monkeypatch):
+async def test_state_survives_a_restart(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same SQLite file: keys, grants and browser sessions survive."""
     first = build_auth_server(sample_manifest(), state_dir=tmp_path)  # its own key, not the seeded one
     async with asgi_client(first) as http:
@@ -450,7 +450,7 @@ async def test_state_survives_a_restart(tmp_path, monkeypatch):
 
 
 @pytest.mark.anyio
-async def test_rotation_never_extends_the_grant_lifetime(app, clock):
+async def test_rotation_never_extends_the_grant_lifetime(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
         first_exp = jwt.decode(tokens["refresh_token"], options={"verify_signature": False})["exp"]
@@ -460,7 +460,7 @@ async def test_rotation_never_extends_the_grant_lifetime(app, clock):
 
 
 @pytest.mark.anyio
-async def test_cors_for_browser_clients_only_on_public_endpoints(app):
+async def test_cors_for_browser_clients_only_on_public_endpoints(app: Starlette) -> None:
     preflight = {"Origin": "https://inspector.example", "Access-Control-Request-Method": "POST"}
     async with asgi_client(app) as http:
         token = await http.options("/oauth/token", headers=preflight)

@@ -37,6 +37,15 @@ MANIFEST = ROOT / "fleet.toml"
 STACK_FILES = ("compose.yaml", "gateway/kong.compose.yml", ".env.example")
 REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:[-?])([^}]*))?\}")
 REQUIRED_REF = re.compile(r"\$\{([A-Z0-9_]+):\?[^}]+\}")
+
+
+def required_var(value: str) -> str:
+    """The variable a required reference `${VAR:?why}` names; fails the test if `value` is not one."""
+    match = REQUIRED_REF.fullmatch(value)
+    assert match is not None, f"expected ${{VAR:?why}}, got {value!r}"
+    return match.group(1)
+
+
 SECRET_NAME = re.compile(r"(SECRETS?|TOKEN|PASSWORD|PRIVATE_KEY)$", re.IGNORECASE)
 
 
@@ -45,7 +54,8 @@ def manifest() -> Manifest:
 
 
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+    value: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    return value
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -76,7 +86,8 @@ def strings(value: Any) -> list[str]:
 
 
 def servers_env(doc: dict[str, Any], name: str) -> dict[str, str]:
-    return doc["services"][f"mcp-{name}"]["environment"]
+    env: dict[str, str] = doc["services"][f"mcp-{name}"]["environment"]
+    return env
 
 
 def test_committed_compose_stack_is_in_sync_with_the_manifest() -> None:
@@ -184,13 +195,12 @@ def test_every_secret_is_a_required_environment_reference() -> None:
 def test_servers_trust_only_the_gateway_secret_and_serve_the_manifest_resource() -> None:
     doc = compose()
     kong_env = doc["services"]["kong"]["environment"]
-    assert kong_env[SECRET_ENV] == REQUIRED_REF.fullmatch(kong_env[SECRET_ENV]).group(0)
-    assert REQUIRED_REF.fullmatch(kong_env[SECRET_ENV]).group(1) == GATEWAY_SECRET_VAR
+    assert required_var(kong_env[SECRET_ENV]) == GATEWAY_SECRET_VAR
     for server in manifest().enabled_servers:
         prefix = f"FLEET_{server.name.upper()}_"
         env = servers_env(doc, server.name)
         assert env[prefix + "TRUST_MODE"] == "gateway-secret"
-        assert REQUIRED_REF.fullmatch(env[prefix + "GATEWAY_SECRETS"]).group(1) == GATEWAY_SECRET_VAR
+        assert required_var(env[prefix + "GATEWAY_SECRETS"]) == GATEWAY_SECRET_VAR
         # the manifest's resource by default, and the same origin variable as Kong's audience
         assert interpolate(env[prefix + "PUBLIC_URL"], {}) == server.resource
         production = {GATEWAY_ORIGIN_VAR: "https://mcp.example.com", ISSUER_VAR: "https://auth.example.com"}

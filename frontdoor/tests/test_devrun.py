@@ -29,7 +29,7 @@ def _time_wait_port() -> int:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and bind_loopback do
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        port = listener.getsockname()[1]
+        port: int = listener.getsockname()[1]
         client = socket.create_connection(("127.0.0.1", port))
         served, _ = listener.accept()
         served.close()  # the server side closes first: its end (this port) goes to TIME_WAIT

@@ -39,7 +39,8 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 def kong_services(manifest: Manifest) -> list[dict[str, Any]]:
-    return yaml.safe_load(render_kong(manifest))["services"]
+    value: list[dict[str, Any]] = yaml.safe_load(render_kong(manifest))["services"]
+    return value
 
 
 def test_committed_gateway_config_is_in_sync_with_the_manifest(capsys: pytest.CaptureFixture[str]) -> None:

@@ -240,7 +240,8 @@ def whoami(response: httpx2.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert not result.get("isError"), result
-    return result["structuredContent"]
+    content: dict[str, Any] = result["structuredContent"]
+    return content
 
 
 def assert_challenge(response: httpx2.Response, status: int, www: str, error: str) -> None:
@@ -359,7 +360,7 @@ async def test_row5c_g10_hs256_forgery_and_alg_none_rejected_even_without_jwks()
             signing_input = header.rstrip(b"=") + b"." + payload.rstrip(b"=")
             mac = hmac.new(public_pem, signing_input, "sha256").digest()
             forged = (signing_input + b"." + base64.urlsafe_b64encode(mac).rstrip(b"=")).decode()
-            unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": s.issuer.kid})
+            unsigned = jwt.encode(claims, "", algorithm="none", headers={"kid": s.issuer.kid})
             for token in (forged, unsigned, "not-a-jwt", "a.b.c"):
                 r = await http.post(s.resource, json=call_body("whoami"), headers=s.auth(token))
                 assert r.status_code == 401, r.text

@@ -1,3 +1,4 @@
+import pathlib
 from pathlib import Path
 
 import pytest
@@ -36,16 +37,19 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_repo_manifest_loads():
+def test_repo_manifest_loads() -> None:
     m = load_manifest(REPO_MANIFEST)
     assert {s.name for s in m.servers} >= {"db", "gitea", "sentry", "wiki"}
     assert m.issuer.url == "http://127.0.0.1:8701"
     assert m.user("alice") is not None
-    assert m.client("fleet-client").type == "public"
-    assert m.client("ci-bot").secret_env  # the secret itself is never in the file
+    public, confidential = m.client("fleet-client"), m.client("ci-bot")
+    assert public is not None
+    assert public.type == "public"
+    assert confidential is not None
+    assert confidential.secret_env  # the secret itself is never in the file
 
 
-def test_derived_urls(tmp_path):
+def test_derived_urls(tmp_path: pathlib.Path) -> None:
     m = load_manifest(write(tmp_path, GOOD))
     db = m.server("db")
     assert db.path == "/mcp/db"
@@ -55,34 +59,34 @@ def test_derived_urls(tmp_path):
     assert m.gateway.leeway_seconds == 30
 
 
-def test_disabled_servers_are_not_resources(tmp_path):
+def test_disabled_servers_are_not_resources(tmp_path: pathlib.Path) -> None:
     m = load_manifest(write(tmp_path, GOOD))
     assert [s.name for s in m.enabled_servers] == ["db"]
     assert m.resources == ("http://127.0.0.1:8700/mcp/db",)
     assert m.server("wiki").enabled is False
 
 
-def test_unknown_server_raises_keyerror(tmp_path):
+def test_unknown_server_raises_keyerror(tmp_path: pathlib.Path) -> None:
     m = load_manifest(write(tmp_path, GOOD))
     with pytest.raises(KeyError, match="nope"):
         m.server("nope")
 
 
-def test_env_var_and_walk_up(tmp_path, monkeypatch):
+def test_env_var_and_walk_up(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, GOOD)
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     monkeypatch.delenv("FLEET_MANIFEST", raising=False)
     monkeypatch.chdir(nested)
     assert find_manifest() == path
-    assert load_manifest().server("db")
+    assert load_manifest().server("db").name == "db"
     other = tmp_path / "other.toml"
     other.write_text(GOOD.replace("8700", "8800"))
     monkeypatch.setenv("FLEET_MANIFEST", str(other))
     assert load_manifest().gateway.origin == "http://127.0.0.1:8800"
 
 
-def test_missing_manifest_is_a_clear_error(tmp_path, monkeypatch):
+def test_missing_manifest_is_a_clear_error(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FLEET_MANIFEST", raising=False)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ManifestError, match=r"no fleet\.toml found"):
@@ -91,7 +95,7 @@ def test_missing_manifest_is_a_clear_error(tmp_path, monkeypatch):
         load_manifest(tmp_path / "absent.toml")
 
 
-def test_bad_toml(tmp_path):
+def test_bad_toml(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ManifestError, match="not valid TOML"):
         load_manifest(write(tmp_path, "[gateway\n"))
 
@@ -123,19 +127,19 @@ def test_bad_toml(tmp_path):
         ('scopes = ["db:read", "db:write"]\n\n[[servers]]', 'scopes = ["db:read"]\n\n[[servers]]', "unknown"),
     ],
 )
-def test_invalid_manifests(tmp_path, old, new, message):
+def test_invalid_manifests(tmp_path: pathlib.Path, old: str, new: str, message: str) -> None:
     text = GOOD.replace("[issuer]", 'upstream_auth_mode = "strip"\n\n[issuer]')
     assert old in text
     with pytest.raises(ManifestError, match=message):
         load_manifest(write(tmp_path, text.replace(old, new, 1)))
 
 
-def test_unknown_keys_are_refused(tmp_path):
+def test_unknown_keys_are_refused(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ManifestError, match=r"servers\.0\.port"):
         load_manifest(write(tmp_path, GOOD.replace('name = "db"', 'name = "db"\nport = 1')))
 
 
-def test_no_servers(tmp_path):
+def test_no_servers(tmp_path: pathlib.Path) -> None:
     text = GOOD.split("[[servers]]")[0]
     with pytest.raises(ManifestError, match="servers"):
         load_manifest(write(tmp_path, text))
@@ -157,12 +161,12 @@ def test_no_servers(tmp_path):
         ),
     ],
 )
-def test_invalid_clients(tmp_path, client, message):
+def test_invalid_clients(tmp_path: pathlib.Path, client: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         load_manifest(write(tmp_path, GOOD + "\n[[clients]]\n" + client + "\n"))
 
 
-def test_duplicate_users_and_clients(tmp_path):
+def test_duplicate_users_and_clients(tmp_path: pathlib.Path) -> None:
     dup_user = GOOD + '\n[[dev.users]]\nname = "alice"\n'
     with pytest.raises(ManifestError, match="duplicate dev user: alice"):
         load_manifest(write(tmp_path, dup_user))
@@ -171,7 +175,7 @@ def test_duplicate_users_and_clients(tmp_path):
         load_manifest(write(tmp_path, GOOD + client + client))
 
 
-def test_user_with_unknown_scope(tmp_path):
+def test_user_with_unknown_scope(tmp_path: pathlib.Path) -> None:
     text = GOOD.replace(
         'name = "alice"\nscopes = ["db:read", "db:write"]', 'name = "alice"\nscopes = ["x:read"]'
     )
@@ -179,7 +183,7 @@ def test_user_with_unknown_scope(tmp_path):
         load_manifest(write(tmp_path, text))
 
 
-def test_dump_and_validate_round_trip_keeps_resources():
+def test_dump_and_validate_round_trip_keeps_resources() -> None:
     m = load_manifest(REPO_MANIFEST)
     again = type(m).model_validate(m.model_dump())
     assert again.resources == m.resources

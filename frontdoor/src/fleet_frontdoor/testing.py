@@ -24,9 +24,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from starlette.types import ASGIApp
 
-from fleet_core import running_app
+from fleet_core import bind_loopback, running_app
 
-from .authserver.testing import bind_loopback, seeded, serve_on
+from .authserver.testing import seeded, serve_on
 from .gateway import build_gateway
 from .gateway._serve import EDGE
 from .manifest import Manifest, load_manifest
@@ -79,7 +79,7 @@ class FrontDoor:
         headers = {"Authorization": f"Bearer {token}"}
         async with (
             httpx2.AsyncClient(headers=headers, timeout=30) as http,
-            Client(streamable_http_client(self.resource(name), http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+            Client(streamable_http_client(self.resource(name), http_client=http), mode=mode) as client,
         ):
             yield client
 

@@ -175,7 +175,7 @@ def mint_dev_token(manifest: Manifest, *, state_dir: Path, user: str, scope: str
     `state_dir`. Raises devtoken.DevTokenError (with .status) when the user/scope is not allowed."""
     ctx = make_context(manifest, state_dir=state_dir)
     try:
-        return devtoken.issue_dev_token(ctx, user, scope)["access_token"]
+        return str(devtoken.issue_dev_token(ctx, user, scope)["access_token"])
     finally:
         ctx.store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -154,7 +155,7 @@ async def consent(ctx: Context, request: Request) -> Response:
     return redirect_to(data["redirect_uri"], {"code": code, **back})
 
 
-def _next_page(ctx: Context, browser: sessions.Browser, pending_id: str, data: dict) -> Response:
+def _next_page(ctx: Context, browser: sessions.Browser, pending_id: str, data: dict[str, Any]) -> Response:
     fields = {"pending": pending_id}
     if browser.user is None:
         return pages.login_page(
@@ -171,7 +172,9 @@ def _next_page(ctx: Context, browser: sessions.Browser, pending_id: str, data: d
     )
 
 
-def _pending(ctx: Context, browser: sessions.Browser, pending_id: object) -> tuple[str, dict | None]:
+def _pending(
+    ctx: Context, browser: sessions.Browser, pending_id: object
+) -> tuple[str, dict[str, Any] | None]:
     if not isinstance(pending_id, str):
         return "", None
     row = ctx.store.one(
@@ -183,7 +186,7 @@ def _pending(ctx: Context, browser: sessions.Browser, pending_id: object) -> tup
     return pending_id, (loads(row["data"]) if row else None)
 
 
-def _view(data: dict, granted: list[str] | None = None) -> pages.RequestView:
+def _view(data: dict[str, Any], granted: list[str] | None = None) -> pages.RequestView:
     return pages.RequestView(
         client_id=data["client_id"],
         client_name=data["client_name"],

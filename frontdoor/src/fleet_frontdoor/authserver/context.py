@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData, QueryParams
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from fleet_frontdoor.authserver.cimd import CimdFetcher
@@ -90,6 +91,14 @@ def grantable(asked: Iterable[str], holder: Iterable[str]) -> str:
     """Space-joined subset of `asked` that the user/client actually holds (RFC 6749 §3.3 may narrow)."""
     held = set(holder)
     return " ".join(s for s in asked if s in held)
+
+
+async def url_encoded_form(request: Request) -> FormData:
+    """The body of a token or device authorization request: RFC 6749 §3.2 and RFC 8628 §3.1 use
+    application/x-www-form-urlencoded only (a multipart body could carry files, never text)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
+    return await request.form()
 
 
 def single(params: QueryParams | FormData, name: str) -> str | None:

@@ -4,6 +4,8 @@ enters the code, signs in and confirms (client, resource and scopes shown: check
 from __future__ import annotations
 
 import secrets
+import sqlite3
+from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -20,6 +22,7 @@ from fleet_frontdoor.authserver.context import (
     new_secret,
     requested_scopes,
     single,
+    url_encoded_form,
 )
 from fleet_frontdoor.authserver.store import dumps, loads
 
@@ -32,10 +35,7 @@ FAILURE_WINDOW = 300  # … within this many seconds; then 429 until the oldest 
 
 async def device_code(ctx: Context, request: Request) -> Response:
     try:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type != "application/x-www-form-urlencoded":  # RFC 8628 §3.1
-            raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
-        form = await request.form()
+        form = await url_encoded_form(request)
         client_id = single(form, "client_id")
         if not client_id:
             raise OAuthError("invalid_client", "client_id is required", 401)
@@ -51,8 +51,12 @@ async def device_code(ctx: Context, request: Request) -> Response:
         return exc.response()
     code = new_secret()
     user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
-    data = {"client_id": client.client_id, "client_name": client.name, "resource": server.resource}
-    data["scopes"] = list(scopes)
+    data: dict[str, Any] = {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "resource": server.resource,
+        "scopes": list(scopes),
+    }
     ctx.store.run(
         "INSERT INTO devices (device_hash, user_code, data, expires, interval) VALUES (?, ?, ?, ?, ?)",
         digest(code),
@@ -177,7 +181,7 @@ def _locked_out(ctx: Context, peer: str) -> bool:
     return len(recent) >= MAX_FAILURES
 
 
-def _pending_device(ctx: Context, user_code: str):
+def _pending_device(ctx: Context, user_code: str) -> sqlite3.Row | None:
     return ctx.store.one(
         "SELECT * FROM devices WHERE user_code = ? AND status = 'pending' AND expires > ?",
         user_code,

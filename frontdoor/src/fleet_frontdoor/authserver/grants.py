@@ -22,6 +22,7 @@ from fleet_frontdoor.authserver.context import (
     grantable,
     requested_scopes,
     single,
+    url_encoded_form,
 )
 from fleet_frontdoor.authserver.store import loads
 from fleet_frontdoor.authserver.tokens import Grant, TokenError
@@ -32,12 +33,7 @@ SLOW_DOWN_STEP = 5  # RFC 8628 §3.5
 
 async def token(ctx: Context, request: Request) -> Response:
     try:
-        if (
-            request.headers.get("content-type", "").split(";")[0].strip()
-            != "application/x-www-form-urlencoded"
-        ):
-            raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
-        form = await request.form()
+        form = await url_encoded_form(request)
         grant_type = single(form, "grant_type")
         handler = HANDLERS.get(grant_type or "")
         if handler is None:
@@ -93,7 +89,10 @@ async def _refresh_token(ctx: Context, client: Client, form: FormData) -> dict[s
         raise OAuthError("invalid_grant", f"refresh token rejected: {exc}") from None
     if claims["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "refresh token was issued to another client")
-    family = ctx.store.one("SELECT family FROM refresh WHERE jti = ?", claims["jti"])["family"]
+    row = ctx.store.one("SELECT family FROM refresh WHERE jti = ?", claims["jti"])
+    if row is None:  # decode() just found it live: gone only if purged in between
+        raise OAuthError("invalid_grant", "refresh token rejected: token revoked")
+    family = row["family"]
     _same_resource(ctx, form, claims["resource"])
     original = claims["scope"].split()
     asked = (single(form, "scope") or "").split() or original

@@ -57,7 +57,8 @@ class Store:
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         with self._lock:
-            return self._db.execute(sql, args).fetchone()
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+            return row
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         with self._lock:
@@ -75,4 +76,5 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def loads(text: str) -> dict[str, Any]:
-    return json.loads(text)
+    data: dict[str, Any] = json.loads(text)  # only ever what dumps() wrote
+    return data

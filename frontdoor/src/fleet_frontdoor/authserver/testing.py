@@ -16,6 +16,7 @@ import hashlib
 import secrets
 import socket
 import tempfile
+import time
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -31,6 +32,16 @@ from fleet_frontdoor.authserver.store import Store
 from fleet_frontdoor.manifest import Manifest
 
 _SEEDED: list[bytes] = []
+
+
+class Clock:
+    """A clock the test moves (`clock.now += 301`), for build_auth_server(clock=...)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def seeded(state_dir: Path) -> Path:

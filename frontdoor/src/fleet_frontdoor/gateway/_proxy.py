@@ -44,8 +44,15 @@ def _connection_tokens(value: bytes | None) -> frozenset[bytes]:
     return frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
 
 
+def _upstream(response: httpx2.Response) -> httpx2.AsyncByteStream:
+    """The raw (still encoded) body of an upstream response, relayed as it arrives."""
+    stream = response.stream
+    assert isinstance(stream, httpx2.AsyncByteStream)  # httpx types it sync-or-async; ours is async
+    return stream
+
+
 def filter_response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    named = frozenset()
+    named: frozenset[bytes] = frozenset()
     for name, value in raw:
         if name.lower() == b"connection":
             named = named | _connection_tokens(value)
@@ -130,7 +137,7 @@ class Proxy:
         try:
             await self._relay(response, receive, send, extra_response_headers)
         finally:
-            await response.stream.aclose()  # type: ignore[union-attr]
+            await _upstream(response).aclose()
 
     async def _relay(
         self,
@@ -149,7 +156,7 @@ class Proxy:
         )
         if not streaming:
             try:
-                body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+                body = b"".join([chunk async for chunk in _upstream(response)])
             except httpx2.HTTPError as exc:
                 logger.warning("upstream failed mid-response (%s)", exc.__class__.__name__)
                 await send_error(send, 502, "bad_gateway", "the MCP server failed while answering")
@@ -169,7 +176,7 @@ class Proxy:
 
             tg.start_soon(watch_disconnect)
             try:
-                async for chunk in response.stream:  # type: ignore[union-attr]
+                async for chunk in _upstream(response):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except httpx2.HTTPError as exc:
                 # headers are gone already: all we can do is end the stream early

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import TypedDict
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -15,7 +16,13 @@ __all__ = ["running_gateway", "uvicorn_config"]
 
 # The gateway is the edge: a client's X-Forwarded-For must not become its address (G18's cousin), and
 # access logs would carry query strings, which may hold a token (S9).
-EDGE = {"proxy_headers": False, "access_log": False, "server_header": False}
+class EdgeOptions(TypedDict):
+    proxy_headers: bool
+    access_log: bool
+    server_header: bool
+
+
+EDGE: EdgeOptions = {"proxy_headers": False, "access_log": False, "server_header": False}
 
 
 def uvicorn_config(

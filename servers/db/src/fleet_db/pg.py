@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool.base import AttemptWithBackoff
 
 from fleet_core import BackendError, Identity, ToolError
 
@@ -75,6 +76,43 @@ async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
             conn.adapters.register_loader(info.oid, TextLoader)
 
 
+# While the database is known to be down (finding 12.9): how long a call waits for a connection before it
+# is told so, and the longest pause between the pool's reconnection attempts (psycopg_pool doubles its
+# pause without bound: PostgreSQL back for seconds, calls still refused).
+DOWN_WAIT_SECONDS = 0.5
+MAX_RECONNECT_PAUSE = 1.0
+
+
+class _QuickRetry(AttemptWithBackoff):
+    INITIAL_DELAY = 0.25
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, MAX_RECONNECT_PAUSE)
+
+
+class _Pool(AsyncConnectionPool[psycopg.AsyncConnection[Any]]):
+    """psycopg's pool, remembering why the last connection attempt failed (None once one succeeds) and
+    retrying at least every MAX_RECONNECT_PAUSE seconds."""
+
+    down: str | None = None
+
+    async def _connect(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 - psycopg_pool's own signature
+    ) -> psycopg.AsyncConnection[Any]:
+        try:
+            conn: psycopg.AsyncConnection[Any] = await super()._connect(timeout)
+        except psycopg.Error as exc:
+            self.down = _first_line(exc)
+            raise
+        self.down = None
+        return conn
+
+    async def _add_connection(self, attempt: AttemptWithBackoff | None, growing: bool = False) -> None:
+        await super()._add_connection(attempt or _QuickRetry(timeout=self.reconnect_timeout), growing)
+
+
 class Database:
     """A pool of connections as the login role; `session()` hands out one caller-scoped transaction."""
 
@@ -84,7 +122,7 @@ class Database:
             raise ValueError("no database URL (set FLEET_DB_DATABASE_URL)")
         self.settings = settings
         self._type_names: dict[int, str] = {}
-        self.pool = AsyncConnectionPool(
+        self.pool = _Pool(
             conninfo,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
@@ -128,7 +166,7 @@ class Database:
 
     async def ready(self) -> None:
         await self.open()
-        async with self.pool.connection(timeout=5) as conn:
+        async with self.pool.connection(timeout=DOWN_WAIT_SECONDS if self.pool.down else 5) as conn:
             await conn.execute("SELECT 1")
 
     async def _checkout(self, ctx: CallContext, *, write: bool) -> psycopg.AsyncConnection[Any]:
@@ -142,13 +180,21 @@ class Database:
         ]
         begin = "BEGIN READ WRITE" if write else "BEGIN READ ONLY"
         await self.open()
+        suspect = False  # a pooled connection just died: the server may be gone
         for attempt in (1, 2):
+            # Known down (the last connection attempt failed): say so at once, not after the pool's
+            # full wait; the pool keeps reconnecting in the background and the next call may succeed.
+            wait = DOWN_WAIT_SECONDS if self.pool.down or suspect else s.pool_timeout_seconds
             try:
-                conn = await self.pool.getconn()
+                conn = await self.pool.getconn(timeout=wait)
             except PoolTimeout as exc:
-                raise BackendError(
-                    f"database unavailable: no connection within {s.pool_timeout_seconds:g}s"
-                ) from exc
+                if self.pool.down or suspect:
+                    # the detail (host, port, driver message) is for the log, not for callers
+                    logger.warning("database unavailable: %s", self.pool.down or "connection lost")
+                    reason = "the server cannot reach it right now"
+                else:
+                    reason = f"no free connection within {wait:g}s"
+                raise BackendError(f"database unavailable: {reason}; retry shortly") from exc
             try:
                 async with conn.pipeline():
                     await conn.execute(begin)
@@ -168,6 +214,7 @@ class Database:
                 await self._release(conn, broken=True)
                 if attempt == 2:
                     raise BackendError(f"database unavailable: {_first_line(exc)}") from exc
+                suspect = True
                 await self.pool.check()
             except psycopg.Error as exc:
                 await self._release(conn, broken=False)
