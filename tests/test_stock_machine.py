@@ -34,7 +34,14 @@ SKIP = (
     ".mypy_cache",
 )
 # what a machine behind a TLS-inspecting proxy or with a local index needs to reach PyPI at all
-PASS_THROUGH = ("SSL_CERT_FILE", "SSL_CERT_DIR", "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
+PASS_THROUGH: tuple[str, ...] = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+)
 PASS_THROUGH += ("no_proxy", "NO_PROXY", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "PIP_INDEX_URL", "LANG")
 
 

@@ -118,3 +118,12 @@ def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path: pathlib.Path) ->
     with pytest.raises(DevTokenError, match="bob does not hold db:write") as info:
         mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:write")
     assert info.value.status == 403
+
+
+@pytest.mark.anyio
+async def test_an_unknown_dev_user_is_told_who_exists(app: Starlette) -> None:
+    async with asgi_client(app) as http:
+        r = await http.post("/dev/token", json={"user": "carla", "scope": "db:read"})
+    assert r.status_code == 404
+    known = ", ".join(u.name for u in sample_manifest().dev.users)
+    assert r.json()["error_description"] == f"no dev user 'carla' in the manifest (dev users: {known})"

@@ -32,7 +32,8 @@ def issue_dev_token(ctx: Context, user: str, scope: str) -> dict[str, Any]:
     """Mint an access token for `user` with `scope`, audience = the server the scopes name."""
     holder = ctx.manifest.user(user)
     if holder is None:
-        raise DevTokenError(404, f"no dev user {user!r} in the manifest")
+        known = ", ".join(u.name for u in ctx.manifest.dev.users) or "none"
+        raise DevTokenError(404, f"no dev user {user!r} in the manifest (dev users: {known})")
     scopes = scope.split()
     servers = {s.split(":", 1)[0] for s in scopes}
     if not scopes or len(servers) != 1:
