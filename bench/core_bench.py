@@ -29,18 +29,26 @@ PUBLIC_URL = "http://127.0.0.1:8700/mcp/bench"
 
 def serve(kind: str, port: int) -> None:
     if kind == "sdk":
-        import uvicorn
-        from mcp.server.mcpserver import MCPServer
+        _serve_sdk(port)
+    else:
+        _serve_fleet(port)
 
-        mcp = MCPServer("bench", log_level="WARNING")
 
-        @mcp.tool()
-        def noop() -> str:
-            return "ok"
+def _serve_sdk(port: int) -> None:
+    import uvicorn
+    from mcp.server.mcpserver import MCPServer
 
-        app = mcp.streamable_http_app(stateless_http=True, json_response=True)
-        uvicorn.run(app, host="127.0.0.1", port=port, loop="asyncio", http="h11", log_level="warning")
-        return
+    mcp = MCPServer("bench", log_level="WARNING")
+
+    @mcp.tool()
+    def noop() -> str:
+        return "ok"
+
+    app = mcp.streamable_http_app(stateless_http=True, json_response=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="asyncio", http="h11", log_level="warning")
+
+
+def _serve_fleet(port: int) -> None:
     from fleet_core import ServerSettings, build_app, create_server, requires
     from fleet_core import serve as fleet_serve
 

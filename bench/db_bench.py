@@ -89,11 +89,11 @@ async def measure(admin_url: str, base: str, reads: int, seconds: float, concurr
 
         http_samples = await repeat(reads, tool_http)
 
-        async with Client(streamable_http_client(url, http_client=http)) as client:  # type: ignore[arg-type]
+        async with Client(streamable_http_client(url, http_client=http)) as client:
 
             async def tool_mcp() -> int:
                 result = await client.call_tool("run_query", {"sql": QUERY})
-                return len(result.structured_content["rows"])  # type: ignore[index]
+                return len(result.structured_content["rows"])
 
             mcp_samples = await repeat(max(3, reads // 3), tool_mcp)
 

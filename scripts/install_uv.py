@@ -88,8 +88,11 @@ def wheel_fits(
         elif system == "Darwin":
             match = re.fullmatch(r"macosx_(\d+)_(\d+)_(.+)", tag)
             mac_arch = "arm64" if arch in ("arm64", "aarch64") else arch
-            fits = match and match.group(3) in (mac_arch, "universal2")
-            if fits and mac >= (int(match.group(1)), int(match.group(2))):
+            if (
+                match
+                and match.group(3) in (mac_arch, "universal2")
+                and mac >= (int(match.group(1)), int(match.group(2)))
+            ):
                 return True
     return False
 
@@ -140,7 +143,8 @@ def index_files(index: str, fetch: Fetch | None = None) -> list[dict[str, str]]:
 def pick(files: list[dict[str, str]], version: str) -> dict[str, str]:
     system, machine = platform.system(), platform.machine()
     mac_release = platform.mac_ver()[0] or "0.0"
-    mac = tuple(int(p) for p in [*mac_release.split("."), "0"][:2])
+    major, minor = (int(p) for p in [*mac_release.split("."), "0"][:2])
+    mac = (major, minor)
     glibc = _glibc() if system == "Linux" else None
     for item in files:
         if item["filename"].startswith(f"uv-{version}-") and wheel_fits(

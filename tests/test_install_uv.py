@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import platform
 import subprocess
 import sys
 import zipfile
@@ -72,8 +73,8 @@ def _index(digest: str, html: bool) -> install_uv.Fetch:
 def test_installs_uv_and_uvx_from_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, html: bool
 ) -> None:
-    monkeypatch.setattr(install_uv.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(install_uv.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(install_uv, "_glibc", lambda: (2, 36))
     digest = hashlib.sha256(_wheel()).hexdigest()
     uv = install_uv.install("0.13.9", "https://index.example/simple", tmp_path / "bin", _index(digest, html))
@@ -84,8 +85,8 @@ def test_installs_uv_and_uvx_from_the_index(
 def test_a_wheel_whose_hash_differs_from_the_index_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(install_uv.platform, "system", lambda: "Linux")
-    monkeypatch.setattr(install_uv.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(install_uv, "_glibc", lambda: (2, 36))
     with pytest.raises(install_uv.InstallError, match="sha256"):
         install_uv.install(

@@ -34,7 +34,14 @@ SKIP = (
     ".mypy_cache",
 )
 # what a machine behind a TLS-inspecting proxy or with a local index needs to reach PyPI at all
-PASS_THROUGH = ("SSL_CERT_FILE", "SSL_CERT_DIR", "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
+PASS_THROUGH: tuple[str, ...] = (
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+)
 PASS_THROUGH += ("no_proxy", "NO_PROXY", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "PIP_INDEX_URL", "LANG")
 
 
@@ -134,7 +141,7 @@ def test_the_readme_commands_work_with_only_the_system_python(
         for step in ("# 1.", "# 2.", "# 3."):
             assert step in tried.stdout
         assert "HTTP/1.1 401" in tried.stdout
-        assert '"subject":"alice"' in tried.stdout.replace(" ", "")
+        assert '"account":"alice"' in tried.stdout.replace(" ", "")  # subject: alice's UUID (AuthGate-shaped)
     finally:
         rest = _stop(process)
     assert "fleet dev: stopped" in rest

@@ -12,6 +12,7 @@ import pytest
 from fleet_client import FleetClient
 from fleet_client.cli import _run, parse_arguments
 from fleet_client.config import ClientCredentials, load_config
+from fleet_client.device import DeviceCode
 from fleet_client.errors import DeviceSignInNeeded, FleetClientError, explain
 from fleet_client.storage import stored_grants
 from fleet_frontdoor.authserver.browser import approve_device
@@ -109,8 +110,9 @@ async def test_a_step_up_says_why_before_it_signs_in_again(tmp_path: Path) -> No
     assert "requires scope 'demo:read demo:write' for this call; your sign-in holds 'demo:read'" in said
 
 
-async def _approve_as_alice(code: object) -> None:
-    await approve_device(code.verification_uri_complete, user="alice")  # type: ignore[attr-defined]
+async def _approve_as_alice(code: DeviceCode) -> None:
+    assert code.verification_uri_complete is not None  # the dev AS sends it
+    await approve_device(code.verification_uri_complete, user="alice")
 
 
 async def _no_wait(_: float) -> None:
@@ -138,8 +140,8 @@ async def test_after_a_device_login_a_step_up_uses_the_device_flow_again(
             # the CLI runs the device flow for that scope and the command once more
             device_login = FleetClient.device_login
 
-            async def unattended(self: FleetClient, server: str, **kwargs: object) -> None:
-                await device_login(self, server, prompt=_approve_as_alice, sleep=_no_wait, **kwargs)  # type: ignore[arg-type]
+            async def unattended(self: FleetClient, server: str, *, scope: str | None = None) -> None:
+                await device_login(self, server, scope=scope, prompt=_approve_as_alice, sleep=_no_wait)
 
             monkeypatch.setattr(FleetClient, "device_login", unattended)
             monkeypatch.setattr("fleet_client.session.open_in_browser", no_browser)

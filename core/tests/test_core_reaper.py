@@ -53,8 +53,10 @@ def test_a_sigkilled_owner_s_backend_is_stopped_and_its_files_removed(tmp_path: 
     owner, backend, workdir = _owner(tmp_path)
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    owner.stdin.close()  # type: ignore[union-attr]
-    owner.stdout.close()  # type: ignore[union-attr]
+    assert owner.stdin is not None  # both are pipes (see _owner)
+    assert owner.stdout is not None
+    owner.stdin.close()
+    owner.stdout.close()
     assert _gone(backend)
     deadline = time.monotonic() + 5
     while workdir.exists() and time.monotonic() < deadline:

@@ -405,7 +405,9 @@ async def test_finding3_public_may_not_execute_side_effect_builtins(
 async def test_finding3_a_read_only_call_writes_no_wal_message(
     call: Callable[..., Any], admin: psycopg.Connection[Any]
 ) -> None:
-    start = admin.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+    before = admin.execute("SELECT pg_current_wal_lsn()").fetchone()
+    assert before is not None
+    start = before[0]
     with anyio.fail_after(20):
         result = await call(
             "run_query", {"sql": "SELECT pg_logical_emit_message(false, 'x', repeat('w', 20000000))"}
@@ -413,7 +415,9 @@ async def test_finding3_a_read_only_call_writes_no_wal_message(
     assert result.is_error
     assert "permission denied for function pg_logical_emit_message" in result.content[0].text
     query = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)::int8"
-    written = admin.execute(query, [start]).fetchone()[0]  # type: ignore[index]
+    after = admin.execute(query, [start]).fetchone()
+    assert after is not None
+    written = after[0]
     assert written < 1_000_000  # 20 MB would have been written before
 
 

@@ -111,6 +111,24 @@ async def test_describe_unknown_table_is_a_clear_error(client: Client) -> None:
 
 
 @pytest.mark.anyio
+async def test_the_demo_tables_are_found_without_naming_their_schema(
+    client: Client, admin: psycopg.Connection[Any]
+) -> None:
+    everything = {(t["schema_name"], t["name"]) for t in (await ok(client, "list_tables"))["tables"]}
+    assert {("demo", "tickets"), ("demo", "members"), ("demo", "open_tickets")} <= everything
+    described = await ok(client, "describe_table", table="tickets")
+    assert described["schema_name"] == "demo"
+    assert "nope (in any schema) does not exist" in await error(client, "describe_table", table="nope")
+    admin.execute("CREATE TABLE public.tickets (id int)")
+    admin.execute("GRANT SELECT ON public.tickets TO fleet_writer")
+    try:
+        message = await error(client, "describe_table", table="tickets")
+        assert "tickets is in more than one schema (demo, public): pass schema=" in message
+    finally:
+        admin.execute("DROP TABLE public.tickets")
+
+
+@pytest.mark.anyio
 async def test_run_query_binds_params_and_returns_typed_columns(client: Client) -> None:
     r = await ok(
         client,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -17,6 +17,7 @@ from fleet_core.testing import TEST_SECRET, connect, identity, running_app
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
 from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
+from fleet_sentry.settings import SentrySettings
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +66,10 @@ def sentry_reset() -> Iterator[None]:
 
 
 async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
-    sentry_reset: None, fake: FakeSentry, make_settings: Any
+    sentry_reset: None,
+    fake: FakeSentry,
+    make_settings: Callable[..., SentrySettings],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     capture = Capture()
     alice = identity("alice", "sentry:read sentry:write", audience=AUDIENCE)
@@ -78,7 +82,7 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
                 async def broken(*args: Any, **kwargs: Any) -> Any:
                     raise RuntimeError("unexpected failure inside the tool")
 
-                client.update_issue = broken  # type: ignore[method-assign]
+                monkeypatch.setattr(client, "update_issue", broken)
                 app = build_app(build_server(settings, client), settings)
                 async with running_app(app) as base, connect(base + settings.path, identity=alice) as session:
                     result = await session.call_tool(
@@ -94,7 +98,7 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
     for event in events:  # however the SDK caught it (logging or MCP integration), it is labelled
         assert event["tags"]["fleet.server"] == "sentry"
         assert event["tags"]["fleet.tool"] == "resolve_issue"
-        assert event["user"] == {"id": "alice"}
+        assert event["user"] == {"id": "alice", "username": "alice"}  # subject and account name
     everything = b"".join(capture.raw).decode()
     assert FAKE_TOKEN not in everything
     assert TEST_SECRET not in everything

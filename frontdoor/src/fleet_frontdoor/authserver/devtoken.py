@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from fleet_core import is_loopback
 from fleet_frontdoor.authserver.context import NO_STORE, Context
-from fleet_frontdoor.authserver.tokens import Grant
+from fleet_frontdoor.authserver.tokens import user_grant
 
 DEV_CLIENT_ID = "fleet-dev-token"
 
@@ -32,7 +32,8 @@ def issue_dev_token(ctx: Context, user: str, scope: str) -> dict[str, Any]:
     """Mint an access token for `user` with `scope`, audience = the server the scopes name."""
     holder = ctx.manifest.user(user)
     if holder is None:
-        raise DevTokenError(404, f"no dev user {user!r} in the manifest")
+        known = ", ".join(u.name for u in ctx.manifest.dev.users) or "none"
+        raise DevTokenError(404, f"no dev user {user!r} in the manifest (dev users: {known})")
     scopes = scope.split()
     servers = {s.split(":", 1)[0] for s in scopes}
     if not scopes or len(servers) != 1:
@@ -49,7 +50,7 @@ def issue_dev_token(ctx: Context, user: str, scope: str) -> dict[str, Any]:
         raise DevTokenError(403, f"{user} does not hold {' '.join(missing)}")
     granted = " ".join(s for s in server.scopes if s in scopes)
     family = ctx.tokens.new_family(lifetime=ctx.tokens.access_ttl)
-    token = ctx.tokens.mint_access(Grant(user, user, DEV_CLIENT_ID, granted, server.resource, family))
+    token = ctx.tokens.mint_access(user_grant(user, DEV_CLIENT_ID, granted, server.resource, family))
     return {
         "access_token": token,
         "token_type": "Bearer",

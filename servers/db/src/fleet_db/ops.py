@@ -435,20 +435,27 @@ async def list_tables(conn: Conn, role: str, *, schema: str | None, limit: int) 
     return TableList(tables=tables, truncated=len(rows) > limit)
 
 
-async def describe_table(conn: Conn, role: str, *, schema: str, table: str) -> TableDescription:
+async def describe_table(conn: Conn, role: str, *, schema: str | None, table: str) -> TableDescription:
+    """`schema=None`: the one schema (outside the system ones) where the caller can use `table`."""
     found = await _fetch(
         conn,
         role,
         "SELECT c.oid, c.relkind::text, obj_description(c.oid, 'pg_class'), c.relrowsecurity, "
-        "c.relforcerowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
+        "c.relforcerowsecurity, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE (%s::text IS NULL AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "       OR n.nspname = %s) "
+        "AND c.relname = %s AND c.relkind IN ('r', 'v', 'm', 'f', 'p') "
         "AND has_schema_privilege(n.oid, 'USAGE') "
-        "AND has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES')",
-        [schema, table],
+        "AND has_any_column_privilege(c.oid, 'SELECT, INSERT, UPDATE, REFERENCES') ORDER BY n.nspname",
+        [schema, schema, table],
     )
     if not found:
-        raise ToolError(f"table {schema}.{table} does not exist or role {role} may not use it")
-    oid, kind, comment, rls, force_rls = found[0]
+        where = f"{schema}.{table}" if schema else f"{table} (in any schema)"
+        raise ToolError(f"table {where} does not exist or role {role} may not use it; list_tables shows them")
+    if len(found) > 1:
+        schemas = ", ".join(r[5] for r in found)
+        raise ToolError(f"table {table} is in more than one schema ({schemas}): pass schema=")
+    oid, kind, comment, rls, force_rls, schema = found[0]
     columns = await _fetch(
         conn,
         role,

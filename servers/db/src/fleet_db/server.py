@@ -71,7 +71,8 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     async def acting(
         ctx: Context[Any, Any], *, write: bool = False
     ) -> AsyncIterator[tuple[CallContext, Any]]:
-        who = call_context(caller(ctx), settings.roles)
+        identity = caller(ctx)
+        who = call_context(identity, settings.roles, settings.account_of(identity, "database"))
         async with db.session(who, write=write) as conn:
             try:
                 yield who, conn
@@ -105,7 +106,12 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     async def describe_table(
         ctx: Context[Any, Any],
         table: Annotated[str, Field(min_length=1, max_length=63, description="Table or view name")],
-        schema: Annotated[str, Field(min_length=1, max_length=63, description="Schema name")] = "public",
+        schema: Annotated[
+            str | None,
+            Field(
+                min_length=1, max_length=63, description="Schema name (default: the one that has the table)"
+            ),
+        ] = None,
     ) -> TableDescription:
         """Describe a table: columns, types, defaults, constraints, indexes, foreign keys, RLS, policies."""
         async with acting(ctx) as (who, conn):
