@@ -54,7 +54,7 @@ def sentry(backend: Backend) -> tuple[Any, Callable[[Any], Awaitable[Any]]]:
         retry_backoff_seconds=0.05,
         user_email_domain="example.com",
     )
-    return SentryClient(settings, transport=backend), lambda c: c.organization("acme")  # type: ignore[arg-type]
+    return SentryClient(settings, transport=backend), lambda c: c.organization("acme")
 
 
 def wiki(backend: Backend) -> tuple[Any, Callable[[Any], Awaitable[Any]]]:
