@@ -1,6 +1,6 @@
 """fleet_core: who is calling, and may they do this? — answered once, for every server."""
 
-from ._accounts import UserMap
+from ._accounts import UserMap, dev_subject
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
@@ -30,6 +30,7 @@ __all__ = [
     "caller",
     "claim_headers",
     "create_server",
+    "dev_subject",
     "die_with_parent",
     "free_port",
     "is_loopback",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -136,3 +136,33 @@ async def test_readyz_checks_the_database(url: str) -> None:
         response = await http.get(url.removesuffix("/mcp") + "/readyz")
     assert response.status_code == 200
     assert response.json() == {"ready": True}
+
+
+@pytest.mark.anyio
+async def test_an_authgate_token_puts_the_username_in_fleet_subject(
+    make_settings: Callable[..., DbSettings], database: Database
+) -> None:
+    """jwt trust mode, AuthGate-shaped token: RLS sees `extra_uid` (the username) in fleet.subject, the
+    UUID `sub` stays in fleet.claims; a token without the username claim runs no SQL at all."""
+    from fleet_core import TrustMode, dev_subject
+    from fleet_core.testing import JwtIssuer
+
+    sql = "SELECT current_setting('fleet.subject'), current_setting('fleet.claims')::jsonb ->> 'sub'"
+    async with JwtIssuer() as issuer:
+        settings = make_settings(trust_mode=TrustMode.JWT, issuer=issuer.url)
+        app = build_app(build_server(settings, database), settings, ready=database.ready)
+        bob = issuer.mint(
+            AUD, scope="db:read", sub=dev_subject("bob"), user_id=dev_subject("bob"), extra_uid="bob"
+        )
+        bare = issuer.mint(AUD, scope="db:read", extra_uid=None)
+        with anyio.fail_after(20):
+            async with running_app(app) as base:
+                async with connect(base + settings.path, token=bob, secret=None) as client:
+                    who = await client.call_tool("run_query", {"sql": sql})
+                    rows = await client.call_tool("run_query", {"sql": MINE})
+                async with connect(base + settings.path, token=bare, secret=None) as client:
+                    refused = await client.call_tool("run_query", {"sql": "SELECT 1"})
+    assert who.structured_content["rows"] == [["bob", dev_subject("bob")]]
+    assert {row[1] for row in rows.structured_content["rows"]} == {"payments"}  # bob's RLS rows
+    assert refused.is_error
+    assert "has no database account name" in refused.content[0].model_dump()["text"]
