@@ -24,7 +24,7 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from fleet_core import WRITE, ServerSettings, build_app, caller, create_server, requires
+from fleet_core import WRITE, ServerSettings, build_app, caller, create_server, dev_subject, requires
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
 from fleet_frontdoor.testing import FrontDoor, front_door
 
@@ -38,7 +38,7 @@ def notes_server(changes: list[str]) -> MCPServer:
     @mcp.tool(meta=requires("db:write"), annotations=WRITE)
     async def add_note(text: str, ctx: Context[Any, Any]) -> str:
         """Record a note as the caller."""
-        changes.append(f"{caller(ctx).subject}:{text}")
+        changes.append(f"{caller(ctx).account}:{text}")
         return "added"
 
     return mcp
@@ -69,7 +69,8 @@ async def test_curl_view_challenge_metadata_and_whoami(tmp_path: Path) -> None:
     assert prm.json()["resource"] == fd.resource("db")
     assert prm.json()["authorization_servers"] == [fd.issuer]
     assert who.structured_content is not None
-    assert who.structured_content["subject"] == "alice"
+    assert who.structured_content["subject"] == dev_subject("alice")  # AuthGate-shaped: a UUID
+    assert who.structured_content["account"] == "alice"  # from the token's extra_uid
     assert who.structured_content["audience"] == [fd.resource("db")]
     assert changes == []
 
@@ -166,7 +167,8 @@ async def test_sdk_oauth_client_logs_in_with_pkce_and_steps_up_for_a_write(tmp_p
                 who = await client.call_tool("whoami", {})
                 added = await client.call_tool("add_note", {"text": "stepped up"})
     assert who.structured_content is not None
-    assert who.structured_content["subject"] == "alice"
+    assert who.structured_content["subject"] == dev_subject("alice")  # AuthGate-shaped: a UUID
+    assert who.structured_content["account"] == "alice"  # from the token's extra_uid
     assert not added.is_error
     assert changes == ["alice:stepped up"]
     first, second = (parse_qs(urlsplit(url).query) for url in authorize_urls)
@@ -205,5 +207,6 @@ async def test_device_flow_token_works_through_the_gateway(tmp_path: Path) -> No
     assert pending.json()["error"] in ("authorization_pending", "slow_down")
     assert issued.status_code == 200, issued.text
     assert who.structured_content is not None
-    assert who.structured_content["subject"] == "bob"
+    assert who.structured_content["subject"] == dev_subject("bob")
+    assert who.structured_content["account"] == "bob"
     assert who.structured_content["client_id"] == "fleet-client"

@@ -141,7 +141,7 @@ def test_the_readme_commands_work_with_only_the_system_python(
         for step in ("# 1.", "# 2.", "# 3."):
             assert step in tried.stdout
         assert "HTTP/1.1 401" in tried.stdout
-        assert '"subject":"alice"' in tried.stdout.replace(" ", "")
+        assert '"account":"alice"' in tried.stdout.replace(" ", "")  # subject: alice's UUID (AuthGate-shaped)
     finally:
         rest = _stop(process)
     assert "fleet dev: stopped" in rest

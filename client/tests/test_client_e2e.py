@@ -83,7 +83,7 @@ def demo_upstream(door: FrontDoor, name: str) -> Any:
         text: Annotated[str, Field(description="what to write")], ctx: Context[Any, Any]
     ) -> str:
         """Pretend to write something (needs the write scope)."""
-        return f"{caller(ctx).subject} wrote {text}"
+        return f"{caller(ctx).account} wrote {text}"
 
     return build_app(mcp, settings)
 
@@ -141,7 +141,7 @@ async def test_login_read_call_and_step_up_on_write(tmp_path: pathlib.Path) -> N
                 me = await mcp.call_tool("whoami", {})
             async with client.connect("demo") as mcp:
                 wrote = await mcp.call_tool("write_note", {"text": "hello"})
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert me.structured_content["scopes"] == ["demo:read"]
     assert me.structured_content["audience"] == [door.resource("demo")]
     assert wrote.is_error is False
@@ -160,7 +160,7 @@ async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path: pat
         async with fleet(tmp_path, "demo") as door:
             client = FleetClient(config_for(door, tmp_path), opener=browser_as("bob"))
             async with client.connect("demo") as mcp:
-                assert (await mcp.call_tool("whoami", {})).structured_content["subject"] == "bob"
+                assert (await mcp.call_tool("whoami", {})).structured_content["account"] == "bob"
             with pytest.raises(ExceptionGroup) as refused:  # the flow error ends the connection
                 async with client.connect("demo") as mcp:
                     await mcp.call_tool("write_note", {"text": "x"})
@@ -185,7 +185,7 @@ async def test_device_flow_then_calls_without_a_browser(tmp_path: pathlib.Path) 
             await client.device_login("demo", scope="demo:read", prompt=approve, sleep=no_wait)
             async with client.connect("demo") as mcp:
                 me = await mcp.call_tool("whoami", {})
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert me.structured_content["client_id"] == "fleet-client"
 
 
@@ -202,7 +202,7 @@ async def test_refresh_after_expiry_needs_no_browser(tmp_path: pathlib.Path) -> 
             async with FleetClient(config, opener=no_browser).connect("demo") as mcp:
                 me = await mcp.call_tool("whoami", {})
             after = await storage.get_tokens()
-    assert me.structured_content["subject"] == "alice"
+    assert me.structured_content["account"] == "alice"
     assert before is not None
     assert after is not None
     assert after.access_token != before.access_token
@@ -308,7 +308,7 @@ async def test_cli_headless_login_call_whoami_and_logout(tmp_path: pathlib.Path)
             after = await run("--output", "json", "whoami")
     assert {t["name"] for t in json.loads(tools)} >= {"whoami", "write_note"}
     assert "alice wrote from-cli" in called
-    assert '"subject": "alice"' in whoami
+    assert '"account": "alice"' in whoami
     assert '"scope": "demo:read demo:write"' in local
     assert after.strip() == "[]"
 
@@ -339,4 +339,4 @@ async def test_the_example_runs_against_the_front_door(
             monkeypatch.setenv("FLEET_CLIENT_CONFIG", str(config_file))
             monkeypatch.setenv("FLEET_CLIENT_STATE_DIR", str(config.state_dir))  # signed in above
             await example["main"]("demo")
-    assert "'subject': 'alice'" in capsys.readouterr().out
+    assert "'account': 'alice'" in capsys.readouterr().out

@@ -142,11 +142,11 @@ async def test_cli_against_fleet_dev(tmp_path: pathlib.Path) -> None:
             await cli(env, tmp_path, "logout")
             await cli_with_user(env, tmp_path, "login", "--device", "--server", "gitea", marker="/device")
             after_device = json.loads(await cli(env, tmp_path, "--output", "json", "call", "gitea", "whoami"))
-    assert me["result"]["subject"] == "alice"
+    assert me["result"]["account"] == "alice"
     created = json.loads(issue)
     assert created["is_error"] is False, created
     assert "from fleet-client" in json.dumps(created["result"])
     (grant,) = grants
     assert grant["scope"] == "gitea:read gitea:write"
     assert grant["refreshable"] is True
-    assert after_device["result"]["subject"] == "alice"
+    assert after_device["result"]["account"] == "alice"

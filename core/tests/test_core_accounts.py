@@ -1,4 +1,4 @@
-"""user_map / unmapped_users: which backend account a caller acts as (DESIGN §3.3)."""
+"""user_map / account_source: which backend account a caller acts as (DESIGN §3.3)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from fleet_core import ServerSettings
-from fleet_core.testing import settings_for
+from fleet_core import ServerSettings, ToolError
+from fleet_core.testing import identity, settings_for
 
 
 def settings(**overrides: Any) -> ServerSettings:
@@ -22,21 +22,53 @@ def test_a_dict_maps_subjects_and_the_rest_act_as_themselves() -> None:
     s = settings(user_map={"user-123": "alice"})
     assert s.account_for("user-123") == "alice"
     assert s.account_for("bob") == "bob"
-    assert s.unmapped_users == "identity"
+    assert s.account_source == "subject"  # the default outside jwt mode
 
 
-def test_refuse_gives_no_account_to_an_unmapped_subject() -> None:
-    s = settings(user_map={"user-123": "alice"}, unmapped_users="refuse")
+def test_user_map_source_gives_no_account_to_an_unmapped_subject() -> None:
+    s = settings(user_map={"user-123": "alice"}, account_source="user_map")
     assert s.account_for("user-123") == "alice"
     assert s.account_for("bob") is None
     assert s.account_for("alice") is None  # a mapped *account* name is not a subject
 
 
-def test_the_default_is_an_empty_map_and_identity() -> None:
+def test_claim_source_reads_the_username_claim_and_the_map_still_wins() -> None:
+    s = settings(trust_mode="jwt", user_map={"client:ci-bot": "ci"})
+    assert s.account_source == "claim"  # the default in jwt mode
+    uuid_sub = "0b4f3c1e-8a4f-4b52-9a3e-5d6f7a8b9c0d"
+    assert s.account_for(uuid_sub, {"sub": uuid_sub, "extra_uid": "alice"}) == "alice"
+    assert s.account_for(uuid_sub, {"sub": uuid_sub}) is None  # no claim: no account, never the sub
+    assert s.account_for(uuid_sub, {"extra_uid": ""}) is None
+    assert s.account_for(uuid_sub, {"extra_uid": 7}) is None
+    assert s.account_for(uuid_sub, {"extra_uid": "al\nice"}) is None
+    assert s.account_for(uuid_sub, {"extra_uid": " alice"}) is None
+    assert s.account_for("client:ci-bot", {"sub": "client:ci-bot"}) == "ci"
+    other = settings(trust_mode="jwt", account_claim="preferred_username")
+    assert other.account_for(uuid_sub, {"preferred_username": "bob", "extra_uid": "x"}) == "bob"
+
+
+def test_claim_source_needs_jwt_mode() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"account_source=claim .* needs trust_mode=jwt"):
+        settings(account_source="claim")
+
+
+def test_account_of_refuses_with_a_reason_naming_the_setting() -> None:
+    s = settings(trust_mode="jwt")
+    who = identity("0b4f3c1e-8a4f-4b52-9a3e-5d6f7a8b9c0d", audience=s.public_url, account=None)
+    with pytest.raises(
+        ToolError, match=r"no Gitea account name: the token carries no usable `extra_uid` claim"
+    ):
+        s.account_of(who, "Gitea")
+    with pytest.raises(ToolError, match="FLEET_USER_MAP has no entry"):
+        settings(account_source="user_map").account_of(who, "Gitea")
+    assert s.account_of(identity("x", audience=s.public_url, account="bob"), "Gitea") == "bob"
+
+
+def test_the_default_is_an_empty_map_and_the_subject() -> None:
     s = settings()
     assert s.user_map == {}
     assert s.account_for("client:ci-bot") == "client:ci-bot"
-    assert settings(unmapped_users="refuse").account_for("anyone") is None
+    assert settings(account_source="user_map").account_for("anyone") is None
 
 
 def test_a_json_string_and_an_at_file_are_read(tmp_path: Path) -> None:
@@ -54,7 +86,7 @@ def test_the_environment_form_is_not_json_decoded_first(
     path.write_text('{"sub-1": "bob"}')
     monkeypatch.setenv("FLEET_TRUST_MODE", "insecure-dev")
     monkeypatch.setenv("FLEET_USER_MAP", f"@{path}")
-    monkeypatch.setenv("FLEET_UNMAPPED_USERS", "refuse")
+    monkeypatch.setenv("FLEET_ACCOUNT_SOURCE", "user_map")
     s = ServerSettings()
     assert (s.account_for("sub-1"), s.account_for("sub-2")) == ("bob", None)
     monkeypatch.setenv("FLEET_USER_MAP", '{"sub-3": "dave"}')
@@ -90,6 +122,6 @@ def test_a_bad_file_names_the_file(tmp_path: Path) -> None:
         settings(user_map=f"@{path}")
 
 
-def test_unmapped_users_takes_only_the_two_policies() -> None:
-    with pytest.raises(pydantic.ValidationError, match="unmapped_users"):
-        settings(unmapped_users="map")
+def test_account_source_takes_only_the_three_sources() -> None:
+    with pytest.raises(pydantic.ValidationError, match="account_source"):
+        settings(account_source="map")

@@ -69,6 +69,7 @@ async def test_valid_secret_and_headers_reach_the_tool(
         "server": "test",
         "outcome": "ok",
         "subject": "alice",
+        "account": "alice",
         "client": "fleet-client",
         "token_id": "j",
         "tool": "echo",

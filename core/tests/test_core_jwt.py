@@ -283,3 +283,47 @@ async def test_any_spelling_of_a_query_string_token_is_refused(
     async with JwtIssuer() as issuer:
         token = issuer.mint(RESOURCE, scope="test:read")
         assert_refused(await call(server, issuer, bearer(token), path=query), ran)
+
+
+async def test_the_gateway_secret_is_a_second_lock_in_jwt_mode(server: MCPServer, ran: list[str]) -> None:
+    """Production topology: a valid token alone is not enough when the server has a gateway secret;
+    a token that reached another server's gateway route (another secret) is refused too."""
+    secret = "db-only-secret-0123456789"
+    async with JwtIssuer() as issuer:
+        token = issuer.mint(RESOURCE, scope="test:read")
+        without = await call(server, issuer, bearer(token), gateway_secrets=[secret])
+        wrong = await call(
+            server,
+            issuer,
+            bearer(token) | {"X-MCP-Gateway-Secret": "another-servers-secret-0123"},
+            gateway_secrets=[secret],
+        )
+        assert ran == []
+        good = await call(
+            server, issuer, bearer(token) | {"X-MCP-Gateway-Secret": secret}, gateway_secrets=[secret]
+        )
+    assert_refused(without, [])
+    assert_refused(wrong, [])
+    assert good.status_code == 200, good.text
+    assert ran == ["echo"]
+
+
+async def test_jwks_url_overrides_discovery_when_the_issuer_is_unreachable(
+    server: MCPServer, ran: list[str]
+) -> None:
+    """Inside compose the issuer's public URL is not reachable from a server: it fetches the keys from
+    AuthGate's internal address, while `iss` must still be the public URL."""
+    public = "https://auth.example.com"
+    async with JwtIssuer() as issuer:
+        token = issuer.mint(RESOURCE, scope="test:read", iss=public)
+        config = settings_for(
+            name="test", trust_mode=TrustMode.JWT, issuer=public, jwks_url=f"{issuer.url}/jwks"
+        )
+        with anyio.fail_after(15):
+            async with serve_server(server, config) as url, httpx2.AsyncClient() as http:
+                response = await http.post(
+                    url, json=call_body("echo", {"text": "hi"}), headers=MCP_HEADERS | bearer(token)
+                )
+        assert (issuer.metadata_requests, issuer.jwks_requests) == (0, 1)
+    assert response.status_code == 200, response.text
+    assert ran == ["echo"]

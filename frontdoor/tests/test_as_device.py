@@ -7,6 +7,7 @@ import httpx2
 import pytest
 from starlette.applications import Starlette
 
+from fleet_core import dev_subject
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_device, form_fields
 from fleet_frontdoor.authserver.testing import Clock, asgi_client, sample_manifest, seeded
@@ -69,7 +70,7 @@ async def test_device_flow_approved(app: Starlette, clock: Clock) -> None:
         assert tokens["scope"] == "db:read"  # bob holds only db:read
         assert tokens["refresh_token"]
         me = await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
-        assert me.json()["sub"] == "bob"
+        assert me.json()["sub"] == dev_subject("bob")
         clock.now += 5
         again = await poll(http, body["device_code"])
     assert again.json()["error"] == "invalid_grant"

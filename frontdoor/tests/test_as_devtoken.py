@@ -7,6 +7,7 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
+from fleet_core import dev_subject
 from fleet_frontdoor.authserver import DevTokenError, build_auth_server, mint_dev_token
 from fleet_frontdoor.authserver.testing import asgi_client, sample_manifest, seeded
 
@@ -36,7 +37,8 @@ async def test_dev_token_for_the_server_the_scope_names(app: Starlette) -> None:
     assert body["scope"] == "gitea:read gitea:write"
     claims = claims_of(body["access_token"])
     assert claims["aud"] == GITEA
-    assert claims["sub"] == "alice"
+    assert claims["sub"] == dev_subject("alice")  # AuthGate: a UUID, never the name
+    assert claims["extra_uid"] == "alice"
     assert claims["type"] == "access"
     assert claims["client_id"] == "fleet-dev-token"
     assert me.status_code == 200
@@ -107,7 +109,8 @@ async def test_mint_dev_token_uses_the_servers_keys(tmp_path: pathlib.Path) -> N
         me = await http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
     key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]].key
     claims = jwt.decode(token, key, algorithms=["RS256"], audience=DB, issuer="http://127.0.0.1:8701")
-    assert claims["sub"] == "bob"
+    assert claims["sub"] == dev_subject("bob")  # AuthGate: a UUID, never the name
+    assert claims["extra_uid"] == "bob"
     assert me.status_code == 200
 
 

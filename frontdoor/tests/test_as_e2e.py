@@ -21,7 +21,7 @@ from mcp.shared.auth import (
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fleet_core import bind_loopback
+from fleet_core import bind_loopback, dev_subject
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
 from fleet_frontdoor.authserver.testing import (
     SAMPLE_TOML,
@@ -78,7 +78,8 @@ async def test_code_flow_over_real_http(tmp_path: pathlib.Path) -> None:
                 token = r.json()["access_token"]
                 key = await jwks_key(http, issuer, token)
     claims = jwt.decode(token, key, algorithms=["RS256"], audience=resource, issuer=issuer)
-    assert claims["sub"] == "alice"
+    assert claims["sub"] == dev_subject("alice")  # AuthGate: a UUID, never the name
+    assert claims["extra_uid"] == "alice"
     assert claims["scope"] == "db:read"
     assert claims["type"] == "access"
 
@@ -97,7 +98,8 @@ async def test_dev_token_over_real_http_from_loopback(tmp_path: pathlib.Path) ->
         audience=manifest.server("db").resource,
         issuer=issuer,
     )
-    assert claims["sub"] == "bob"
+    assert claims["sub"] == dev_subject("bob")  # AuthGate: a UUID, never the name
+    assert claims["extra_uid"] == "bob"
 
 
 @pytest.mark.anyio
@@ -236,7 +238,7 @@ async def test_mcp_sdk_oauth_client_completes_the_code_flow(tmp_path: pathlib.Pa
                     Client(streamable_http_client(resource, http_client=http)) as client,
                 ):
                     result = await client.call_tool("whoami", {})
-    assert result.structured_content == {"sub": "alice"}
+    assert result.structured_content == {"sub": dev_subject("alice")}
     query = parse_qs(urlsplit(seen[0]).query)
     assert query["code_challenge_method"] == ["S256"]
     assert query["resource"] == [resource]

@@ -10,6 +10,7 @@ import jwt
 import pytest
 from starlette.applications import Starlette
 
+from fleet_core import dev_subject
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser
 from fleet_frontdoor.authserver.testing import (
@@ -158,8 +159,9 @@ async def test_access_token_verifies_against_jwks_with_authgate_claims(app: Star
     assert header["kid"] in {k["kid"] for k in jwks["keys"]}
     claims = verify(tokens["access_token"], jwks)
     assert claims["iss"] == ISSUER
-    assert claims["sub"] == "alice"
-    assert claims["user_id"] == "alice"
+    assert claims["sub"] == dev_subject("alice")  # AuthGate: a UUID, never the name
+    assert claims["extra_uid"] == "alice"
+    assert claims["user_id"] == dev_subject("alice")
     assert claims["client_id"] == "fleet-client"
     assert claims["scope"] == "db:read db:write"
     assert claims["type"] == "access"
@@ -382,7 +384,8 @@ async def test_introspection(app: Starlette) -> None:
             await http.post("/oauth/introspect", data={"token": tokens["refresh_token"]}, auth=auth)
         ).json()
     assert active["active"] is True
-    assert active["sub"] == "alice"
+    assert active["sub"] == dev_subject("alice")  # AuthGate: a UUID, never the name
+    assert active["extra_uid"] == "alice"
     assert active["aud"] == DB
     assert active["scope"] == "db:read db:write"
     assert junk == {"active": False}
@@ -396,7 +399,8 @@ async def test_userinfo(app: Starlette) -> None:
         tokens = await user_tokens(http, user="bob", scope="db:read")
         me = (await userinfo(http, tokens["access_token"])).json()
         none = await http.get("/oauth/userinfo")
-    assert me["sub"] == "bob"
+    assert me["sub"] == dev_subject("bob")  # AuthGate: a UUID, never the name
+    assert me["preferred_username"] == "bob"
     assert me["teams"] == ["payments"]
     assert none.status_code == 401
     assert 'error="invalid_token"' in none.headers["www-authenticate"]

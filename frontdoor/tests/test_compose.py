@@ -1,7 +1,8 @@
 """The compose stack: in sync with fleet.toml, valid Compose, and keeping the security properties it must.
 
 No Docker engine runs here: these tests check the files (schema, sync, S1 network layout, secrets only as
-required env references, gateway-secret trust with the manifest's resource URLs, strict Kong config), not a
+required env references, jwt trust + one gateway secret per server with the manifest's resource URLs,
+strict Kong config), not a
 running stack.
 """
 
@@ -24,13 +25,16 @@ import jsonschema
 import psycopg
 import pytest
 import yaml
+from anyio.from_thread import start_blocking_portal
 
-from fleet_core.testing import MCP_HEADERS, call_body, free_port, identity, identity_headers
+from fleet_core import dev_subject
+from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port
 from fleet_db.embedded import SUPERUSER, EmbeddedPostgres
 from fleet_frontdoor.cli import main
-from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, GATEWAY_SECRET_VAR, ISSUER_VAR, compose_upstream
-from fleet_frontdoor.generate import ISSUER_ENV, ORIGIN_ENV, SECRET_ENV, render
+from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, ISSUER_VAR, compose_upstream
+from fleet_frontdoor.generate import ISSUER_ENV, ORIGIN_ENV, deck_secret_var, render
 from fleet_frontdoor.manifest import Manifest, load_manifest
+from fleet_frontdoor.topology import gateway_secret_var
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "fleet.toml"
@@ -148,9 +152,12 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
     assert networks["mcp"] == {"internal": True}
     assert members["mcp"] == {"kong"} | servers
     assert set(services["kong"]["networks"]) == {"edge", "mcp"}
-    assert services["authgate"]["networks"] == ["edge"]
+    assert set(services["authgate"]["networks"]) == {"edge", "authgate-keys"}
+    # the servers fetch AuthGate's keys on an internal network with no backend on it
+    assert networks["authgate-keys"] == {"internal": True}
+    assert members["authgate-keys"] == {"authgate"} | servers
     for server in servers:
-        for net in set(services[server]["networks"]) - {"mcp"}:
+        for net in set(services[server]["networks"]) - {"mcp", "authgate-keys"}:
             # a server's own backend network: no gateway, no AS, no other server on it
             assert members[net] & ({"kong", "authgate"} | servers) == {server}, net
             if not networks[net].get("internal"):
@@ -192,15 +199,26 @@ def test_every_secret_is_a_required_environment_reference() -> None:
     assert ".secrets/" in ignored
 
 
-def test_servers_trust_only_the_gateway_secret_and_serve_the_manifest_resource() -> None:
+def test_servers_verify_the_token_with_their_own_gateway_secret_and_serve_the_manifest_resource() -> None:
+    """The production topology (DESIGN §3.1): Kong passes the bearer through, each server runs jwt trust
+    with the username claim as account name, and its own gateway secret — Kong holds them all, each server
+    only its own."""
     doc = compose()
     kong_env = doc["services"]["kong"]["environment"]
-    assert required_var(kong_env[SECRET_ENV]) == GATEWAY_SECRET_VAR
+    own: dict[str, str] = {}
     for server in manifest().enabled_servers:
+        deck = deck_secret_var(server)
+        assert required_var(kong_env[deck]) == gateway_secret_var(server)
         prefix = f"FLEET_{server.name.upper()}_"
         env = servers_env(doc, server.name)
-        assert env[prefix + "TRUST_MODE"] == "gateway-secret"
-        assert required_var(env[prefix + "GATEWAY_SECRETS"]) == GATEWAY_SECRET_VAR
+        assert env[prefix + "TRUST_MODE"] == "jwt"
+        assert env[prefix + "ACCOUNT_SOURCE"] == "claim"
+        assert interpolate(env[prefix + "ACCOUNT_CLAIM"], {}) == "extra_uid"  # AuthGate's username claim
+        assert env[prefix + "JWKS_URL"] == "http://authgate:8080/.well-known/jwks.json"
+        own[server.name] = required_var(env[prefix + "GATEWAY_SECRETS"])
+        assert own[server.name] == gateway_secret_var(server)
+        others = [v for k, v in env.items() if k != prefix + "GATEWAY_SECRETS"]
+        assert not any("GATEWAY_SECRET" in v for v in others), "a server holds only its own secret"
         # the manifest's resource by default, and the same origin variable as Kong's audience
         assert interpolate(env[prefix + "PUBLIC_URL"], {}) == server.resource
         production = {GATEWAY_ORIGIN_VAR: "https://mcp.example.com", ISSUER_VAR: "https://auth.example.com"}
@@ -212,6 +230,7 @@ def test_servers_trust_only_the_gateway_secret_and_serve_the_manifest_resource()
         assert f"http://{env[prefix + 'ALLOWED_HOSTS']}" == upstream
         assert env[prefix + "HOST"] == "0.0.0.0"  # noqa: S104 - inside the container, internal networks
         assert env[prefix + "PORT"] == upstream.rsplit(":", 1)[1]
+    assert len(set(own.values())) == len(own)  # one secret per server
     assert interpolate(kong_env[ORIGIN_ENV], {}) == manifest().gateway.origin
     authgate = doc["services"]["authgate"]["environment"]
     assert interpolate(authgate["BASE_URL"], {}) == manifest().issuer.url
@@ -223,10 +242,11 @@ def test_compose_kong_config_is_strict_and_matches_the_manifest_once_rendered() 
     template = (ROOT / "gateway" / "kong.compose.yml").read_text()
     kong_env = compose()["services"]["kong"]["environment"]
     # every decK variable the template reads is one the kong service is given
-    assert set(re.findall(r'env "(DECK_[A-Z0-9_]+)"', template)) == {SECRET_ENV, ORIGIN_ENV, ISSUER_ENV}
-    assert {SECRET_ENV, ORIGIN_ENV, ISSUER_ENV} <= set(kong_env)
+    secret_vars = {deck_secret_var(s): f"{s.name}-secret-{'s' * 24}" for s in manifest().enabled_servers}
+    assert set(re.findall(r'env "(DECK_[A-Z0-9_]+)"', template)) == {*secret_vars, ORIGIN_ENV, ISSUER_ENV}
+    assert {*secret_vars, ORIGIN_ENV, ISSUER_ENV} <= set(kong_env)
     origin, issuer = "https://mcp.example.com", "https://auth.example.com"
-    rendered = deck_render(template, {SECRET_ENV: "s" * 32, ORIGIN_ENV: origin, ISSUER_ENV: issuer})
+    rendered = deck_render(template, secret_vars | {ORIGIN_ENV: origin, ISSUER_ENV: issuer})
     services = yaml.safe_load(rendered)["services"]
     dev_services = yaml.safe_load((ROOT / "gateway" / "kong.yml").read_text())["services"]
     for service, dev, server in zip(services, dev_services, manifest().enabled_servers, strict=True):
@@ -238,7 +258,7 @@ def test_compose_kong_config_is_strict_and_matches_the_manifest_once_rendered() 
         assert config["issuer"] == issuer
         assert config["audience"] == origin + server.path
         assert config["jwks_uri"] == "http://authgate:8080/.well-known/jwks.json"
-        assert config["upstream_auth_mode"] == "strip"
+        assert config["upstream_auth_mode"] == "passthrough"  # the server verifies the bearer itself
         assert [k for k, v in config.items() if k.startswith("skip_") or k == "debug_claims"] == [
             "skip_issuer_check",
             "skip_type_check",
@@ -247,7 +267,7 @@ def test_compose_kong_config_is_strict_and_matches_the_manifest_once_rendered() 
             "debug_claims",
         ]
         assert not any(v for k, v in config.items() if k.startswith("skip_") or k == "debug_claims")
-        secret = "X-MCP-Gateway-Secret:" + "s" * 32
+        secret = "X-MCP-Gateway-Secret:" + secret_vars[deck_secret_var(server)]
         assert plugins["request-transformer"]["replace"]["headers"] == [secret]
         assert plugins["request-transformer"]["add"]["headers"] == [secret]
         # everything but the addresses is the same as the reviewed gateway/kong.yml
@@ -362,18 +382,28 @@ def test_db_provision_job_and_mcp_db_url_work_against_a_real_postgresql(
 
 @pytest.mark.parametrize("name", ["gitea", "sentry", "wiki"])
 def test_server_runs_with_its_compose_environment_behind_kongs_host(name: str, tmp_path: Path) -> None:
-    """The server process accepts exactly the environment compose gives it (on loopback here, not 0.0.0.0):
-    the image's HEALTHCHECK command passes, Kong's Host `mcp-<name>:<port>` with the secret and identity is
-    served, another Host or a missing secret is refused."""
+    """The server process accepts exactly the environment compose gives it (on loopback here, not 0.0.0.0,
+    and the JWKS from a throwaway issuer instead of AuthGate): the image's HEALTHCHECK command passes, Kong's
+    Host `mcp-<name>:<port>` with its own secret and an AuthGate-shaped bearer is served as the username,
+    another Host, a missing secret or another server's secret is refused."""
     server = manifest().server(name)
     prefix = f"FLEET_{name.upper()}_"
     secret = "compose-test-secret-0123456789"
-    values = {GATEWAY_SECRET_VAR: secret, "FLEET_GITEA_TOKEN": "t", "FLEET_WIKI_BOT_PASSWORD": "p"}
+    values = {gateway_secret_var(server): secret, "FLEET_GITEA_TOKEN": "t", "FLEET_WIKI_BOT_PASSWORD": "p"}
     values |= {"FLEET_SENTRY_ORG": "acme", "FLEET_SENTRY_AUTH_TOKEN": "t"}
     env = {k: interpolate(v, values) for k, v in servers_env(compose(), name).items()}
     kong_host = env[prefix + "ALLOWED_HOSTS"]
     port = free_port()
     env |= {prefix + "HOST": "127.0.0.1", prefix + "PORT": str(port)}
+    with start_blocking_portal() as portal, portal.wrap_async_context_manager(JwtIssuer()) as issuer:
+        env |= {prefix + "ISSUER": issuer.url, prefix + "JWKS_URL": issuer.url + "/jwks"}
+        token = issuer.mint(server.resource, scope=f"{name}:read")  # sub = UUID, extra_uid = alice
+        _run_compose_server(name, env, kong_host, port, secret, token, tmp_path)
+
+
+def _run_compose_server(
+    name: str, env: dict[str, str], kong_host: str, port: int, secret: str, token: str, tmp_path: Path
+) -> None:
     # loopback only: the backends are a closed local port (whoami reaches the tool either way)
     for key in ("FLEET_GITEA_URL", "FLEET_WIKI_URL", "FLEET_SENTRY_BASE_URL"):
         if key in env:
@@ -393,15 +423,20 @@ def test_server_runs_with_its_compose_environment_behind_kongs_host(name: str, t
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "the HEALTHCHECK never passed"
                 time.sleep(0.1)
-            who = identity("alice", f"{name}:read", audience=server.resource)
-            headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": secret}
+            bearer = {"Authorization": f"Bearer {token}"}
+            headers = MCP_HEADERS | bearer | {"X-MCP-Gateway-Secret": secret}
             url = f"http://127.0.0.1:{port}/mcp"
             with httpx2.Client(timeout=10, trust_env=False) as http:
                 ok = http.post(url, json=call_body("whoami"), headers=headers | {"Host": kong_host})
                 assert ok.status_code == 200, ok.text
-                # through the secret, identity and Host checks into MCP: a tool result (for sentry a
+                # through the secret, token and Host checks into MCP: a tool result (for sentry a
                 # backend error, its whoami looks the caller up in Sentry)
                 assert ok.json()["result"]["content"]
+                if name != "sentry":
+                    who = ok.json()["result"]["structuredContent"]
+                    assert (who["subject"], who["account"]) == (dev_subject("alice"), "alice")
+                another = headers | {"X-MCP-Gateway-Secret": "another-servers-secret-0123", "Host": kong_host}
+                assert http.post(url, json=call_body("whoami"), headers=another).status_code == 401
                 other_host = http.post(url, json=call_body("whoami"), headers=headers | {"Host": "evil:80"})
                 assert other_host.status_code in (400, 403, 421)
                 no_secret = {k: v for k, v in headers.items() if k != "X-MCP-Gateway-Secret"}

@@ -20,11 +20,12 @@ import pytest
 import yaml
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from fleet_core import dev_subject
 from fleet_core.testing import MCP_HEADERS, call_body, free_port, running_app
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.gateway import build_gateway
-from fleet_frontdoor.generate import SECRET_ENV, check, render_kong
+from fleet_frontdoor.generate import check, deck_secret_var, render_kong
 from fleet_frontdoor.manifest import Manifest, load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,12 +99,15 @@ def test_g23_kong_config_is_strict_and_carries_no_secret() -> None:
         }
         # the plugin rejects X-MCP-* names in upstream_extra_headers; the secret rides request-transformer
         assert not any(h.lower().startswith("x-mcp-") for h in config["upstream_extra_headers"])
-        secret = f'X-MCP-Gateway-Secret:${{{{ env "{SECRET_ENV}" }}}}'
+        # one secret per server, so a compromised server can't replay its secret at another
+        secret = f'X-MCP-Gateway-Secret:${{{{ env "{deck_secret_var(server)}" }}}}'
         assert plugins["request-transformer"]["replace"]["headers"] == [secret]
         assert plugins["request-transformer"]["add"]["headers"] == [secret]
         assert "WWW-Authenticate" in plugins["cors"]["exposed_headers"]
         assert plugins["cors"]["preflight_continue"] is False
-    assert SECRET_ENV.startswith("DECK_")  # decK substitutes DECK_* variables only
+    secret_vars = {deck_secret_var(s) for s in manifest.enabled_servers}
+    assert len(secret_vars) == len(services)
+    assert all(v.startswith("DECK_") for v in secret_vars)  # decK substitutes DECK_* variables only
     text = (ROOT / "gateway" / "kong.yml").read_text()
     assert text.count("${{") == 2 * len(services)  # every secret is an env reference, nothing else is
 
@@ -155,7 +159,8 @@ async def test_dev_token_prints_only_the_token_or_fails_clearly(
             token = out.removesuffix("\n")
             assert "\n" not in token
             claims = jwt.decode(token, options={"verify_signature": False})
-            assert claims["sub"] == "alice"
+            assert claims["sub"] == dev_subject("alice")  # AuthGate: a UUID, never the name
+            assert claims["extra_uid"] == "alice"
             assert claims["aud"] == load_manifest(path).server("gitea").resource
             bob = [*argv[:-4], "--user", "bob", "--scope", "gitea:read"]
             code, out, err = await anyio.to_thread.run_sync(run_cli, bob, capsys)
@@ -218,7 +223,9 @@ async def test_fleet_dev_runs_the_fleet_reports_unavailable_servers_and_stops_on
                     headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"},
                 )
                 assert r.status_code == 200, r.text
-                assert r.json()["result"]["structuredContent"]["subject"] == "alice"
+                who = r.json()["result"]["structuredContent"]
+                # production topology: the server verified the token itself and acts as its username claim
+                assert (who["subject"], who["account"]) == (dev_subject("alice"), "alice")
             # the README's "try it" script, as a user runs it from a second terminal
             script = Path(__file__).parents[2] / "scripts" / "try-fleet"
             tried = await anyio.run_process(
@@ -234,7 +241,7 @@ async def test_fleet_dev_runs_the_fleet_reports_unavailable_servers_and_stops_on
             assert "HTTP/1.1 401" in shown
             assert f'resource_metadata="{manifest.server("gitea").prm_url}"' in shown
             assert f'"resource":"{resource}"' in shown.replace(" ", "")
-            assert '"subject":"alice"' in shown.replace(" ", "")
+            assert '"account":"alice"' in shown.replace(" ", "")
             state = json.loads((tmp_path / "state" / "dev.json").read_text())
             children = [c["pid"] for c in state["components"].values() if c["pid"]]
             assert len(children) == 3  # auth, gateway, gitea

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 from starlette.types import Receive, Scope, Send
 
-from fleet_core import WRITE, build_app, create_server, requires
+from fleet_core import WRITE, build_app, create_server, dev_subject, requires
 from fleet_core.jwt import FAILED_FETCH_RETRY
 from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port, running_app, settings_for
 from fleet_frontdoor.gateway import build_gateway, running_gateway
@@ -211,6 +211,8 @@ async def fleet_stack(
                 ],
             }
         )
+        # the echo server trusts the gateway secret + X-MCP-* headers: the bearer is stripped by default
+        gateway_options.setdefault("upstream_auth_mode", "strip")
         gateway = build_gateway(manifest, secret=SECRET, **gateway_options)
         url = await stack.enter_async_context(running_gateway(gateway, port=port))
         assert url == origin
@@ -290,7 +292,7 @@ async def test_row3_g6_valid_token_is_proxied_to_the_upstream() -> None:
         async with fleet_stack() as s, client() as http:
             r = await http.post(s.resource, json=call_body("whoami"), headers=s.auth())
             me = whoami(r)
-            assert me["subject"] == "alice"
+            assert me["subject"] == dev_subject("alice")
             assert me["scopes"] == ["echo:read"]
             assert me["audience"] == [s.resource]
             assert [(seen.method, seen.path) for seen in s.echo] == [("POST", "/mcp")]
@@ -315,7 +317,7 @@ async def test_g7_expiry_within_leeway_is_accepted() -> None:
             await http.post(s.resource, json=call_body("whoami"), headers=s.auth(barely))
             # the gateway let it through (leeway 30 s); the server's own expiry check is stricter (S3)
             assert len(s.echo) == 1
-            assert s.echo[0].one("x-mcp-subject") == "alice"
+            assert s.echo[0].one("x-mcp-subject") == dev_subject("alice")
 
 
 @pytest.mark.anyio
@@ -401,9 +403,9 @@ async def test_row6b_g18_client_mcp_headers_never_reach_the_upstream() -> None:
                 "X_MCP-Client": "forged",
             }
             r = await http.post(s.resource, json=call_body("whoami"), headers={**s.auth(), **spoof})
-            assert whoami(r)["subject"] == "alice"
+            assert whoami(r)["subject"] == dev_subject("alice")
             (seen,) = s.echo
-            assert seen.all("x-mcp-subject") == ["alice"]
+            assert seen.all("x-mcp-subject") == [dev_subject("alice")]
             assert seen.all("x-mcp-scope") == ["echo:read"]
             assert "x-mcp-foo" not in seen.names()
             assert "x_mcp_subject" not in seen.names()
@@ -607,7 +609,7 @@ async def test_g21_claims_map_to_headers_exactly_as_the_plugin_forwards_them() -
             )
             whoami(await http.post(s.resource, json=call_body("whoami"), headers=s.auth(token)))
             (seen,) = s.echo
-            assert seen.one("x-mcp-subject") == "alice"
+            assert seen.one("x-mcp-subject") == dev_subject("alice")
             assert seen.one("x-mcp-scope") == "echo:read echo:write"
             assert seen.one("x-mcp-issuer") == s.issuer.url
             assert seen.one("x-mcp-audience") == f"{s.resource} https://other.example/api"

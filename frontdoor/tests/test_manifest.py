@@ -55,7 +55,7 @@ def test_derived_urls(tmp_path: pathlib.Path) -> None:
     assert db.path == "/mcp/db"
     assert db.resource == "http://127.0.0.1:8700/mcp/db"
     assert db.prm_url == "http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/db"
-    assert m.gateway.upstream_auth_mode == "strip"
+    assert m.gateway.upstream_auth_mode == "passthrough"  # the production topology is the default
     assert m.gateway.leeway_seconds == 30
 
 

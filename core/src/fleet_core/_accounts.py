@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator
 from pydantic_settings import NoDecode
 
-__all__ = ["UserMap"]
+__all__ = ["UserMap", "dev_subject"]
+
+# Fixed namespace of the dev users' subjects: the same name gives the same UUID on every machine.
+_DEV_NAMESPACE = uuid.UUID("6f1c2b7e-5d1a-4e8b-9a3f-0c2d4e6f8a10")
+
+
+def dev_subject(name: str) -> str:
+    """The stable UUID `sub` a dev user gets, the way AuthGate gives every user a UUID (never the name)."""
+    return str(uuid.uuid5(_DEV_NAMESPACE, name))
+
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

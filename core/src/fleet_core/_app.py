@@ -35,7 +35,12 @@ Ready = Callable[[], Awaitable[None]]
 
 
 class WhoAmI(BaseModel):
-    subject: str = Field(description="The caller, as the front door identified them")
+    subject: str = Field(
+        description="The caller's stable id (the token's sub), as the front door identified them"
+    )
+    account: str | None = Field(
+        description="The name this server acts as on its backend (null: none usable, so it acts for no one)"
+    )
     scopes: list[str] = Field(description="Scopes granted to this call")
     client_id: str | None = Field(description="The OAuth client the caller used")
     issuer: str = Field(description="Who issued the caller's token")
@@ -95,6 +100,7 @@ def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
         who = caller(ctx)
         return WhoAmI(
             subject=who.subject,
+            account=who.account,
             scopes=sorted(who.scopes),
             client_id=who.client_id,
             issuer=who.issuer,

@@ -48,7 +48,12 @@ def audit(server: str, outcome: str, identity: Identity | None = None, **fields:
         "outcome": outcome,
     }
     if identity is not None:
-        line |= {"subject": identity.subject, "client": identity.client_id, "token_id": identity.token_id}
+        line |= {
+            "subject": identity.subject,
+            "account": identity.account,
+            "client": identity.client_id,
+            "token_id": identity.token_id,
+        }
     line |= fields
     audit_logger.info(json.dumps(line, separators=(",", ":"), default=str))
 
@@ -104,4 +109,4 @@ def _sentry_tags(server: str, tool: object, identity: Identity | None) -> None:
     if isinstance(tool, str):
         scope.set_tag("fleet.tool", tool)
     if identity is not None:
-        scope.set_user({"id": identity.subject})
+        scope.set_user({"id": identity.subject, "username": identity.account})

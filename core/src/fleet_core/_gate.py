@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +65,7 @@ class Gate:
                 settings.issuer,
                 leeway=settings.jwt_leeway_seconds,
                 refetch_interval=settings.jwks_refetch_seconds,
+                jwks_uri=settings.jwks_url or None,
             )
             if self.mode is TrustMode.JWT
             else None
@@ -112,12 +114,13 @@ class Gate:
         now = datetime.now(UTC)
         try:
             if self.mode is TrustMode.JWT:
+                if self.secrets:  # the second lock (DESIGN §3.1): only this server's gateway knows it
+                    self._check_secret(headers)
                 return await self._from_token(scope, headers, now)
             if self.mode is TrustMode.GATEWAY_SECRET:
                 self._check_secret(headers)
-            return identity_from_headers(
-                headers, audience=self.audience, issuer=self.settings.issuer, now=now
-            )
+            who = identity_from_headers(headers, audience=self.audience, issuer=self.settings.issuer, now=now)
+            return replace(who, account=self.settings.account_for(who.subject))
         except IdentityExpired as exc:
             # Shaped like the gateway's answer to an expired token (it forwards one up to its leeway
             # past `exp`; this check is stricter), so the client refreshes instead of giving up.
@@ -159,9 +162,10 @@ class Gate:
         for name, value in header_fields(headers).items():
             if derived.get(name) != value:
                 raise IdentityError(f"{name} header disagrees with the token")
-        return identity_from_fields(
+        who = identity_from_fields(
             derived, audience=self.audience, issuer=self.settings.issuer, now=now - self.leeway
         )
+        return replace(who, account=self.settings.account_for(who.subject, claims))
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes

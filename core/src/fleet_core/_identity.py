@@ -18,6 +18,7 @@ __all__ = [
     "IdentityError",
     "claim_fields",
     "claim_headers",
+    "clean_account",
     "header_fields",
     "identity_from_fields",
     "identity_from_headers",
@@ -55,6 +56,10 @@ class Identity:
     client_id: str | None
     token_id: str | None
     expires_at: datetime
+    # The name the backend knows the caller by (Gitea username, PostgreSQL fleet.subject, wiki/Sentry
+    # attribution). The gate resolves it per the server's `account_source`; None = no usable name, and
+    # every tool that acts on the backend refuses (ServerSettings.account_of), never the service account.
+    account: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -100,6 +105,14 @@ def identity_from_fields(fields: Mapping[str, str], *, audience: str, issuer: st
         token_id=fields.get("token_id") or None,
         expires_at=_expiry(fields["expires"], now),
     )
+
+
+def clean_account(value: Any) -> str | None:
+    """A usable account name, or None: a non-empty string without control characters, surrounding
+    whitespace or more than 255 characters (it ends up in headers, SQL settings and edit summaries)."""
+    if not isinstance(value, str) or not value or value != value.strip() or len(value) > 255:
+        return None
+    return None if _CONTROL.search(value) else value
 
 
 def header_fields(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

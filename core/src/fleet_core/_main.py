@@ -45,4 +45,5 @@ def stdio_caller(server: str, *, who: str) -> Identity:
         client_id=None,
         token_id=None,
         expires_at=datetime.now(UTC) + timedelta(days=3650),
+        account=user,
     )

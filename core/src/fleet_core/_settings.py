@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._accounts import UserMap
+from ._errors import ToolError
+from ._identity import Identity, clean_account
 from .http import prm_url
 
 __all__ = ["BackendUrl", "ServerSettings", "TrustMode", "is_loopback"]
@@ -70,9 +73,15 @@ class ServerSettings(BaseSettings):
     trust_mode: TrustMode = Field(default=TrustMode.GATEWAY_SECRET, description="How identity is proven.")
     gateway_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Accepted values of X-MCP-Gateway-Secret, comma-separated (several during rotation).",
+        description="Accepted values of X-MCP-Gateway-Secret, comma-separated (several during rotation). "
+        "Required in gateway-secret mode; in jwt mode, when set, checked as well (a second lock).",
     )
     issuer: str = Field(default="", description="Token issuer; required in jwt mode, checked when set.")
+    jwks_url: str = Field(
+        default="",
+        description="Where to fetch the issuer's keys in jwt mode, instead of discovering them from the "
+        "issuer URL (which an internal network may not reach; like the Kong plugin's jwks_uri).",
+    )
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="Clock skew allowed on exp/nbf.")
     jwks_refetch_seconds: float = Field(
         default=30.0, ge=0, description="Minimum time between JWKS refetches."
@@ -100,10 +109,18 @@ class ServerSettings(BaseSettings):
         default_factory=dict,
         description='Caller subject → backend account: JSON ({"user-123": "alice"}) or @/path/to/map.json.',
     )
-    unmapped_users: Literal["identity", "refuse"] = Field(
-        default="identity",
-        description="A subject missing from user_map acts as the account of the same name (identity) "
-        "or is refused (refuse).",
+    account_source: Literal["claim", "subject", "user_map"] | None = Field(
+        default=None,
+        description="Where a caller's backend account name comes from when user_map has no entry for "
+        "their subject: `claim` (the token's account_claim; jwt mode only), `subject` (sub itself, for "
+        "IdPs that put usernames there), or `user_map` (nowhere else: unmapped callers are refused). "
+        "Default: claim in jwt mode, subject otherwise.",
+    )
+    account_claim: str = Field(
+        default="extra_uid",
+        min_length=1,
+        description="The token claim holding the account name with account_source=claim "
+        "(AuthGate: <JWT_PRIVATE_CLAIM_PREFIX>_uid, `extra_uid` by default).",
     )
     sentry_dsn: SecretStr | None = Field(
         default=None,
@@ -115,7 +132,7 @@ class ServerSettings(BaseSettings):
         _split
     )
 
-    @field_validator("public_url", "issuer")
+    @field_validator("public_url", "issuer", "jwks_url")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
         if not value:
@@ -142,22 +159,49 @@ class ServerSettings(BaseSettings):
             raise ValueError(
                 "public_url is required (the resource URL clients use, e.g. <gateway>/mcp/<name>)"
             )
-        if mode is TrustMode.GATEWAY_SECRET:
-            secrets = [s.get_secret_value() for s in self.gateway_secrets]
-            if not secrets:
-                raise ValueError("trust_mode=gateway-secret needs at least one gateway secret")
-            if any(len(s) < 16 for s in secrets):
-                raise ValueError("gateway secrets must be at least 16 characters")
+        secrets = [s.get_secret_value() for s in self.gateway_secrets]
+        if mode is TrustMode.GATEWAY_SECRET and not secrets:
+            raise ValueError("trust_mode=gateway-secret needs at least one gateway secret")
+        if any(len(s) < 16 for s in secrets):
+            raise ValueError("gateway secrets must be at least 16 characters")
         if mode is TrustMode.JWT and not self.issuer:
             raise ValueError("trust_mode=jwt needs issuer (the authorization server's issuer URL)")
+        if self.account_source is None:
+            object.__setattr__(self, "account_source", "claim" if mode is TrustMode.JWT else "subject")
+        elif self.account_source == "claim" and mode is not TrustMode.JWT:
+            raise ValueError(
+                "account_source=claim reads the account name from the verified token, so it needs "
+                "trust_mode=jwt (a gateway forwards only `sub`); use user_map or subject instead"
+            )
         return self
 
-    def account_for(self, subject: str) -> str | None:
-        """The backend account `subject` acts as: its user_map entry, else itself ("identity"), else None
-        ("refuse"; the tool then raises a clear ToolError and never uses the service account's power)."""
+    def account_for(self, subject: str, claims: Mapping[str, Any] | None = None) -> str | None:
+        """The backend account `subject` acts as: its user_map entry, else per account_source the token
+        claim (`claims`, jwt mode), the subject itself, or None (the tool then raises a clear ToolError
+        and never uses the service account's power)."""
         if subject in self.user_map:
             return self.user_map[subject]
-        return subject if self.unmapped_users == "identity" else None
+        if self.account_source == "subject":
+            return clean_account(subject)
+        if self.account_source == "claim" and claims is not None:
+            return clean_account(claims.get(self.account_claim))
+        return None
+
+    def account_of(self, who: Identity, backend: str) -> str:
+        """The caller's account name on `backend`, or a ToolError that says why there is none."""
+        if who.account is not None:
+            return who.account
+        prefix = str(self.model_config.get("env_prefix", "FLEET_"))
+        mapping = f"{prefix}USER_MAP has no entry for it"
+        why = {
+            "claim": f"the token carries no usable `{self.account_claim}` claim and {mapping}",
+            "subject": "the subject is not a usable account name",
+            "user_map": mapping,
+        }[self.account_source or "user_map"]
+        raise ToolError(
+            f"{who.subject!r} has no {backend} account name: {why}. This server only acts as a named "
+            f"account, never as its service account; an administrator can add the caller to {prefix}USER_MAP."
+        )
 
     @property
     def public_origin(self) -> str:

@@ -25,11 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .manifest import Manifest, ServerEntry
+from .topology import gateway_secret_var
 
 __all__ = [
     "AUTHGATE_PORT",
     "GATEWAY_ORIGIN_VAR",
-    "GATEWAY_SECRET_VAR",
     "ISSUER_VAR",
     "KONG_PORT",
     "compose_upstream",
@@ -38,7 +38,6 @@ __all__ = [
     "service_name",
 ]
 
-GATEWAY_SECRET_VAR = "FLEET_GATEWAY_SECRET"  # noqa: S105 - a variable name
 GATEWAY_ORIGIN_VAR = "FLEET_GATEWAY_ORIGIN"
 ISSUER_VAR = "FLEET_ISSUER_URL"
 KONG_PORT = 8000  # Kong's proxy listener inside its container
@@ -219,9 +218,17 @@ def _server_service(
         prefix + "PUBLIC_URL": optional(GATEWAY_ORIGIN_VAR, server.origin) + server.path,
         prefix + "HOST": "0.0.0.0",  # noqa: S104 - inside its container, on internal networks only
         prefix + "PORT": str(port),
-        prefix + "TRUST_MODE": "gateway-secret",
-        prefix + "GATEWAY_SECRETS": required(GATEWAY_SECRET_VAR, "set the gateway secret in .env"),
+        # production topology (DESIGN §3.1): Kong passes the bearer through, the server verifies it (jwt),
+        # acts as the token's username claim, and its own gateway secret is a second lock
+        prefix + "TRUST_MODE": "jwt",
+        prefix + "ACCOUNT_SOURCE": "claim",
+        prefix + "ACCOUNT_CLAIM": optional("AUTHGATE_USERNAME_CLAIM", "extra_uid"),
+        prefix + "GATEWAY_SECRETS": required(
+            gateway_secret_var(server), f"set {gateway_secret_var(server)} in .env"
+        ),
         prefix + "ISSUER": optional(ISSUER_VAR, manifest.issuer.url),
+        # the issuer's public URL is not reachable from inside: keys come from AuthGate on `authgate-keys`
+        prefix + "JWKS_URL": f"http://authgate:{AUTHGATE_PORT}/.well-known/jwks.json",
         # Kong sends Host: <service>:<port> (preserve_host: false)
         prefix + "ALLOWED_HOSTS": f"{service_name(server)}:{port}",
         **(backend.env if backend else {}),
@@ -229,7 +236,7 @@ def _server_service(
     service: dict[str, Any] = {
         **_server_build(server),
         "environment": env,
-        "networks": ["mcp", *([network] if network else [])],
+        "networks": ["mcp", "authgate-keys", *([network] if network else [])],
         "read_only": True,
         "tmpfs": ["/tmp"],  # noqa: S108 - the container's own private tmpfs
         "cap_drop": ["ALL"],
@@ -244,7 +251,12 @@ def _server_service(
 def render_compose(manifest: Manifest) -> str:
     gateway_port = _port(manifest.gateway.origin)
     issuer_port = _port(manifest.issuer.url)
-    secret = required(GATEWAY_SECRET_VAR, "set the gateway secret in .env (openssl rand -base64 32)")
+    secrets = {
+        f"DECK_{gateway_secret_var(s)}": required(
+            gateway_secret_var(s), f"set {gateway_secret_var(s)} in .env"
+        )
+        for s in manifest.enabled_servers
+    }
     services: dict[str, Any] = {
         "kong": {
             "build": {
@@ -254,7 +266,7 @@ def render_compose(manifest: Manifest) -> str:
             "image": "mcp-fleet-kong:local",
             "environment": {
                 # rendered into the declarative config by decK at start (gateway/kong/render-and-start.sh)
-                "DECK_FLEET_GATEWAY_SECRET": secret,
+                **secrets,  # one per server
                 "DECK_FLEET_GATEWAY_ORIGIN": optional(GATEWAY_ORIGIN_VAR, manifest.gateway.origin),
                 "DECK_FLEET_ISSUER": optional(ISSUER_VAR, manifest.issuer.url),
                 "KONG_LOG_LEVEL": "info",  # the plugin logs its rejection reasons at info
@@ -272,11 +284,12 @@ def render_compose(manifest: Manifest) -> str:
             "secrets": [{"source": "authgate_jwt_key", "target": "authgate_jwt_key"}],
             "volumes": ["authgate-data:/app/data"],
             "ports": [f"{optional('FLEET_ISSUER_BIND', '127.0.0.1')}:{issuer_port}:{AUTHGATE_PORT}"],
-            "networks": ["edge"],
+            "networks": ["edge", "authgate-keys"],
             "restart": "unless-stopped",
         },
     }
-    networks: dict[str, Any] = {"edge": {}, "mcp": {"internal": True}}
+    # authgate-keys: the servers fetch AuthGate's JWKS; internal, and no backend is on it
+    networks: dict[str, Any] = {"edge": {}, "mcp": {"internal": True}, "authgate-keys": {"internal": True}}
     volumes: dict[str, Any] = {"authgate-data": {}}
     backends = _backends(manifest)
     for server in manifest.enabled_servers:
@@ -385,8 +398,9 @@ def render_env_example(manifest: Manifest) -> str:
         "# Generate random values with e.g. `openssl rand -hex 32`.",
         "",
         "# --- front door",
-        "# Shared by Kong (X-MCP-Gateway-Secret) and every server (accepted secret); >= 16 characters.",
-        f"{GATEWAY_SECRET_VAR}=",
+        "# One gateway secret per server (Kong sends it as X-MCP-Gateway-Secret; only that server takes it);",
+        "# >= 16 characters, e.g. `openssl rand -hex 32`.",
+        *(f"{gateway_secret_var(s)}=" for s in manifest.enabled_servers),
         "# Public origin of Kong and issuer of AuthGate; defaults: the manifest's (loopback) values.",
         f"# {GATEWAY_ORIGIN_VAR}={manifest.gateway.origin}",
         f"# {ISSUER_VAR}={manifest.issuer.url}",

@@ -35,6 +35,7 @@ from rich.text import Text
 from fleet_core import DevBackendUnavailable
 
 from .manifest import Manifest, ServerEntry
+from .topology import gateway_secret_var, trust_settings
 
 __all__ = ["DevFleet", "try_commands"]
 
@@ -110,7 +111,8 @@ class DevFleet:
 
     def __post_init__(self) -> None:
         self.stop = anyio.Event()
-        self.secret = secrets.token_urlsafe(32)
+        # one gateway secret per server: a compromised server can't impersonate callers at another
+        self.secrets = {s.name: secrets.token_urlsafe(32) for s in self.manifest.enabled_servers}
         self.logs = self.state_dir / "logs"
         issuer, origin = self.manifest.issuer.url, self.manifest.gateway.origin
         self.components["auth"] = Component("auth", "authorization server", issuer, issuer + "/healthz")
@@ -174,17 +176,16 @@ class DevFleet:
         return f" Still running from a previous `fleet dev`: pids {' '.join(alive)}." if alive else ""
 
     def _gw_env(self) -> dict[str, str]:
-        return {"FLEET_GATEWAY_SECRET": self.secret}
+        return {gateway_secret_var(s): self.secrets[s.name] for s in self.manifest.enabled_servers}
 
     def _server_env(self, server: ServerEntry) -> dict[str, str]:
+        """The production topology (topology.py): jwt trust + this server's own gateway secret."""
         prefix, upstream = _env_name(server), urlsplit(server.upstream)
+        trust = trust_settings(self.manifest, server, self.secrets[server.name])
         return {
-            prefix + "PUBLIC_URL": server.resource,
             prefix + "HOST": upstream.hostname or "127.0.0.1",
             prefix + "PORT": str(upstream.port or 80),
-            prefix + "TRUST_MODE": "gateway-secret",
-            prefix + "GATEWAY_SECRETS": self.secret,
-            prefix + "ISSUER": self.manifest.issuer.url,
+            **{prefix + key: value for key, value in trust.items()},
         }
 
     async def _watch_signals(self, signals: AsyncIterator[int]) -> None:

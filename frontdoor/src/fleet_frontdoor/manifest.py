@@ -73,7 +73,7 @@ class _Model(BaseModel):
 
 class GatewaySection(_Model):
     origin: str
-    upstream_auth_mode: Literal["strip", "passthrough"] = "strip"
+    upstream_auth_mode: Literal["strip", "passthrough"] = "passthrough"
     leeway_seconds: int = Field(default=30, ge=0, le=300)
 
     _check_origin = field_validator("origin")(_origin)

@@ -30,6 +30,7 @@ from .authserver.testing import seeded, serve_on
 from .gateway import build_gateway
 from .gateway._serve import EDGE
 from .manifest import Manifest, load_manifest
+from .topology import trust_settings
 
 __all__ = ["FrontDoor", "front_door"]
 
@@ -37,7 +38,7 @@ __all__ = ["FrontDoor", "front_door"]
 @dataclass
 class FrontDoor:
     manifest: Manifest
-    secret: str
+    secrets: dict[str, str]  # one gateway secret per server
     _sockets: dict[str, socket.socket] = field(default_factory=dict)
 
     @property
@@ -52,13 +53,10 @@ class FrontDoor:
         return self.manifest.server(name).resource
 
     def server_settings(self, name: str) -> dict[str, Any]:
-        """The core settings a server needs behind this front door (gateway-secret trust)."""
-        return {
-            "public_url": self.resource(name),
-            "trust_mode": "gateway-secret",
-            "gateway_secrets": [self.secret],
-            "issuer": self.issuer,
-        }
+        """The core settings a server needs behind this front door: the manifest's topology, as `fleet dev`
+        sets it (passthrough: jwt trust + its own gateway secret; strip: gateway-secret + user map)."""
+        server = self.manifest.server(name)
+        return {k.lower(): v for k, v in trust_settings(self.manifest, server, self.secrets[name]).items()}
 
     @contextlib.asynccontextmanager
     async def upstream(self, name: str, app: ASGIApp) -> AsyncIterator[str]:
@@ -108,14 +106,14 @@ async def front_door(
     sockets = {name: bind_loopback() for name in ["gateway", "issuer", *names]}
     url = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
     served = _manifest(base, names, url["gateway"], url["issuer"], {n: url[n] for n in names})
-    door = FrontDoor(served, secrets.token_urlsafe(24), {n: sockets[n] for n in names})
+    door = FrontDoor(served, {n: secrets.token_urlsafe(24) for n in names}, {n: sockets[n] for n in names})
     from .authserver import build_auth_server
 
     auth = build_auth_server(served, state_dir=seeded(state_dir), dev_token_endpoint=True)
     try:
         async with (
             serve_on(auth, sockets["issuer"]),
-            running_app(build_gateway(served, secret=door.secret), sock=sockets["gateway"], **EDGE),
+            running_app(build_gateway(served, secret=door.secrets), sock=sockets["gateway"], **EDGE),
         ):
             yield door
     finally:

@@ -82,12 +82,12 @@ async def test_read_only_mode_does_not_register_write_tools(shared: Harness, fak
 
 async def test_mapped_subject_acts_as_its_gitea_account(shared: Harness, fake: FakeGitea) -> None:
     mapping = {"user-7f3a": "carol"}
-    async with mcp_in_front(fake, shared.gitea_url, unmapped_users="refuse", user_map=mapping) as running:
+    async with mcp_in_front(fake, shared.gitea_url, account_source="user_map", user_map=mapping) as running:
         result = await running.ok("get_me", subject="user-7f3a")
         text = await running.error("get_me", subject="alice")
     assert result["login"] == "carol"
     assert {r.sudo for r in fake.requests} == {"carol"}
-    assert "no Gitea account is mapped for 'alice'" in text
+    assert "'alice' has no Gitea account name" in text
 
 
 async def test_user_map_file_is_loaded(tmp_path: object, fake: FakeGitea) -> None:
@@ -95,7 +95,7 @@ async def test_user_map_file_is_loaded(tmp_path: object, fake: FakeGitea) -> Non
 
     path = pathlib.Path(str(tmp_path)) / "users.json"
     path.write_text(json.dumps({"sub-1": "bob"}))
-    settings = gitea_settings("http://127.0.0.1:1", unmapped_users="refuse", user_map=f"@{path}")
+    settings = gitea_settings("http://127.0.0.1:1", account_source="user_map", user_map=f"@{path}")
     assert settings.account_for("sub-1") == "bob"
     assert settings.account_for("sub-2") is None
 
@@ -128,7 +128,7 @@ async def test_a_mapped_name_cannot_inject_headers(shared: Harness, fake: FakeGi
         with pytest.raises(pydantic.ValidationError, match="control character"):
             gitea_settings(shared.gitea_url, user_map=bad)  # refused at startup
     mapping = {"sub-x": "alice X-Evil: 1", "sub-y": "fleet-bot/../admin", "sub-z": " alice"}
-    async with mcp_in_front(fake, shared.gitea_url, unmapped_users="refuse", user_map=mapping) as running:
+    async with mcp_in_front(fake, shared.gitea_url, account_source="user_map", user_map=mapping) as running:
         for subject in mapping:
             assert "not a usable Gitea username" in await running.error("get_me", subject=subject)
     assert fake.requests == []

@@ -161,3 +161,33 @@ async def test_every_tool_answers_a_stalled_sentry_with_a_timeout_error(
     assert result.is_error
     assert "Sentry did not answer within 0.2s" in text_of(result)
     assert len(fake.calls) == 1
+
+
+async def test_an_authgate_token_attributes_the_change_to_the_username(
+    fake: FakeSentry, make_settings: Any, audit_lines: list[dict[str, Any]]
+) -> None:
+    """jwt trust mode with an AuthGate-shaped token: sub is a UUID, the note names `extra_uid`; a token
+    without that claim changes nothing."""
+    from fleet_core import TrustMode, dev_subject
+    from fleet_core.testing import JwtIssuer
+
+    async with JwtIssuer() as issuer:
+        settings = make_settings(trust_mode=TrustMode.JWT, issuer=issuer.url)
+        good = issuer.mint(AUDIENCE, scope="sentry:read sentry:write")
+        bare = issuer.mint(AUDIENCE, scope="sentry:read sentry:write", extra_uid=None)
+        with anyio.fail_after(15):
+            async with (
+                serve_fake(fake) as sentry_url,
+                SentryClient(settings.model_copy(update={"base_url": sentry_url})) as client,
+                serve_server(build_server(settings, client), settings) as url,
+            ):
+                async with connect(url, token=good, secret=None) as session:
+                    done = await session.call_tool("resolve_issue", {"issue": "BACKEND-1"})
+                async with connect(url, token=bare, secret=None) as session:
+                    refused = await session.call_tool("add_issue_note", {"issue": "1001", "text": "hi"})
+    assert not done.is_error
+    assert fake.notes("1001") == ["Resolved by alice via mcp-fleet"]
+    assert refused.is_error
+    assert "has no Sentry account name" in refused.content[0].model_dump()["text"]
+    ok = next(line for line in audit_lines if line.get("tool") == "resolve_issue")
+    assert (ok["subject"], ok["account"]) == (dev_subject("alice"), "alice")

@@ -98,7 +98,7 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
     for event in events:  # however the SDK caught it (logging or MCP integration), it is labelled
         assert event["tags"]["fleet.server"] == "sentry"
         assert event["tags"]["fleet.tool"] == "resolve_issue"
-        assert event["user"] == {"id": "alice"}
+        assert event["user"] == {"id": "alice", "username": "alice"}  # subject and account name
     everything = b"".join(capture.raw).decode()
     assert FAKE_TOKEN not in everything
     assert TEST_SECRET not in everything

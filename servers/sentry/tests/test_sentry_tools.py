@@ -369,7 +369,7 @@ async def test_user_map_overrides_the_default(make_settings: Any, fake: FakeSent
 
         from fleet_core.testing import acting_as
 
-        with acting_as(identity("alice", "sentry:read", audience="x")):
+        with acting_as(identity("alice", "sentry:read", audience="x", account=settings.account_for("alice"))):
             async with Client(build_server(settings, client)) as session:
                 result = await session.call_tool("search_issues", {"query": "assigned:me"})
     assert [i["short_id"] for i in result.structured_content["issues"]] == ["FRONTEND-4"]
@@ -384,14 +384,15 @@ async def test_refuse_gives_an_unmapped_caller_no_me(make_settings: Any, fake: F
     from fleet_sentry.sentry import SentryClient
     from fleet_sentry.server import build_server
 
-    settings = make_settings(user_map='{"alice": "bob"}', unmapped_users="refuse")
+    settings = make_settings(user_map='{"alice": "bob"}', account_source="user_map")
     async with (
         SentryClient(settings, transport=httpx2.ASGITransport(app=fake)) as client,
         Client(build_server(settings, client)) as session,
     ):
-        with acting_as(identity("carol", "sentry:read", audience="x")):
+        # the account as the gate resolves it from the settings (None: unmapped under account_source=user_map)
+        with acting_as(identity("carol", "sentry:read", audience="x", account=settings.account_for("carol"))):
             refused = await session.call_tool("search_issues", {"query": "assigned:me"})
-        with acting_as(identity("alice", "sentry:read", audience="x")):
+        with acting_as(identity("alice", "sentry:read", audience="x", account=settings.account_for("alice"))):
             mapped = await session.call_tool("search_issues", {"query": "assigned:me"})
     assert refused.is_error
     assert "'carol' has no Sentry user mapping" in text(refused)

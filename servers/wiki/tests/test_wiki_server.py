@@ -133,6 +133,36 @@ async def test_write_scope_caller_shows_in_the_page_history(wiki: EmbeddedWiki) 
     assert comments == ["update (for alice via fleet-wiki)", "start (for alice via fleet-wiki)"]
 
 
+async def test_an_authgate_token_credits_the_username_not_the_uuid(wiki: EmbeddedWiki) -> None:
+    """jwt trust mode, AuthGate-shaped token (sub = UUID, extra_uid = alice): the edit summary names alice;
+    a token without the username claim may read but not edit."""
+    from fleet_core import TrustMode, dev_subject
+    from fleet_core.testing import JwtIssuer
+
+    title = f"Via AuthGate {uuid.uuid4().hex[:8]}"
+    async with JwtIssuer() as issuer:
+        settings = wiki_settings(wiki, trust_mode=TrustMode.JWT, issuer=issuer.url)
+        good = issuer.mint(AUDIENCE, scope="wiki:read wiki:write")
+        bare = issuer.mint(AUDIENCE, scope="wiki:read wiki:write", extra_uid=None)
+        async with serve(settings) as (url, _):
+            with anyio.fail_after(30):
+                async with connect(url, token=good, secret=None) as mcp:
+                    created = await mcp.call_tool(
+                        "create_page", {"title": title, "text": "v1", "summary": "s"}
+                    )
+                    history = await mcp.call_tool("get_page_history", {"title": title})
+                async with connect(url, token=bare, secret=None) as mcp:
+                    refused = await mcp.call_tool("append_to_page", {"title": title, "text": "x"})
+                    read = await mcp.call_tool("get_page", {"title": title})
+    assert not created.is_error, created.content
+    comments = [r["comment"] for r in history.structured_content["revisions"]]
+    assert comments == ["s (for alice via fleet-wiki)"]
+    assert dev_subject("alice") not in str(history.structured_content)
+    assert refused.is_error
+    assert "has no wiki account name" in refused.content[0].model_dump()["text"]
+    assert not read.is_error
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     for key, value in BASE.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("FLEET_WIKI_USER_MAP", '{"alice": "Alice_Liddell"}')
-    monkeypatch.setenv("FLEET_WIKI_UNMAPPED_USERS", "refuse")
+    monkeypatch.setenv("FLEET_WIKI_ACCOUNT_SOURCE", "user_map")
     monkeypatch.setenv("FLEET_WIKI_READ_ONLY", "true")
     settings = WikiSettings()
     assert settings.url == "http://wiki.internal/w"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -292,24 +293,33 @@ async def test_mapped_caller_is_credited_by_their_wiki_name(
     client: MediaWikiClient, alice: Identity, title: str
 ) -> None:
     accounts = settings_for(user_map={"alice": "Alice_Liddell"})
-    domain = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", account_for=accounts.account_for)
+    domain = Wiki(
+        client, max_bytes=20_000, change_tag="fleet-mcp", account_of=lambda w: accounts.account_of(w, "wiki")
+    )
+    mapped = replace(alice, account=accounts.account_for(alice.subject))  # as the gate resolves it
     with anyio.fail_after(20):
-        await domain.create_page(alice, title, "x", "hello")
+        await domain.create_page(mapped, title, "x", "hello")
         current = await _current(client, title)
     assert current["comment"] == "hello (for Alice_Liddell via fleet-wiki)"
 
 
 @pytest.mark.parametrize("operation", ["create", "edit", "append", "move"])
-async def test_unmapped_caller_may_not_write_when_unmapped_users_are_refused(
+async def test_unmapped_caller_may_not_write_when_only_mapped_users_act(
     domain: Wiki, client: MediaWikiClient, alice: Identity, title: str, operation: str
 ) -> None:
     from fleet_core.testing import identity
 
     with anyio.fail_after(20):
         created = await domain.create_page(alice, title, "original", "")
-        accounts = settings_for(user_map={"alice": "Alice"}, unmapped_users="refuse")
-        strict = Wiki(client, max_bytes=20_000, change_tag="fleet-mcp", account_for=accounts.account_for)
+        accounts = settings_for(user_map={"alice": "Alice"}, account_source="user_map")
+        strict = Wiki(
+            client,
+            max_bytes=20_000,
+            change_tag="fleet-mcp",
+            account_of=lambda w: accounts.account_of(w, "wiki"),
+        )
         eve = identity("eve", "wiki:read wiki:write", audience="http://127.0.0.1:8700/mcp/wiki")
+        eve = replace(eve, account=accounts.account_for(eve.subject))  # None: as the gate resolves it
         calls: dict[str, Callable[[], Awaitable[object]]] = {
             "create": lambda: strict.create_page(eve, f"{title} eve", "x", ""),
             "edit": lambda: strict.edit_page(
@@ -318,7 +328,7 @@ async def test_unmapped_caller_may_not_write_when_unmapped_users_are_refused(
             "append": lambda: strict.append_to_page(eve, title, "eve", None, ""),
             "move": lambda: strict.move_page(eve, title, f"{title} eve", "", True, True),
         }
-        with pytest.raises(ToolError, match="'eve' is not mapped to a wiki user"):
+        with pytest.raises(ToolError, match="'eve' has no wiki account name: FLEET_USER_MAP has no entry"):
             await calls[operation]()
         current = await _current(client, title)
         assert (

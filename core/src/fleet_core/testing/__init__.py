@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .._accounts import dev_subject
 from .._app import build_app
 from .._identity import Identity
 from .._local import local_identity
@@ -77,8 +78,10 @@ def identity(
     client_id: str | None = "fleet-client",
     token_id: str | None = None,
     expires_in: float = 300,
+    account: str | None = "",
 ) -> Identity:
-    """An identity as the front door would establish it."""
+    """An identity as the front door would establish it. `account` (default: the subject) only matters
+    for in-process calls (`acting_as`); over HTTP the server's gate resolves it from its settings."""
     return Identity(
         subject=subject,
         scopes=frozenset(scopes.split()),
@@ -87,6 +90,7 @@ def identity(
         client_id=client_id,
         token_id=token_id or uuid.uuid4().hex,
         expires_at=datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=expires_in),
+        account=subject if account == "" else account,
     )
 
 
@@ -122,13 +126,15 @@ def settings_for(
     **overrides: Any,
 ) -> ServerSettings:
     """Settings for a server under test (of `cls`, a server's own settings class, if given);
-    public_url is the gateway URL the identity must name."""
+    public_url is the gateway URL the identity must name. In gateway-secret mode the secret is
+    TEST_SECRET; in jwt mode none unless given (the second lock)."""
     values: dict[str, Any] = {
         "public_url": f"http://127.0.0.1:8700/mcp/{name}",
         "trust_mode": trust_mode,
-        "gateway_secrets": [TEST_SECRET],
         "issuer": TEST_ISSUER,
     }
+    if TrustMode(trust_mode) is TrustMode.GATEWAY_SECRET:
+        values["gateway_secrets"] = [TEST_SECRET]
     values.update(overrides)
     return cls.model_validate(values)
 
@@ -221,8 +227,10 @@ class JwtIssuer:
         now = int(time.time())
         claims = {
             "iss": self.url,
-            "sub": "alice",
-            "user_id": "alice",
+            # AuthGate's shape: sub and user_id are the user's UUID, the username is in `extra_uid`
+            "sub": dev_subject("alice"),
+            "user_id": dev_subject("alice"),
+            "extra_uid": "alice",
             "client_id": "fleet-client",
             "scope": "",
             "type": "access",

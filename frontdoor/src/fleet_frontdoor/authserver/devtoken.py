@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from fleet_core import is_loopback
 from fleet_frontdoor.authserver.context import NO_STORE, Context
-from fleet_frontdoor.authserver.tokens import Grant
+from fleet_frontdoor.authserver.tokens import user_grant
 
 DEV_CLIENT_ID = "fleet-dev-token"
 
@@ -50,7 +50,7 @@ def issue_dev_token(ctx: Context, user: str, scope: str) -> dict[str, Any]:
         raise DevTokenError(403, f"{user} does not hold {' '.join(missing)}")
     granted = " ".join(s for s in server.scopes if s in scopes)
     family = ctx.tokens.new_family(lifetime=ctx.tokens.access_ttl)
-    token = ctx.tokens.mint_access(Grant(user, user, DEV_CLIENT_ID, granted, server.resource, family))
+    token = ctx.tokens.mint_access(user_grant(user, DEV_CLIENT_ID, granted, server.resource, family))
     return {
         "access_token": token,
         "token_type": "Bearer",

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from fleet_frontdoor.authserver.clients import DEVICE_GRANT, authenticate_client
 from fleet_frontdoor.authserver.context import NO_STORE, Context, OAuthError, single
-from fleet_frontdoor.authserver.tokens import TokenError
+from fleet_frontdoor.authserver.tokens import USERNAME_CLAIM, TokenError
 
 
 def metadata(ctx: Context) -> dict[str, Any]:
@@ -90,10 +90,11 @@ async def introspect(ctx: Context, request: Request) -> Response:
         used = ctx.store.one("SELECT used FROM refresh WHERE jti = ?", claims["jti"])
         if used is None or used["used"]:
             return JSONResponse({"active": False}, headers=NO_STORE)
-    keep = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "user_id")
+    keep = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "user_id", USERNAME_CLAIM)
     body = {"active": True, "token_type": "Bearer" if claims["type"] == "access" else "refresh_token"}
     body.update({k: claims[k] for k in keep if k in claims})
-    body["username"] = claims["user_id"]
+    if USERNAME_CLAIM in claims:
+        body["username"] = claims[USERNAME_CLAIM]
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -108,11 +109,12 @@ async def userinfo(ctx: Context, request: Request) -> Response:
         return JSONResponse(
             {"error": "invalid_token"}, 401, headers={"WWW-Authenticate": challenge, **NO_STORE}
         )
-    user = ctx.manifest.user(claims["user_id"])
+    username = claims.get(USERNAME_CLAIM)
+    user = ctx.manifest.user(username) if isinstance(username, str) else None
     body = {
         "sub": claims["sub"],
         "user_id": claims["user_id"],
-        "preferred_username": claims["user_id"],
+        "preferred_username": username,
         "teams": list(user.teams) if user else [],
         "scope": claims["scope"],
     }

@@ -25,7 +25,7 @@ from fleet_frontdoor.authserver.context import (
     url_encoded_form,
 )
 from fleet_frontdoor.authserver.store import loads
-from fleet_frontdoor.authserver.tokens import Grant, TokenError
+from fleet_frontdoor.authserver.tokens import USERNAME_CLAIM, Grant, TokenError, user_grant
 
 PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1
 SLOW_DOWN_STEP = 5  # RFC 8628 §3.5
@@ -73,9 +73,7 @@ async def _authorization_code(ctx: Context, client: Client, form: FormData) -> d
     ):
         raise OAuthError("invalid_grant", "PKCE verification failed")
     _same_resource(ctx, form, data["resource"])
-    grant = Grant(
-        data["user"], data["user"], client.client_id, data["scope"], data["resource"], row["family"]
-    )
+    grant = user_grant(data["user"], client.client_id, data["scope"], data["resource"], row["family"])
     return _issue(ctx, client, grant)
 
 
@@ -99,7 +97,8 @@ async def _refresh_token(ctx: Context, client: Client, form: FormData) -> dict[s
     if not set(asked) <= set(original):
         # RFC 6749 §6: refresh may narrow, never widen
         raise OAuthError("invalid_scope", "refresh cannot add scopes")
-    user = ctx.manifest.user(claims["user_id"])
+    username = claims.get(USERNAME_CLAIM)
+    user = ctx.manifest.user(username) if isinstance(username, str) else None
     scope = grantable([s for s in original if s in asked], user.scopes if user else ())
     if not ctx.tokens.use_refresh(claims["jti"]):
         # RFC 9700 §4.14.2: a rotated refresh token came back, so one copy is stolen: revoke the grant
@@ -107,7 +106,15 @@ async def _refresh_token(ctx: Context, client: Client, form: FormData) -> dict[s
         raise OAuthError("invalid_grant", "refresh token reuse detected; the grant is revoked")
     if not scope:
         raise OAuthError("invalid_grant", "the user no longer holds these scopes")
-    grant = Grant(claims["sub"], claims["user_id"], client.client_id, scope, claims["resource"], family)
+    grant = Grant(
+        claims["sub"],
+        claims["user_id"],
+        client.client_id,
+        scope,
+        claims["resource"],
+        family,
+        user.name if user else None,
+    )
     return _issue(ctx, client, grant)
 
 
@@ -154,7 +161,7 @@ async def _device_code(ctx: Context, client: Client, form: FormData) -> dict[str
     if ctx.store.run(claimed, row["device_hash"]) != 1:
         raise OAuthError("invalid_grant", "device_code already used")
     family = ctx.tokens.new_family()
-    grant = Grant(row["user"], row["user"], client.client_id, data["scope"], data["resource"], family)
+    grant = user_grant(row["user"], client.client_id, data["scope"], data["resource"], family)
     return _issue(ctx, client, grant)
 
 

@@ -1,4 +1,8 @@
-"""AuthGate-shaped JWTs: RS256 with `kid`, claims iss sub user_id client_id scope type exp iat jti aud.
+"""AuthGate-shaped JWTs: RS256 with `kid`, claims iss sub user_id client_id scope type exp iat jti aud,
+and the username in `extra_uid` (see frontdoor/README.md, "AuthGate's token claims", for the source).
+
+Like AuthGate, `sub` and `user_id` are the user's stable UUID (fleet_core.dev_subject), never the name;
+client-credentials tokens have `sub = user_id = client:<client_id>` and no username claim.
 
 Access tokens: `aud` = the RFC 8707 resource (a gateway route), short TTL.
 Refresh tokens: `type=refresh`, `aud` = the issuer itself (never a resource URL, checklist A7), and
@@ -15,6 +19,7 @@ from typing import Any, Literal
 
 import jwt
 
+from fleet_core import dev_subject
 from fleet_frontdoor.authserver.keys import KeyRing
 from fleet_frontdoor.authserver.store import Store
 
@@ -33,6 +38,17 @@ class Grant:
     scope: str
     resource: str
     family: str
+    username: str | None = None  # the `extra_uid` claim; None for machine (client-credentials) tokens
+
+
+# AuthGate: `<JWT_PRIVATE_CLAIM_PREFIX>_uid` with the default prefix `extra` (services/token.go)
+USERNAME_CLAIM = "extra_uid"
+
+
+def user_grant(username: str, client_id: str, scope: str, resource: str, family: str) -> Grant:
+    """A grant for dev user `username`, shaped as AuthGate shapes a user's: UUID subject, name in a claim."""
+    subject = dev_subject(username)
+    return Grant(subject, subject, client_id, scope, resource, family, username)
 
 
 class TokenService:
@@ -149,7 +165,7 @@ class TokenService:
             "iat": now,
             "exp": now + ttl,
             "jti": secrets.token_urlsafe(16),
-        }
+        } | ({USERNAME_CLAIM: grant.username} if grant.username else {})
 
     def _sign(self, claims: dict[str, Any]) -> str:
         kid, key = self.keys.signing()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -129,6 +130,7 @@ class _Route:
     challenge: str  # Bearer resource_metadata="…", scope="<name>:read"
     meta: str  # Bearer resource_metadata="…"
     required: tuple[str, ...]
+    secret: tuple[bytes, bytes]  # this server's X-MCP-Gateway-Secret header: one secret per server
 
 
 class Gateway:
@@ -136,17 +138,20 @@ class Gateway:
         self,
         manifest: Manifest,
         *,
-        secret: str,
+        secret: str | Mapping[str, str],
         upstream_auth_mode: UpstreamAuthMode,
         transport: httpx2.AsyncBaseTransport | None,
         verifier: JwksVerifier | None,
         upstream_timeout: float,
     ) -> None:
-        if not secret or any(ord(c) < 0x21 or ord(c) == 0x7F for c in secret):
-            raise ValueError("the gateway secret must be a non-empty header-safe string")
+        names = [s.name for s in manifest.enabled_servers]
+        per_server = {n: secret for n in names} if isinstance(secret, str) else dict(secret)
+        for name in names:
+            value = per_server.get(name, "")
+            if not value or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+                raise ValueError(f"the gateway secret of {name!r} must be a non-empty header-safe string")
         self.issuer = manifest.issuer.url
         self.passthrough = upstream_auth_mode == "passthrough"
-        self.secret = (GATEWAY_SECRET_HEADER.lower().encode(), secret.encode())
         self.verifier = verifier or JwksVerifier(self.issuer, leeway=manifest.gateway.leeway_seconds)
         self._owns_verifier = verifier is None
         self._owns_transport = transport is None
@@ -181,6 +186,7 @@ class Gateway:
                 challenge=f'{meta}, scope="{" ".join(scopes)}"',
                 meta=meta,
                 required=scopes,
+                secret=(GATEWAY_SECRET_HEADER.lower().encode(), per_server[server.name].encode()),
             )
             self.routes[server.name] = route
             self.prm[server.prm_path] = route
@@ -381,7 +387,7 @@ class Gateway:
         keep.extend(identity)
         if self.passthrough:
             keep.append((b"authorization", request.auths[0]))
-        keep.append(self.secret)
+        keep.append(route.secret)
         raw_path = scope.get("raw_path")
         if raw_path:  # forward the path as the client encoded it (a %2F must stay a %2F)
             prefix = route.server.path.encode()
@@ -413,7 +419,7 @@ class Gateway:
 def build_gateway(
     manifest: Manifest,
     *,
-    secret: str,
+    secret: str | Mapping[str, str],
     upstream_auth_mode: UpstreamAuthMode | None = None,
     transport: httpx2.AsyncBaseTransport | None = None,
     verifier: JwksVerifier | None = None,
@@ -421,7 +427,8 @@ def build_gateway(
 ) -> Gateway:
     """The dev gateway as an ASGI app for every enabled server in the manifest.
 
-    `secret` is sent upstream as X-MCP-Gateway-Secret; `upstream_auth_mode` defaults to the manifest's.
+    `secret` is sent upstream as X-MCP-Gateway-Secret: one per server name (production topology), or one
+    string for all; `upstream_auth_mode` defaults to the manifest's.
     `transport` (the pooled connections to upstreams) and `verifier` are injectable; the gateway closes
     only what it created. `upstream_timeout` bounds connect/read/write/pool waits on the upstream.
     """

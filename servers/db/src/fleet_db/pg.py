@@ -45,19 +45,22 @@ _RESET = b"RESET ROLE; RESET ALL; CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; SELECT 
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who the transaction acts as: the database role, the subject and the claims for RLS."""
+    """Who the transaction acts as: the database role, the account name (fleet.subject) and the claims."""
 
     role: str
     subject: str
     claims: Mapping[str, Any]
 
 
-def call_context(who: Identity, roles: Mapping[str, str]) -> CallContext:
-    """The role for the caller's scopes (first mapped scope wins); unmapped → a clear error."""
+def call_context(who: Identity, roles: Mapping[str, str], account: str) -> CallContext:
+    """The role for the caller's scopes (first mapped scope wins); unmapped → a clear error.
+    `account` is the caller's account name: it goes to fleet.subject, so RLS policies see the username
+    (the stable `sub`, with AuthGate a UUID, stays in fleet.claims)."""
     for scope, role in roles.items():
         if who.has_scope(scope):
             claims = {
                 "sub": who.subject,
+                "account": account,
                 "scope": " ".join(sorted(who.scopes)),
                 "iss": who.issuer,
                 "aud": list(who.audience),
@@ -65,7 +68,7 @@ def call_context(who: Identity, roles: Mapping[str, str]) -> CallContext:
                 "jti": who.token_id,
                 "exp": int(who.expires_at.timestamp()),
             }
-            return CallContext(role=role, subject=who.subject, claims=claims)
+            return CallContext(role=role, subject=account, claims=claims)
     raise ToolError(f"no database role is mapped to your scopes ({' '.join(sorted(who.scopes)) or 'none'})")
 
 

@@ -71,7 +71,8 @@ def build_server(settings: DbSettings, db: Database) -> MCPServer:
     async def acting(
         ctx: Context[Any, Any], *, write: bool = False
     ) -> AsyncIterator[tuple[CallContext, Any]]:
-        who = call_context(caller(ctx), settings.roles)
+        identity = caller(ctx)
+        who = call_context(identity, settings.roles, settings.account_of(identity, "database"))
         async with db.session(who, write=write) as conn:
             try:
                 yield who, conn

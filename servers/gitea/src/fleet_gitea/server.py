@@ -37,16 +37,13 @@ def build_server(settings: GiteaSettings, backend: GiteaClient) -> MCPServer:
     ops = GiteaOps(backend, settings.max_file_bytes, settings.max_diff_bytes, settings.max_log_lines)
 
     def who(ctx: Context[Any, Any]) -> str:
-        """The Gitea username to act as; an unmapped caller never gets the service account's power."""
-        subject = caller(ctx).subject
-        username = settings.account_for(subject)
-        if username is None:
-            raise ToolError(
-                f"no Gitea account is mapped for {subject!r}; ask an admin to add you to FLEET_GITEA_USER_MAP"
-            )
+        """The Gitea username to act as (Sudo); without one, never the service account's power."""
+        identity = caller(ctx)
+        username = settings.account_of(identity, "Gitea")
         if not _USERNAME.fullmatch(username):
             raise ToolError(
-                f"{subject!r} is not a usable Gitea username; an admin must map it to a Gitea account"
+                f"{username!r} is not a usable Gitea username; an admin must map {identity.subject!r} "
+                "to a Gitea account in FLEET_GITEA_USER_MAP"
             )
         return username
 

@@ -19,8 +19,9 @@ from .triage import Triage
 __all__ = ["Changes"]
 
 
-def signed(action: str, who: Identity, comment: str | None = None) -> str:
-    return f"{action} by {who.subject} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
+def signed(action: str, name: str, comment: str | None = None) -> str:
+    """The attribution note: `name` is the caller's account name (never the UUID subject)."""
+    return f"{action} by {name} via mcp-fleet" + (f"\n\n{comment}" if comment else "")
 
 
 class Changes:
@@ -29,6 +30,10 @@ class Changes:
     def __init__(self, triage: Triage) -> None:
         self.t = triage
         self.client: SentryClient = triage.client
+
+    def name(self, who: Identity) -> str:
+        """Checked before any change: a caller without an account name changes nothing."""
+        return self.t.settings.account_of(who, "Sentry")
 
     async def change(
         self,
@@ -40,9 +45,10 @@ class Changes:
         comment: str | None,
     ) -> Change:
         org = self.t.org(organization)
+        name = self.name(who)
         issue_id = await self.client.issue_id(org, issue)
         await self.client.update_issue(org, issue_id, changes)
-        note = await self._note(org, issue_id, signed(action, who, comment), done=action)
+        note = await self._note(org, issue_id, signed(action, name, comment), done=action)
         raw = await self.client.issue(org, issue_id)
         return Change(issue=self.t.to_issue(org, raw), action=action, note=note)
 
@@ -75,8 +81,9 @@ class Changes:
 
     async def note(self, who: Identity, organization: str | None, issue: str, text: str) -> Change:
         org = self.t.org(organization)
+        name = self.name(who)
         issue_id = await self.client.issue_id(org, issue)
-        note = await self._note(org, issue_id, f"{text}\n\n— {who.subject} (via mcp-fleet)", done=None)
+        note = await self._note(org, issue_id, f"{text}\n\n— {name} (via mcp-fleet)", done=None)
         raw = await self.client.issue(org, issue_id)
         return Change(issue=self.t.to_issue(org, raw), action="Note added", note=note)
 
@@ -84,6 +91,7 @@ class Changes:
         self, who: Identity, organization: str | None, issues: list[str], comment: str | None
     ) -> MergeResult:
         org = self.t.org(organization)
+        name = self.name(who)
         ids = list(dict.fromkeys([await self.client.issue_id(org, i) for i in issues]))
         if len(ids) < 2:
             raise ToolError("merging needs at least two different issues")
@@ -94,13 +102,14 @@ class Changes:
         parent = str(merge["parent"])
         children = [str(c) for c in merge.get("children") or []]
         action = f"Merged {', '.join(children)} into {parent}"
-        note = await self._note(org, parent, signed(action, who, comment), done=action)
+        note = await self._note(org, parent, signed(action, name, comment), done=action)
         return MergeResult(parent=parent, children=children, note=note)
 
     async def start_autofix(
         self, who: Identity, organization: str | None, issue: str, instructions: str | None
     ) -> AutofixStarted:
         org = self.t.org(organization)
+        name = self.name(who)
         issue_id = await self.client.issue_id(org, issue)
         body: dict[str, Any] = {"referrer": "mcp-fleet"}
         if instructions:
@@ -108,5 +117,5 @@ class Changes:
         answer = await self.client.start_autofix(org, issue_id, body)
         run_id = str(answer.get("run_id", "")) if isinstance(answer, dict) else ""
         action = f"Seer autofix started (run {run_id or '?'})"
-        note = await self._note(org, issue_id, signed(action, who, instructions), done=action)
+        note = await self._note(org, issue_id, signed(action, name, instructions), done=action)
         return AutofixStarted(issue_id=issue_id, run_id=run_id, note=note)

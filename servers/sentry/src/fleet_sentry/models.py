@@ -255,7 +255,8 @@ class Change(BaseModel):
 
 
 class SentryWhoAmI(BaseModel):
-    subject: str = Field(description="You, as the front door identified you")
+    subject: str = Field(description="You, as the front door identified you (the token's stable `sub`)")
+    account: str | None = Field(description="Your account name; changes are attributed to it (null = none)")
     scopes: list[str]
     sentry_user: str | None = Field(
         description="Your Sentry user (email/username) for `assigned:me`; null = unmapped"

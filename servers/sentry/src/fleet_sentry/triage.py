@@ -95,9 +95,9 @@ class Triage:
     def sentry_user(self, who: Identity) -> str | None:
         """The caller's Sentry user (email/username/id): mapped, else <subject>@<domain>; None if none."""
         s = self.settings
-        account = s.account_for(who.subject)
+        account = who.account  # resolved by the gate: user_map entry, username claim, or subject
         if account is None or who.subject in s.user_map:
-            return account  # mapped, or refused (unmapped_users=refuse)
+            return account  # mapped as-is, or none (then `me` is refused)
         if who.subject.startswith("client:"):
             return None  # a machine client has no Sentry user
         return f"{account}@{s.user_email_domain}" if s.user_email_domain else account
@@ -239,6 +239,7 @@ class Triage:
         org = await self.client.organization(self.org(organization))
         return SentryWhoAmI(
             subject=who.subject,
+            account=who.account,
             scopes=sorted(who.scopes),
             sentry_user=self.sentry_user(who),
             organization=self._org(org),

@@ -47,7 +47,7 @@ def build_server(settings: WikiSettings, backend: MediaWikiClient) -> MCPServer:
         backend,
         max_bytes=settings.max_output_bytes,
         change_tag=settings.change_tag,
-        account_for=settings.account_for,
+        account_of=lambda who: settings.account_of(who, "wiki"),
     )
     read, write = requires("wiki:read"), requires("wiki:write")
 

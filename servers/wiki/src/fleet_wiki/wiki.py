@@ -170,6 +170,12 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def _own_account(who: Identity) -> str:
+    if who.account is None:
+        raise ToolError(f"{who.subject!r} has no wiki account name, so this server may not edit for them")
+    return who.account
+
+
 def _safe_name(name: str) -> str:
     # The name lands in an edit summary, which MediaWiki renders: no link or template syntax.
     return re.sub(r"[^A-Za-z0-9._@:+-]", "_", name)[:80]
@@ -184,12 +190,13 @@ class Wiki:
         *,
         max_bytes: int,
         change_tag: str,
-        account_for: Callable[[str], str | None] = lambda subject: subject,
+        account_of: Callable[[Identity], str] | None = None,
     ) -> None:
         self.client = client
         self.cap = max(max_bytes - _OVERHEAD, 256)
         self.tag = change_tag
-        self.account_for = account_for  # the settings' account_for: subject → wiki user, None = refused
+        # the settings' account_of: the caller's wiki user, or a ToolError saying why there is none
+        self.account_of = account_of or _own_account
         self._tag_ready = False
 
     # -- reads ------------------------------------------------------------------------------------
@@ -535,14 +542,8 @@ class Wiki:
     # -- writes -----------------------------------------------------------------------------------
 
     def caller_name(self, who: Identity) -> str:
-        """The name an edit is attributed to: the mapped wiki user, else the subject (if allowed)."""
-        name = self.account_for(who.subject)
-        if name is None:
-            raise ToolError(
-                f"{who.subject!r} is not mapped to a wiki user, so this server may not edit for them "
-                "(an administrator adds them to FLEET_WIKI_USER_MAP)"
-            )
-        return _safe_name(name)
+        """The name an edit is attributed to: the caller's account name (refused when there is none)."""
+        return _safe_name(self.account_of(who))
 
     def _summary(self, who: Identity, summary: str) -> str:
         name = self.caller_name(who)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply, _at
 
@@ -49,7 +49,9 @@ class ActionRoutes(FakeState):
             raise FakeError(404, "run not found")
         return found
 
-    async def op_getWorkflowRuns(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_getWorkflowRuns(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         runs = [
             r
@@ -62,7 +64,7 @@ class ActionRoutes(FakeState):
         return 200, {"total_count": len(runs), "workflow_runs": out}, headers
 
     async def op_listWorkflowRunJobs(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         if not any(r["id"] == int(p["run"]) for r in repo.runs):
@@ -71,7 +73,7 @@ class ActionRoutes(FakeState):
         return 200, {"total_count": len(out), "jobs": out}, {}
 
     async def op_downloadActionsRunJobLogs(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         log = repo.logs.get(int(p["job_id"]))
@@ -79,19 +81,23 @@ class ActionRoutes(FakeState):
             raise FakeError(404, "job not found")
         return 200, log, {}
 
-    async def op_getWorkflowJob(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_getWorkflowJob(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         job = next((j for j in repo.jobs if j["id"] == int(p["job_id"])), None)
         if job is None:
             raise FakeError(404, "job not found")
         return 200, self.job(job), {}
 
-    async def op_GetWorkflowRun(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_GetWorkflowRun(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self.run(repo, self._run_of(repo, p["run"])), {}
 
     async def op_ActionsDispatchWorkflow(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if p["workflow_id"] not in repo.workflows:
@@ -117,7 +123,7 @@ class ActionRoutes(FakeState):
         return 200, {"workflow_run_id": run["id"], "html_url": html, "run_url": api}, {}
 
     async def op_rerunWorkflowRun(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         run = self._run_of(repo, p["run"])
@@ -127,7 +133,7 @@ class ActionRoutes(FakeState):
         return 201, self.run(repo, run), {}
 
     async def op_rerunFailedWorkflowRun(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         run = self._run_of(repo, p["run"])
@@ -137,7 +143,7 @@ class ActionRoutes(FakeState):
         return 201, None, {}
 
     async def op_cancelWorkflowRun(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         run = self._run_of(repo, p["run"])

@@ -1,22 +1,19 @@
-"""`FakeGitea`: the ASGI front of the fake — auth, Sudo, spec checks on every request and answer,
-fault injection (fail_next, stall, redirect) — dispatching by operationId to the route mixins;
-`serve_fake` serves it over loopback HTTP."""
+"""`FakeGitea`: the fake on the shared spec-checked front (`fleet_core.specfake.SpecFake`) — auth, Sudo,
+fault injection (fail_next, stall, redirect), Gitea's error shape — dispatching by operationId to the
+route mixins; `serve_fake` serves it over loopback HTTP."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl
 
 import anyio
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from fleet_core import bind_loopback, running_app
+from fleet_core.specfake import FakeRequest, FakeResponse, Match, SpecFake
 
 from ..fake_spec import SpecChecker
 from .actions import ActionRoutes
@@ -31,7 +28,15 @@ from .wiki import WikiRoutes
 
 
 class FakeGitea(
-    RepoRoutes, IssueRoutes, PullRoutes, ReleaseRoutes, ActionRoutes, WikiRoutes, ReviewRoutes, ManageRoutes
+    SpecFake,
+    RepoRoutes,
+    IssueRoutes,
+    PullRoutes,
+    ReleaseRoutes,
+    ActionRoutes,
+    WikiRoutes,
+    ReviewRoutes,
+    ManageRoutes,
 ):
     """In-memory Gitea with seeded demo data; `app` is its ASGI application."""
 
@@ -44,7 +49,7 @@ class FakeGitea(
         checker: SpecChecker | None = None,
     ) -> None:
         self.token = token
-        self.checker = checker or SpecChecker()
+        self.checker: SpecChecker = checker or SpecChecker()
         self.base_url = "http://127.0.0.1"
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
@@ -67,94 +72,75 @@ class FakeGitea(
         self.repos: dict[str, FRepo] = {}
         self._seed()
 
-    # ---------------------------------------------------------------- ASGI
+    # ---------------------------------------------------------------- the SpecFake hooks
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        request = Request(scope, receive)
-        response = await self._handle(request)
-        await response(scope, receive, send)
+        """The ASGI application (the shared SpecFake front)."""
+        await self(scope, receive, send)
 
     def close(self) -> None:
         self._release.set()
 
-    async def _handle(self, request: Request) -> Response:
-        body = await request.body()
-        sudo = request.headers.get("sudo")
-        raw_path = request.scope.get("raw_path", b"").decode() or request.url.path
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = body.decode(errors="replace")
+    def record(self, request: FakeRequest, match: Match | None) -> None:
+        query = "&".join(f"{k}={v}" for k, v in request.query)
+        auth, sudo = request.headers.get("authorization"), request.headers.get("sudo")
+        # the path as sent: escaping is part of what tests check
         self.requests.append(
-            RecordedRequest(
-                request.method,
-                raw_path.split("?", 1)[0],  # as sent: escaping is part of what tests check
-                request.url.query,
-                sudo,
-                parsed,
-                request.headers.get("authorization"),
-            )
+            RecordedRequest(request.method, request.raw_path, query, sudo, request.json, auth)
         )
+
+    async def intercept(self, request: FakeRequest, match: Match | None) -> FakeResponse | None:
         if self.stall:
             release = self._release
             with anyio.move_on_after(30):
                 await release.wait()
             if release is not self._release:  # reset() meanwhile: don't touch the next test's data
-                return JSONResponse({"message": "fake reset while this request was held", "url": ""}, 503)
+                return self.error(503, "fake reset while this request was held")
         if self.redirect:
-            return Response(status_code=301, headers={"Location": f"{request.url.path}/moved"})
+            return FakeResponse(301, None, {"Location": f"{request.raw_path}/moved"})
         if self.fail_next:
             status = self.fail_next.pop(0)
-            headers = {"Retry-After": "0"} if status == 429 else {}
-            return JSONResponse({"message": "injected failure", "url": ""}, status, headers)
+            response = self.error(status, "injected failure")
+            response.headers = {"Retry-After": "0"} if status == 429 else {}
+            return response
         if request.headers.get("authorization") != f"token {self.token}":
-            return JSONResponse({"message": "token is required", "url": ""}, 401)
-        match, errors = self.checker.match(request.method, raw_path.split("?", 1)[0])
-        if match is None:
-            return self._violation(errors)
-        query = parse_qsl(request.url.query, keep_blank_values=True)
-        errors = self.checker.check_request(match, query, body, request.headers.get("content-type", ""))
-        if errors:
-            return self._violation(errors)
+            return self.error(401, "token is required")
+        return None
+
+    def error(self, status: int, message: str) -> FakeResponse:
+        return FakeResponse(status, {"message": message, "url": ""})
+
+    def refuse(self, errors: list[str], *, unmatched: bool) -> FakeResponse:
+        self.violations.extend(errors)
+        return self.error(400, "fake-gitea spec violation: " + "; ".join(errors))
+
+    def checked_payload(self, match: Match, response: FakeResponse) -> Any:
+        if match.operation.operation_id == "repoGetContents" and isinstance(response.payload, list):
+            return response.payload[0] if response.payload else None  # a directory: a list of entries
+        return response.payload
+
+    async def dispatch(self, match: Match, request: FakeRequest) -> FakeResponse:
+        sudo = request.headers.get("sudo")
         if sudo is None and match.operation.operation_id != "getVersion":
-            return self._violation([f"{request.method} {request.url.path}: no Sudo header"])
+            return self.refuse([f"{request.method} {request.raw_path}: no Sudo header"], unmatched=False)
         actor = sudo or ADMIN
         if actor not in self.users:
-            return JSONResponse({"message": f"user does not exist [name: {actor}]", "url": ""}, 404)
-        handler = getattr(self, f"op_{match.operation.operation_id}")
+            return self.error(404, f"user does not exist [name: {actor}]")
+        handler = getattr(self, match.operation.handler)
         try:
-            status, payload, headers = await handler(actor, match.path_params, dict(query), parsed, request)
+            status, payload, headers = await handler(
+                actor, match.path_params, dict(request.query), request.json, request
+            )
         except FakeError as e:
-            return JSONResponse({"message": e.message, "url": ""}, e.status)
-        payload = _clean(payload)
-        check = payload
-        if match.operation.operation_id == "repoGetContents" and isinstance(payload, list):
-            check = payload[0] if payload else None  # a directory answers a list of ContentsResponse
-        errors = self.checker.check_response(match, status, check)
-        if errors:
-            return self._violation(errors)
-        if isinstance(payload, str):
-            return PlainTextResponse(payload, status, headers)
-        if payload is None:
-            return Response(status_code=status, headers=headers)
-        return JSONResponse(payload, status, headers)
-
-    def _violation(self, errors: list[str]) -> Response:
-        self.violations.extend(errors)
-        return JSONResponse({"message": "fake-gitea spec violation: " + "; ".join(errors), "url": ""}, 400)
+            return self.error(e.status, e.message)
+        return FakeResponse(status, _clean(payload), headers)
 
     # ---------------------------------------------------------------- operations (by operationId)
-    async def op_getVersion(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_getVersion(self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest) -> Reply:
         return 200, {"version": "1.25.0+fleet-fake"}, {}
 
-    async def op_userGetCurrent(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_userGetCurrent(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         return 200, self.user(actor), {}
 
 

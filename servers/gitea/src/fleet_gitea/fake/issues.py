@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FIssue, FRepo, PathParams, Query, Reply
 
@@ -85,7 +85,9 @@ class IssueRoutes(FakeState):
             out.append(i)
         return out
 
-    async def op_issueListIssues(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueListIssues(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issues = self._filter_issues(sorted(repo.issues.values(), key=lambda i: -i.number), q)
         if q.get("labels"):
@@ -95,7 +97,7 @@ class IssueRoutes(FakeState):
         return 200, [self.issue(repo, i) for i in items], headers
 
     async def op_issueSearchIssues(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         found = []
         for repo in self.repos.values():
@@ -105,19 +107,21 @@ class IssueRoutes(FakeState):
         items, headers = self._page(found, q, req)
         return 200, [self.issue(r, i) for r, i in items], headers
 
-    async def op_issueGetIssue(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueGetIssue(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self.issue(repo, self._issue(repo, p["index"])), {}
 
     async def op_issueGetComments(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
         return 200, [self.comment(repo, issue, c) for c in issue.comments], {}
 
     async def op_issueCreateIssue(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         if (body.get("labels") or body.get("assignees") or body.get("milestone")) and not self._can_write(
@@ -140,7 +144,9 @@ class IssueRoutes(FakeState):
         repo.issues[number] = issue
         return 201, self.issue(repo, issue), {}
 
-    async def op_issueEditIssue(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueEditIssue(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
         writer = self._can_write(actor, repo)
@@ -167,7 +173,7 @@ class IssueRoutes(FakeState):
         return 201, self.issue(repo, issue), {}
 
     async def op_issueCreateComment(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._issue(repo, p["index"])
@@ -175,7 +181,9 @@ class IssueRoutes(FakeState):
         issue.comments.append(comment)
         return 201, self.comment(repo, issue, comment), {}
 
-    async def op_issueAddLabel(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueAddLabel(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._issue(repo, p["index"])
         for want in (body or {}).get("labels", []):
@@ -187,7 +195,7 @@ class IssueRoutes(FakeState):
         return 200, [self.label(repo, x) for x in issue.labels], {}
 
     async def op_issueRemoveLabel(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._issue(repo, p["index"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply, _sha, blob_sha
 
@@ -28,7 +28,7 @@ class ManageRoutes(FakeState):
         return found
 
     async def op_issueCreateLabel(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if any(lb["name"] == body["name"] for lb in repo.labels):
@@ -38,14 +38,16 @@ class ManageRoutes(FakeState):
         repo.labels.append(label)
         return 201, self.label(repo, label["id"]), {}
 
-    async def op_issueEditLabel(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueEditLabel(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         label = self._label_of(repo, p["id"])
         label.update({k: v for k, v in body.items() if k in ("name", "color", "description")})
         return 200, self.label(repo, label["id"]), {}
 
     async def op_issueDeleteLabel(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         label = self._label_of(repo, p["id"])
@@ -62,7 +64,7 @@ class ManageRoutes(FakeState):
         return found
 
     async def op_issueCreateMilestone(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         milestone = {
@@ -78,7 +80,7 @@ class ManageRoutes(FakeState):
         return 201, self.milestone(repo, milestone["id"]), {}
 
     async def op_issueEditMilestone(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         milestone = self._milestone_of(repo, p["id"])
@@ -86,7 +88,7 @@ class ManageRoutes(FakeState):
         return 200, self.milestone(repo, milestone["id"]), {}
 
     async def op_issueDeleteMilestone(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         milestone = self._milestone_of(repo, p["id"])
@@ -104,7 +106,7 @@ class ManageRoutes(FakeState):
             raise FakeError(400, "content_base64 is not valid base64") from e
 
     async def op_repoCreateWikiPage(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         name = (body.get("title") or "").strip().replace(" ", "-")
@@ -116,7 +118,7 @@ class ManageRoutes(FakeState):
         return 201, {**self._wiki_meta(repo, name), "commit_count": 1, "footer": "", "sidebar": ""}, {}
 
     async def op_repoEditWikiPage(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         old = p["pageName"].replace(" ", "-")
@@ -129,7 +131,7 @@ class ManageRoutes(FakeState):
         return 200, {**self._wiki_meta(repo, new), "commit_count": 2, "footer": "", "sidebar": ""}, {}
 
     async def op_repoDeleteWikiPage(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         name = p["pageName"].replace(" ", "-")
@@ -139,7 +141,7 @@ class ManageRoutes(FakeState):
 
     # ---------------------------------------------------------------- deletes
     async def op_repoDeleteBranch(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if p["branch"] not in repo.branches:
@@ -149,7 +151,9 @@ class ManageRoutes(FakeState):
         del repo.branches[p["branch"]]
         return 204, None, {}
 
-    async def op_repoDeleteTag(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoDeleteTag(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if any(r["tag_name"] == p["tag"] for r in repo.releases):
             raise FakeError(409, "a release uses this tag: delete the release first")
@@ -158,7 +162,7 @@ class ManageRoutes(FakeState):
         return 204, None, {}
 
     async def op_repoDeleteReleaseByTag(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         release = next((r for r in repo.releases if r["tag_name"] == p["tag"]), None)
@@ -168,7 +172,9 @@ class ManageRoutes(FakeState):
         repo.tags[p["tag"]] = repo.branches[repo.default_branch]  # the tag stays
         return 204, None, {}
 
-    async def op_repoDeleteFile(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoDeleteFile(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         branch = body.get("branch") or repo.default_branch
         if branch not in repo.branches:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FIssue, FPull, FRepo, PathParams, Query, Reply
 
@@ -113,7 +113,7 @@ class PullRoutes(FakeState):
         return issue
 
     async def op_repoListPullRequests(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         pulls = self._filter_issues(
@@ -123,26 +123,26 @@ class PullRoutes(FakeState):
         return 200, [self.pull(repo, i) for i in items], headers
 
     async def op_repoGetPullRequest(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self.pull(repo, self._pull(repo, p["index"])), {}
 
     async def op_repoDownloadPullDiffOrPatch(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         return 200, self._pull_diff(repo, self._pull(repo, p["index"])), {}
 
     async def op_repoGetPullRequestFiles(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(self._pull_files(repo, self._pull(repo, p["index"])), q, req)
         return 200, items, headers
 
     async def op_repoListPullReviews(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._pull(repo, p["index"])
@@ -151,7 +151,7 @@ class PullRoutes(FakeState):
         return 200, [self.review(repo, issue, r) for r in items], headers
 
     async def op_repoCreatePullRequest(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         for key in ("head", "base", "title"):
@@ -171,7 +171,7 @@ class PullRoutes(FakeState):
         return 201, self.pull(repo, repo.issues[number]), {}
 
     async def op_repoCreatePullReview(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._pull(repo, p["index"])
@@ -195,7 +195,7 @@ class PullRoutes(FakeState):
         return 200, self.review(repo, issue, review), {}
 
     async def op_repoMergePullRequest(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._pull(repo, p["index"])

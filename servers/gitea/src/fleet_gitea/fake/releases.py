@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply
 
@@ -41,14 +41,14 @@ class ReleaseRoutes(FakeState):
         }
 
     async def op_repoListReleases(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(list(reversed(repo.releases)), q, req)
         return 200, [self.release(repo, r) for r in items], headers
 
     async def op_repoCreateRelease(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         if any(r["tag_name"] == body["tag_name"] for r in repo.releases):
@@ -66,13 +66,15 @@ class ReleaseRoutes(FakeState):
         repo.releases.append(release)
         return 201, self.release(repo, release), {}
 
-    async def op_issueListLabels(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_issueListLabels(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(repo.labels, q, req)
         return 200, [self.label(repo, lb["id"]) for lb in items], headers
 
     async def op_issueGetMilestonesList(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         state = q.get("state", "open")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import ADMIN, T0, FakeError, FakeState, FCommit, FRepo, PathParams, Query, Reply, _sha, blob_sha
 
@@ -107,13 +107,13 @@ class RepoRoutes(FakeState):
         return out
 
     async def op_userCurrentListRepos(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         mine = [r for r in self.repos.values() if actor == r.owner or actor in r.collaborators]
         items, headers = self._page(mine, q, req)
         return 200, [self.repo(r, actor) for r in items], headers
 
-    async def op_repoSearch(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoSearch(self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest) -> Reply:
         term = q.get("q", "").lower()
         found = [
             r
@@ -123,11 +123,11 @@ class RepoRoutes(FakeState):
         items, headers = self._page(found, q, req)
         return 200, {"ok": True, "data": [self.repo(r, actor) for r in items]}, headers
 
-    async def op_repoGet(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoGet(self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest) -> Reply:
         return 200, self.repo(self._repo(actor, p["owner"], p["repo"]), actor), {}
 
     async def op_repoListBranches(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(sorted(repo.branches.items()), q, req)
@@ -159,7 +159,7 @@ class RepoRoutes(FakeState):
         }
 
     async def op_repoCreateBranch(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         name = body["new_branch_name"]
@@ -173,7 +173,9 @@ class RepoRoutes(FakeState):
         repo.branches[name] = sha
         return 201, self._branch(repo, name, sha, actor), {}
 
-    async def op_repoListTags(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoListTags(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         tags = [
             {
@@ -211,7 +213,7 @@ class RepoRoutes(FakeState):
         return out
 
     async def op_repoGetAllCommits(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commits = self._history(repo, q.get("sha") or repo.default_branch)
@@ -221,7 +223,7 @@ class RepoRoutes(FakeState):
         return 200, [self.commit(repo, c, files=q.get("files") != "false") for c in items], headers
 
     async def op_repoGetSingleCommit(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commit = repo.commits.get(repo.branches.get(p["sha"], p["sha"]))
@@ -229,7 +231,7 @@ class RepoRoutes(FakeState):
             raise FakeError(404, f"object does not exist [id: {p['sha']}]")
         return 200, self.commit(repo, commit, files=q.get("files") != "false"), {}
 
-    async def op_GetTree(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_GetTree(self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         commit = repo.commits.get(repo.branches.get(p["sha"], p["sha"]))
         if commit is None:
@@ -270,7 +272,9 @@ class RepoRoutes(FakeState):
             {},
         )
 
-    async def op_repoGetContents(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoGetContents(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         ref = q.get("ref") or repo.default_branch
         if ref not in repo.branches and ref not in repo.commits:
@@ -328,10 +332,14 @@ class RepoRoutes(FakeState):
         }
         return commit, self.contents(repo, target, path, with_content=False)
 
-    async def op_repoCreateFile(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoCreateFile(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         commit, content = await self._write_file(actor, p, body, create=True)
         return 201, {"commit": commit, "content": content}, {}
 
-    async def op_repoUpdateFile(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoUpdateFile(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         commit, content = await self._write_file(actor, p, body, create=False)
         return 200, {"commit": commit, "content": content}, {}

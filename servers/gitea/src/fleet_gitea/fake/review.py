@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FCommit, FIssue, FRepo, PathParams, Query, Reply
 
@@ -43,7 +43,7 @@ class ReviewRoutes(FakeState):
         }
 
     async def op_repoGetPullReviewComments(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         issue = self._pull(repo, p["index"])
@@ -54,7 +54,7 @@ class ReviewRoutes(FakeState):
         return 200, [self.review_comment(repo, issue, review, c) for c in review.get("comments", [])], {}
 
     async def op_repoCreatePullReviewRequests(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"], write=True)
         issue = self._pull(repo, p["index"])
@@ -69,7 +69,7 @@ class ReviewRoutes(FakeState):
         return 201, created, {}
 
     async def op_repoGetCombinedStatusByRef(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         sha = repo.branches.get(p["ref"]) or repo.tags.get(p["ref"]) or p["ref"]
@@ -107,7 +107,9 @@ class ReviewRoutes(FakeState):
             {},
         )
 
-    async def op_repoCompareDiff(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoCompareDiff(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         base, sep, head = p["basehead"].partition("...")
         if not sep:
@@ -117,7 +119,7 @@ class ReviewRoutes(FakeState):
         return 200, {"total_commits": len(commits), "commits": [self.commit(repo, c) for c in commits]}, {}
 
     async def op_repoDownloadCommitDiffOrPatch(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         c = repo.commits.get(repo.branches.get(p["sha"], p["sha"]))
@@ -136,7 +138,9 @@ class ReviewRoutes(FakeState):
         )
         return 200, f"{header}Subject: [PATCH] {c.message}\n\n---\n{diff}", {}
 
-    async def op_notifyGetList(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_notifyGetList(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         threads = []
         for repo in self.repos.values():
             if not self._can_read(actor, repo):

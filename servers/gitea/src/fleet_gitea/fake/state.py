@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 T0 = "2026-01-05T10:00:00Z"
 ADMIN = "fleet-bot"
@@ -370,7 +370,7 @@ class FakeState:
 
     # ---------------------------------------------------------------- paging
     def _page(
-        self, items: list[Any], q: dict[str, str], request: Request
+        self, items: list[Any], q: dict[str, str], request: FakeRequest
     ) -> tuple[list[Any], dict[str, str]]:
         page = int(q.get("page", "1"))
         limit = min(int(q.get("limit", "30")) or 30, 50)
@@ -381,7 +381,7 @@ class FakeState:
         for rel, number in (("next", page + 1), ("last", last)):
             if (rel == "next" and page < last) or (rel == "last" and page != last):
                 query = urlencode({**q, "page": number, "limit": limit})
-                links.append(f'<{self.base_url}{request.url.path}?{query}>; rel="{rel}"')
+                links.append(f'<{self.base_url}{request.raw_path}?{query}>; rel="{rel}"')
         if links:
             headers["Link"] = ", ".join(links)
         return items[start : start + limit], headers

@@ -6,7 +6,7 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import Request
+from fleet_core.specfake import FakeRequest
 
 from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply, _sha
 
@@ -15,7 +15,7 @@ class WikiRoutes(FakeState):
     """Wiki routes of `FakeGitea`."""
 
     async def op_repoGetWikiPages(
-        self, actor: str, p: PathParams, q: Query, body: Any, req: Request
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
     ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         items, headers = self._page(sorted(repo.wiki), q, req)
@@ -35,7 +35,9 @@ class WikiRoutes(FakeState):
             },
         }
 
-    async def op_repoGetWikiPage(self, actor: str, p: PathParams, q: Query, body: Any, req: Request) -> Reply:
+    async def op_repoGetWikiPage(
+        self, actor: str, p: PathParams, q: Query, body: Any, req: FakeRequest
+    ) -> Reply:
         repo = self._repo(actor, p["owner"], p["repo"])
         name = p["pageName"].replace(" ", "-")
         if name not in repo.wiki:
