@@ -5,6 +5,7 @@ from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
+from ._outage import OutageTransport
 from ._reaper import Reaper
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
@@ -19,6 +20,7 @@ __all__ = [
     "DevBackendUnavailable",
     "Identity",
     "IdentityError",
+    "OutageTransport",
     "Reaper",
     "ServerSettings",
     "ToolError",

@@ -166,3 +166,47 @@ async def test_an_authgate_token_puts_the_username_in_fleet_subject(
     assert {row[1] for row in rows.structured_content["rows"]} == {"payments"}  # bob's RLS rows
     assert refused.is_error
     assert "has no database account name" in refused.content[0].model_dump()["text"]
+
+
+@pytest.mark.anyio
+async def test_finding4_one_callers_slow_queries_cannot_take_every_connection(
+    make_settings: Callable[..., DbSettings], db_url: str
+) -> None:
+    # the attack: 30 parallel pg_sleep calls from bob against a 10-connection pool; alice must still
+    # be answered (before: "database unavailable" after the pool's 10 s wait)
+    settings = make_settings(pool_min_size=2, pool_max_size=10, statement_timeout_ms=20000)
+    db = Database(settings, db_url)
+    await db.open()
+    app = build_app(build_server(settings, db), settings, ready=db.ready)
+
+    def headers(subject: str) -> dict[str, str]:
+        who = identity(subject, "db:read", audience=AUD)
+        return MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+
+    sleep = call_body("run_query", {"sql": "SELECT pg_sleep(3)"})
+    try:
+        async with running_app(app) as base, httpx2.AsyncClient(timeout=30) as http:
+            url = base + settings.path
+            statuses: list[int] = []
+            refused = anyio.Event()
+
+            async def bob() -> None:
+                statuses.append((await http.post(url, json=sleep, headers=headers("bob"))).status_code)
+                if statuses.count(429) == 30 - settings.max_concurrent_calls:
+                    refused.set()
+
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(30):
+                        tg.start_soon(bob)
+                    await refused.wait()  # bob's extra calls were refused at once, not queued
+                    with anyio.fail_after(1):  # bob's four are still sleeping on their connections
+                        alice = await http.post(
+                            url, json=call_body("run_query", {"sql": "SELECT 1"}), headers=headers("alice")
+                        )
+                    assert alice.status_code == 200
+                    assert alice.json()["result"]["structuredContent"]["rows"] == [[1]]
+                    assert 200 not in statuses  # bob's four are still running
+        assert sorted(statuses) == [200] * settings.max_concurrent_calls + [429] * 26
+    finally:
+        await db.close()

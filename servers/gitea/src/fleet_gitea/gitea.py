@@ -17,7 +17,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import anyio
 import httpx2
 
-from fleet_core import BackendError, ToolError
+from fleet_core import BackendError, OutageTransport, ToolError
 
 __all__ = ["GiteaClient", "Page", "repo_path"]
 
@@ -68,7 +68,7 @@ class GiteaClient:
             headers={"Authorization": f"token {token}", "Accept": "application/json"},
             timeout=httpx2.Timeout(timeout),
             follow_redirects=False,
-            transport=transport,
+            transport=OutageTransport("Gitea", transport),  # an outage is answered at once (12.9)
         )
 
     async def aclose(self) -> None:

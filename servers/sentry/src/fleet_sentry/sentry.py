@@ -19,7 +19,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from fleet_core import BackendError, ToolError
+from fleet_core import BackendError, OutageTransport, ToolError
 
 from .settings import SentrySettings
 
@@ -93,7 +93,7 @@ class SentryClient:
                 "User-Agent": "fleet-sentry/0.1",
             },
             timeout=httpx2.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
-            transport=transport,
+            transport=OutageTransport("Sentry", transport),  # an outage is answered at once (12.9)
             follow_redirects=False,
         )
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from fleet_core import BackendError, ToolError
+from fleet_core import BackendError, OutageTransport, ToolError
 
 __all__ = ["MediaWikiClient", "WikiApiError"]
 
@@ -71,7 +71,8 @@ class MediaWikiClient:
         options: dict[str, Any] = {
             "timeout": httpx2.Timeout(timeout),
             "headers": {"User-Agent": user_agent},
-            "transport": transport,
+            # an outage is answered at once (12.9); both clients share what they learn about it
+            "transport": OutageTransport("the wiki", transport),
             "follow_redirects": False,
         }
         self._http = httpx2.AsyncClient(**options)
