@@ -289,3 +289,17 @@ async def test_verify_fails_against_a_gateway_with_a_check_broken(
     if broken:
         assert any(line.startswith("FAIL echo: 401 challenge") for line in lines), lines
         assert lines[-1] == "FAILED: 2 check(s) failed"
+
+
+def test_the_dev_gateway_sends_each_server_its_own_secret(tmp_path: Path) -> None:
+    from fleet_frontdoor.gateway import build_gateway
+
+    (tmp_path / "fleet.toml").write_text(
+        _manifest_text(free_port(), free_port(), {"a": free_port(), "b": free_port()})
+    )
+    manifest = load_manifest(tmp_path / "fleet.toml")
+    with pytest.raises(ValueError, match="the gateway secret of 'b'"):
+        build_gateway(manifest, secret={"a": "secret-of-a-0123456789"})
+    gateway = build_gateway(manifest, secret={"a": "secret-of-a-0123456789", "b": "secret-of-b-0123456789"})
+    assert gateway.routes["a"].secret == (b"x-mcp-gateway-secret", b"secret-of-a-0123456789")
+    assert gateway.routes["b"].secret == (b"x-mcp-gateway-secret", b"secret-of-b-0123456789")
