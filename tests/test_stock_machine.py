@@ -10,12 +10,16 @@ Only uv's download cache is shared with this machine (UV_CACHE_DIR), so the sync
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
+import tomllib
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -159,3 +163,79 @@ def test_the_readme_commands_work_with_only_the_system_python(
     assert "installing uv" not in shown
     assert "uv: found" in shown
     assert (home / ".bashrc").read_text().count("mcp-fleet: uv lives in") == 1
+
+
+# ------------------------------------------------------------------ the dev container (macOS, Windows)
+
+DEVCONTAINER_KEYS = {  # the properties of the Dev Container spec (containers.dev/implementors/json_reference)
+    "name", "image", "build", "features", "forwardPorts", "portsAttributes", "otherPortsAttributes",
+    "containerEnv", "remoteEnv", "containerUser", "remoteUser", "updateRemoteUserUID", "userEnvProbe",
+    "overrideCommand", "shutdownAction", "init", "privileged", "capAdd", "securityOpt", "mounts", "runArgs",
+    "workspaceMount", "workspaceFolder", "initializeCommand", "onCreateCommand", "updateContentCommand",
+    "postCreateCommand", "postStartCommand", "postAttachCommand", "waitFor", "customizations",
+    "hostRequirements",
+}  # fmt: skip
+
+
+def _devcontainer() -> dict[str, Any]:
+    # strict JSON (no comments), so any JSON tool reads it
+    config = json.loads((ROOT / ".devcontainer" / "devcontainer.json").read_text(encoding="utf-8"))
+    assert isinstance(config, dict)
+    return config
+
+
+def test_the_devcontainer_config_is_a_debian_image_running_the_repo_set_up() -> None:
+    config = _devcontainer()
+    assert set(config) <= DEVCONTAINER_KEYS
+    image = config["image"]
+    assert isinstance(image, str)
+    assert image.rsplit(":", 1)[1] in ("bookworm", "trixie")  # Debian 12 or 13, like CI
+    command = config["postCreateCommand"]
+    assert isinstance(command, str)
+    assert command == "./scripts/setup"
+    assert os.access(ROOT / command, os.X_OK)
+    manifest = tomllib.loads((ROOT / "fleet.toml").read_text())
+    ports = {
+        int(urlsplit(manifest[k]["origin" if k == "gateway" else "url"]).port or 80)
+        for k in ("gateway", "issuer")
+    }
+    assert ports <= set(config["forwardPorts"])  # the browser sign-in reaches the issuer from the host
+    for port, attributes in config.get("portsAttributes", {}).items():
+        assert int(port) in config["forwardPorts"]
+        assert set(attributes) <= {
+            "label",
+            "onAutoForward",
+            "protocol",
+            "requireLocalPort",
+            "elevateIfNeeded",
+        }
+
+
+def test_the_devcontainer_set_up_command_prepares_a_stock_machine(
+    stock: tuple[Path, dict[str, str], dict[str, int]],
+) -> None:
+    repo, env, _ = stock
+    home = Path(env["HOME"])
+    ran = subprocess.run(
+        ["bash", "-c", _devcontainer()["postCreateCommand"]],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "installing uv" in ran.stderr
+    assert "set up. Next: ./scripts/dev" in ran.stdout
+    works = subprocess.run(
+        ["bash", "-lc", "uv run --frozen python -c 'import fleet_core, fleet_client; print(\"ok\")'"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert works.stdout.strip() == "ok", works.stderr
+    assert (home / ".local" / "bin" / "uv").is_file()

@@ -10,7 +10,7 @@ import anyio.lowlevel
 import pytest
 
 from fleet_client import FleetClient
-from fleet_client.cli import _run, parse_arguments
+from fleet_client.cli import _run, main, parse_arguments
 from fleet_client.config import ClientCredentials, load_config
 from fleet_client.device import DeviceCode
 from fleet_client.errors import DeviceSignInNeeded, FleetClientError, explain
@@ -152,3 +152,14 @@ async def test_after_a_device_login_a_step_up_uses_the_device_flow_again(
     assert "requires scope 'demo:read demo:write'" in capsys.readouterr().err
     (grant,) = stored_grants(tmp_path / "client")
     assert grant.scope == "demo:read demo:write"
+
+
+def test_whoami_signed_out_says_how_to_sign_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("FLEET_MANIFEST", str(REPO / "fleet.toml"))
+    out = io.StringIO()
+    assert main(["whoami"], out=out) == 0
+    assert out.getvalue().startswith("not signed in to any server: `fleet-client login`")
+    as_json = io.StringIO()
+    assert main(["--output", "json", "whoami"], out=as_json) == 0
+    assert as_json.getvalue().strip() == "[]"  # scripts still get an empty list

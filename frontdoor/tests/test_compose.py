@@ -152,7 +152,10 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
     assert networks["mcp"] == {"internal": True}
     assert members["mcp"] == {"kong"} | servers
     assert set(services["kong"]["networks"]) == {"edge", "mcp"}
-    assert set(services["authgate"]["networks"]) == {"edge", "authgate-keys"}
+    assert set(services["authgate"]["networks"]) == {"edge", "authgate-keys", "authgate-backend"}
+    # F2: AuthGate's database on a private internal network shared with AuthGate only
+    assert networks["authgate-backend"] == {"internal": True}
+    assert members["authgate-backend"] == {"authgate", "authgate-db"}
     # the servers fetch AuthGate's keys on an internal network with no backend on it
     assert networks["authgate-keys"] == {"internal": True}
     assert members["authgate-keys"] == {"authgate"} | servers
@@ -163,7 +166,7 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
             if not networks[net].get("internal"):
                 assert members[net] == {server}, f"{net}: an egress network is the server's alone"
     backends = set(services) - servers - {"kong", "authgate"}
-    assert backends == {"postgres", "db-provision", "gitea", "mediawiki"}
+    assert backends == {"postgres", "db-provision", "gitea", "mediawiki", "wiki-init", "authgate-db"}
     for backend in backends:
         for net in services[backend]["networks"]:
             assert networks[net] == {"internal": True}, f"{backend} on {net}"
@@ -445,3 +448,103 @@ def _run_compose_server(
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_f1_kong_can_write_its_rendered_config_to_the_tmpfs() -> None:
+    """runc gives a tmpfs the mode of the directory it covers, root-owned: the image makes that 1777 and
+    the compose entry sets mode=1777 itself (the last mode= wins), so user kong can write there."""
+    (tmpfs,) = compose()["services"]["kong"]["tmpfs"]
+    target, _, options = tmpfs.partition(":")
+    assert target == "/run/kong-fleet"
+    assert "mode=1777" in options.split(",")
+    instructions = _dockerfile_instructions(ROOT / "gateway" / "kong" / "Dockerfile")
+    assert ("RUN", "install -d -m 1777 /run/kong-fleet") in instructions
+    env = " ".join(arg for kw, arg in instructions if kw == "ENV")
+    assert "KONG_DECLARATIVE_CONFIG=/run/kong-fleet/kong.yml" in env
+    script = (ROOT / "gateway" / "kong" / "render-and-start.sh").read_text()
+    assert "umask 077" in script  # the rendered file (it holds the secrets) stays kong-only
+
+
+def test_f2_authgate_runs_on_its_own_postgresql() -> None:
+    services = compose()["services"]
+    authgate, db = services["authgate"], services["authgate-db"]
+    env = authgate["environment"]
+    assert env["DATABASE_DRIVER"] == "postgres"  # the cgo-less image can't open SQLite
+    dsn = interpolate(env["DATABASE_DSN"], {"AUTHGATE_DB_PASSWORD": "00ff"})
+    assert dsn == "host=authgate-db port=5432 user=authgate dbname=authgate sslmode=disable password=00ff"
+    assert required_var(db["environment"]["POSTGRES_PASSWORD"]) == "AUTHGATE_DB_PASSWORD"
+    assert authgate["depends_on"] == {"authgate-db": {"condition": "service_healthy"}}
+    assert db["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert "authgate-data" not in compose()["volumes"]
+    assert "volumes" not in authgate  # nothing stored in the AuthGate container
+
+
+def test_f4_f5_f6_versions_are_pinned_with_how_they_were_verified() -> None:
+    kong = _dockerfile_instructions(ROOT / "gateway" / "kong" / "Dockerfile")
+    args = dict(arg.split("=", 1) for kw, arg in kong if kw == "ARG" and "=" in arg)
+    assert re.fullmatch(r"[0-9a-f]{40}", args["MCP_OAUTH2_VERSION"]), "the plugin is pinned to a commit"
+    assert args["MCP_OAUTH2_MODULE"] == "github.com/go-authgate/kong-mcp-oauth2"  # F9: go.mod's path
+    assert args["DECK_VERSION"] == "v1.65.1"
+    text = (ROOT / "gateway" / "kong" / "Dockerfile").read_text()
+    for evidence in ("93e793b0c3cd0109d51ae4cce71ba3bfba7981c4", 'Version = "0.6.0"', "4657ee37"):
+        assert evidence in text
+    build_arg = compose()["services"]["kong"]["build"]["args"]["MCP_OAUTH2_VERSION"]
+    assert interpolate(build_arg, {}) == args["MCP_OAUTH2_VERSION"]
+    assert "latest" not in (ROOT / "compose.yaml").read_text()
+    # AuthGate: no default at all, rather than one without RFC 8707 (every call would be 401)
+    image = compose()["services"]["authgate"]["image"]
+    with pytest.raises(LookupError, match="AUTHGATE_VERSION is required: an AuthGate/Signet release"):
+        interpolate(image, {})
+    assert interpolate(image, {"AUTHGATE_VERSION": "0.31.0"}) == "ghcr.io/go-authgate/authgate:0.31.0"
+
+
+def test_f12_hardening_defaults_are_off() -> None:
+    services = compose()["services"]
+    kong = _dockerfile_instructions(ROOT / "gateway" / "kong" / "Dockerfile")
+    env = " ".join(arg for kw, arg in kong if kw == "ENV")
+    for setting in ("KONG_ADMIN_GUI_LISTEN=off", "KONG_ANONYMOUS_REPORTS=off", "DECK_ANALYTICS=off"):
+        assert setting in env
+    gitea = services["gitea"]["environment"]
+    assert required_var(gitea["GITEA__security__SECRET_KEY"]) == "FLEET_GITEA_SECRET_KEY"
+    authgate = services["authgate"]
+    assert authgate["read_only"] is True
+    assert authgate["cap_drop"] == ["ALL"]
+    assert authgate["tmpfs"] == ["/tmp"]
+    assert authgate["security_opt"] == ["no-new-privileges:true"]
+
+
+def test_f10_authgate_env_example_is_a_complete_config() -> None:
+    """The settings AuthGate's Validate needs together (v0.30.0 internal/config/config.go): RS256 with a
+    key path, an expiry with a jitter below it, a session secret, PostgreSQL; CORS not half-enabled."""
+    text = (ROOT / "gateway" / "authgate.env.example").read_text()
+    settings = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert settings["JWT_SIGNING_ALGORITHM"] == "RS256"
+    assert "JWT_PRIVATE_KEY_PATH" in settings
+    assert settings["JWT_EXPIRATION"] == f"{manifest().issuer.access_token_ttl_seconds}s"
+    assert settings["JWT_EXPIRATION_JITTER"] == "0s"
+    assert settings["REFRESH_TOKEN_EXPIRATION"] == f"{manifest().issuer.refresh_token_ttl_seconds}s"
+    assert {"SESSION_SECRET", "DEFAULT_ADMIN_PASSWORD", "DATABASE_DSN"} <= set(settings)
+    assert settings["DATABASE_DRIVER"] == "postgres"
+    assert "CORS_ENABLED" not in settings  # enabled with no origins would reject every browser client
+    assert "JWT_AUDIENCE" not in settings
+
+
+def test_wiki_init_sets_the_wiki_up_before_mediawiki_and_mcp_wiki_start() -> None:
+    """No manual MediaWiki step: the one-shot job (fleet_wiki.provision, tested against the real MediaWiki
+    in servers/wiki/tests/test_wiki_provision.py) runs in the mediawiki image on the wiki's volume."""
+    services = compose()["services"]
+    job = services["wiki-init"]
+    assert job["build"] == {"context": ".", "dockerfile": "servers/wiki/init.Dockerfile"}
+    assert job["restart"] == "no"
+    assert job["volumes"] == ["mediawiki-data:/var/www/data"]
+    assert job["networks"] == ["wiki-backend"]  # internal: it needs no network at all
+    assert required_var(job["environment"]["FLEET_WIKI_BOT_PASSWORD"]) == "FLEET_WIKI_BOT_PASSWORD"
+    assert required_var(job["environment"]["MW_ADMIN_PASSWORD"]) == "FLEET_WIKI_ADMIN_PASSWORD"
+    done = {"wiki-init": {"condition": "service_completed_successfully"}}
+    assert services["mediawiki"]["depends_on"] == done
+    assert services["mcp-wiki"]["depends_on"]["wiki-init"] == done["wiki-init"]
+    assert services["mcp-wiki"]["environment"]["FLEET_WIKI_BOT_USERNAME"] == "Fleetbot@fleet"
+    dockerfile = _dockerfile_instructions(ROOT / "servers" / "wiki" / "init.Dockerfile")
+    assert ("FROM", services["mediawiki"]["image"]) in dockerfile
+    assert ("COPY", "servers/wiki/src/fleet_wiki/provision.py /opt/fleet/wiki_provision.py") in dockerfile
+    assert (ROOT / "servers/wiki/src/fleet_wiki/provision.py").is_file()

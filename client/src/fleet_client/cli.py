@@ -174,6 +174,13 @@ def _local_grants(args: argparse.Namespace, config: ClientConfig, out: TextIO) -
         }
         for g in stored_grants(config.state_dir)
     ]
+    if not rows and args.output == "table":
+        print(
+            "not signed in to any server: `fleet-client login` signs in to all of them, "
+            "`fleet-client login --server NAME` to one (`fleet-client servers` lists them)",
+            file=out,
+        )
+        return 0
     _emit(args, rows, ["server", "scope", "expires", "refreshable", "issuer"], out)
     return 0
 

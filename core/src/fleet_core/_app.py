@@ -16,6 +16,7 @@ from mcp.types import Icon, ToolAnnotations
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._arguments import ArgumentCheck
 from ._audit import AuditMiddleware, audit, configure_audit_logging
 from ._errors import ToolError
 from ._gate import Gate
@@ -91,6 +92,7 @@ def create_server(name: str, *, instructions: str | None = None) -> MCPServer:
         name, instructions=instructions, middleware=[AuditMiddleware(name)], log_level="WARNING"
     )
     mcp.middleware.append(LocalScopeGate(mcp))
+    mcp.middleware.append(ArgumentCheck(mcp))
 
     @mcp.tool(meta=requires(f"{name}:read"), annotations=READ_ONLY)
     async def whoami(ctx: Context[Any, Any]) -> WhoAmI:

@@ -62,6 +62,23 @@ class Dialect(ABC):
     @abstractmethod
     def errors(self, schema: dict[str, Any], value: JSON) -> list[str]: ...
 
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        return schema
+
+    def minimal(self, schema: Mapping[str, Any] | None, value: JSON) -> JSON:
+        """`value` with every property its schema does not require removed, all the way down: the
+        sparest answer the spec allows (what tools must survive as well as the full one)."""
+        if schema is None:
+            return value
+        schema = self.resolve(schema)
+        if isinstance(value, list):
+            items = schema.get("items")
+            return [self.minimal(items, v) for v in value]
+        if isinstance(value, dict) and "properties" in schema:
+            props, required = schema["properties"], set(schema.get("required", []))
+            return {k: self.minimal(props.get(k), v) for k, v in value.items() if k in required}
+        return value
+
 
 def _strict(schema: Any) -> Any:
     """Unknown object properties become violations (the backend would silently drop them)."""
@@ -105,6 +122,11 @@ class Swagger2(Dialect):
         if "$ref" in entry:
             entry = self.document["responses"][entry["$ref"].split("/")[-1]]
         return True, entry.get("schema")
+
+    def resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
+        while "$ref" in schema:
+            schema = self.document["definitions"][schema["$ref"].split("/")[-1]]
+        return schema
 
     def errors(self, schema: dict[str, Any], value: JSON) -> list[str]:
         full = {**_strict(schema), "definitions": self.definitions}
@@ -340,6 +362,7 @@ class SpecFake(ABC):
 
     checker: SpecChecker
     violations: list[str]
+    minimal_answers = False  # True: every answer stripped to what the spec requires (see Dialect.minimal)
 
     @abstractmethod
     def record(self, request: FakeRequest, match: Match | None) -> None:
@@ -382,6 +405,9 @@ class SpecFake(ABC):
         if errors:
             return self.refuse(errors, unmatched=False)
         response = await self.dispatch(match, request)
+        if self.minimal_answers and response.status < 300 and not isinstance(response.payload, str):
+            _, schema = self.checker.dialect.response(match.operation.spec, response.status)
+            response.payload = self.checker.dialect.minimal(schema, response.payload)
         if response.status < 300:  # error answers are the fake's own words, not checked
             errors = self.checker.check_response(
                 match, response.status, self.checked_payload(match, response)

@@ -1,4 +1,5 @@
-"""The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong` (generated production config)."""
+"""The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong` (generated production config),
+`fleet stack init` / `fleet stack verify` (the compose stack's secrets, and a smoke check of a front door)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,31 @@ def cmd_gateway_kong(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack_init(args: argparse.Namespace) -> int:
+    from .stack import StackInitError, init_stack
+
+    path, manifest = _load(args)
+    root = (args.root or path.parent).resolve()
+    try:
+        result = init_stack(manifest, root, force=args.force)
+    except StackInitError as exc:
+        print(f"fleet stack init: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {result.env_file} (mode 0600): {len(result.generated)} fresh secrets")
+    print(f"wrote {result.key_file} (RS256 key, 0644 in a 0700 directory: AuthGate runs as uid 1000)")
+    if result.to_fill:
+        print("still to fill in .env: " + ", ".join(result.to_fill))
+    print("next: docker compose up -d --build, then uv run fleet stack verify --origin <gateway origin>")
+    return 0
+
+
+def cmd_stack_verify(args: argparse.Namespace) -> int:
+    from .verify import run_verify
+
+    _, manifest = _load(args)
+    return run_verify(manifest, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet", description="mcp-fleet: the front door and the fleet, locally"
@@ -122,6 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
     kong.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     kong.add_argument("--root", type=Path, default=None, help="repo root (default: the manifest's folder)")
     kong.set_defaults(func=cmd_gateway_kong)
+
+    stack = commands.add_parser("stack", help="the compose stack: secrets, and a smoke check")
+    stack_commands = stack.add_subparsers(dest="stack_command", required=True)
+    init = stack_commands.add_parser(
+        "init", help="write .env with fresh secrets (0600) and AuthGate's RS256 key; never overwrites"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing .env (new secrets)")
+    init.add_argument(
+        "--root", type=Path, default=None, help="where compose.yaml is (default: the manifest's)"
+    )
+    init.set_defaults(func=cmd_stack_init)
+    verify = stack_commands.add_parser(
+        "verify", help="black-box smoke check of a running front door (fleet dev or the compose stack)"
+    )
+    verify.add_argument(
+        "--origin", required=True, help="the gateway's public origin, e.g. http://127.0.0.1:8700"
+    )
+    verify.add_argument("--client-id", default=None, help="confidential client (client credentials)")
+    verify.add_argument(
+        "--client-secret-env", default=None, help="the variable holding its secret (default: the manifest's)"
+    )
+    verify.set_defaults(func=cmd_stack_verify)
     return parser
 
 

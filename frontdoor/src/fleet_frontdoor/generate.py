@@ -74,18 +74,31 @@ KONG_PREAMBLE = """\
 # (priority 2000) answers browser preflights without a challenge."""
 
 AUTHGATE_PREAMBLE = """\
-# AuthGate (the production authorization server): the settings this fleet relies on.
-# Copy to .env and fill in.
+# AuthGate (the production authorization server) outside the compose stack: a complete config the
+# fleet relies on (internal/config/config.go Validate, v0.30.0). Copy to AuthGate's .env and fill in.
 BASE_URL={issuer}
 # RS256 access tokens with a kid; public keys at /.well-known/jwks.json (the gateway pins RS*/ES*).
+# RS256 needs the key: Validate refuses RS256 without JWT_PRIVATE_KEY_PATH (or _PEM).
 JWT_SIGNING_ALGORITHM=RS256
+JWT_PRIVATE_KEY_PATH=
 # Leave JWT_AUDIENCE unset: a resource URL there lets refresh tokens pass as access tokens (A7).
 # JWT_AUDIENCE=
-# Keep access tokens short-lived (A8); the dev issuer uses {ttl} s.
+# Short-lived access tokens (A8), as the dev issuer: {ttl} s. The default jitter (30m) must be below the
+# expiry, so it is set too.
+JWT_EXPIRATION={ttl}s
+JWT_EXPIRATION_JITTER=0s
 ENABLE_REFRESH_TOKENS=true
+REFRESH_TOKEN_EXPIRATION={refresh}s
 PKCE_REQUIRED=true
-CORS_ENABLED=true
-CORS_ALLOWED_ORIGINS=
+SESSION_SECRET=
+DEFAULT_ADMIN_PASSWORD=
+# PostgreSQL (the published image is built without cgo and can't open SQLite):
+DATABASE_DRIVER=postgres
+DATABASE_DSN=host=<db host> port=5432 user=authgate dbname=authgate sslmode=require password=<hex>
+# Browser-based MCP clients: CORS with their origins (left off: an empty origin list rejects every one).
+# CORS_ENABLED=true
+# CORS_ALLOWED_ORIGINS=https://app.example.com
+# The servers read the username from <JWT_PRIVATE_CLAIM_PREFIX>_uid (default prefix `extra`: extra_uid).
 #
 # RFC 8707 resources clients may request (each OAuth client's allowed_resources) and their scopes:"""
 
@@ -210,7 +223,9 @@ def _render_kong(
 
 def render_authgate_env(manifest: Manifest) -> str:
     issuer = manifest.issuer
-    preamble = AUTHGATE_PREAMBLE.format(issuer=issuer.url, ttl=issuer.access_token_ttl_seconds)
+    preamble = AUTHGATE_PREAMBLE.format(
+        issuer=issuer.url, ttl=issuer.access_token_ttl_seconds, refresh=issuer.refresh_token_ttl_seconds
+    )
     lines = [f"# {HEADER}.", *preamble.splitlines()]
     for server in manifest.enabled_servers:
         lines.append(f"#   {server.resource}  scopes: {' '.join(server.scopes)}")

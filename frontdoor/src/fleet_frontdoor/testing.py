@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,9 +99,14 @@ def _manifest(
 
 @contextlib.asynccontextmanager
 async def front_door(
-    state_dir: Path, names: Sequence[str], *, manifest: Manifest | None = None
+    state_dir: Path,
+    names: Sequence[str],
+    *,
+    manifest: Manifest | None = None,
+    wrap_gateway: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> AsyncIterator[FrontDoor]:
-    """The dev authorization server and the dev gateway for the named servers of the repo's manifest."""
+    """The dev authorization server and the dev gateway for the named servers of the repo's manifest.
+    `wrap_gateway` wraps the gateway app (tests that break one of its checks on purpose)."""
     base = manifest or load_manifest()
     sockets = {name: bind_loopback() for name in ["gateway", "issuer", *names]}
     url = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
@@ -113,7 +118,11 @@ async def front_door(
     try:
         async with (
             serve_on(auth, sockets["issuer"]),
-            running_app(build_gateway(served, secret=door.secrets), sock=sockets["gateway"], **EDGE),
+            running_app(
+                (wrap_gateway or (lambda app: app))(build_gateway(served, secret=door.secrets)),
+                sock=sockets["gateway"],
+                **EDGE,
+            ),
         ):
             yield door
     finally:

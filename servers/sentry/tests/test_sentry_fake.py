@@ -27,7 +27,10 @@ async def test_an_undocumented_query_parameter_is_a_violation() -> None:
     async with http(fake) as client:
         response = await client.get("/api/0/organizations/acme/issues/", params={"per_page": "5"})
     assert response.status_code == 400
-    assert fake.violations == ["listOrganizationIssues: query parameter 'per_page' is not in the spec"]
+    assert fake.violations == [
+        "GET /api/0/organizations/{organization_id_or_slug}/issues/ (listOrganizationIssues): "
+        "query parameter 'per_page' is not in the spec"
+    ]
 
 
 async def test_a_body_outside_the_schema_is_a_violation() -> None:
@@ -35,7 +38,7 @@ async def test_a_body_outside_the_schema_is_a_violation() -> None:
     async with http(fake) as client:
         response = await client.put("/api/0/organizations/acme/issues/1001/", json={"status": "fixed"})
     assert response.status_code == 400
-    assert fake.violations[0].startswith("updateOrganizationIssue: body status: 'fixed' is not one of")
+    assert "(updateOrganizationIssue): body status: 'fixed' is not one of" in fake.violations[0]
     assert fake.issues["1001"]["status"] == "unresolved"
 
 
@@ -47,8 +50,9 @@ async def test_an_unknown_operation_and_a_missing_required_parameter_are_violati
             await client.get("/api/0/organizations/acme/events/", params={"field": "title"})
         ).status_code == 400
     assert fake.violations == [
-        "GET /api/0/organizations/acme/secrets/: no such operation in the spec",
-        "listOrganizationEvents: required query parameter 'dataset' missing",
+        "GET /api/0/organizations/acme/secrets/: no such path in the spec",
+        "GET /api/0/organizations/{organization_id_or_slug}/events/ (listOrganizationEvents): "
+        "required query parameter 'dataset' missing",
     ]
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from fleet_sentry.fake import FakeSentry
 
+from .test_sentry_tools import HAPPY
+
 pytestmark = pytest.mark.anyio
 
 
@@ -65,3 +67,17 @@ async def test_search_events_filters_by_project_parameter(call: Any, fake: FakeS
     sent = next(c for c in fake.calls if c.operation == "listOrganizationEvents")
     assert ("project", "100") in sent.query
     assert "project:" not in dict(sent.query).get("query", "")
+
+
+@pytest.mark.parametrize("tool", sorted(HAPPY))
+async def test_tool_survives_the_sparest_answers_the_spec_allows(
+    call: Any, fake: FakeSentry, tool: str
+) -> None:
+    # Every answer stripped to the fields the spec requires: each tool still answers, or says clearly
+    # why not — never a bare "Error executing tool".
+    fake.minimal_answers = True
+    result = await call(tool, HAPPY[tool][0])
+    if result.is_error:
+        prefix = f"Error executing tool {tool}: "
+        assert text(result).startswith(prefix), text(result)
+        assert len(text(result)) > len(prefix) + 10, text(result)

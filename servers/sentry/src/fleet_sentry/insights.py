@@ -30,7 +30,8 @@ from .models import (
     TagValue,
     TagValueList,
 )
-from .triage import Triage, clip, count, obj, objs
+from .shapes import clip, count, obj, objs
+from .triage import Triage
 
 __all__ = ["DEFAULT_TAGS", "Insights"]
 

@@ -1,4 +1,4 @@
-"""Domain functions behind the tools: call the client, shape compact results, attribute changes."""
+"""The core reads behind the tools: call the client, shape compact results (helpers in shapes.py)."""
 
 from __future__ import annotations
 
@@ -34,46 +34,15 @@ from .models import (
 )
 from .sentry import SentryClient
 from .settings import SentrySettings
+from .shapes import clip, count, obj, objs
 
 MAX_FRAMES = 15
 MAX_TAGS = 25
 MAX_CRUMBS = 10
 MAX_SPANS = 40
-MAX_TEXT = 300
 MAX_CELL = 200
 # `<key>:me` (also inside `[me, none]` lists) for the keys where Sentry resolves `me` to a user.
 _ME_KEYS = re.compile(r"(?<![\w.])(!?)(assigned|assigned_or_suggested|bookmarks):(\[[^\]]*\]|\S+)")
-
-
-def count(value: Any) -> int | None:
-    """Sentry types some counts as strings ("12"); any string is spec-legal, so parse, never crash."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    text = str(value).strip().replace(",", "").replace("_", "")
-    try:
-        return int(text) if text.lstrip("-").isdigit() else int(float(text))
-    except (ValueError, OverflowError):
-        return None
-
-
-def obj(value: Any) -> dict[str, Any]:
-    """`value` if it is a JSON object, else {} — for fields the spec leaves untyped (`{}`)."""
-    return value if isinstance(value, dict) else {}
-
-
-def objs(value: Any) -> list[dict[str, Any]]:
-    """The JSON objects in `value` if it is a list; other items (strings, nulls…) are skipped."""
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def clip(text: str | None, limit: int = MAX_TEXT) -> str | None:
-    if text is None or len(text) <= limit:
-        return text
-    return f"{text[:limit]}…[+{len(text) - limit} chars]"
 
 
 class Triage:

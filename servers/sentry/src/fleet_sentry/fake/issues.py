@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._openapi import fill_required
+from .._openapi import fill_required, response_schema
 from .search import IS_VALUES, QueryError, as_number, iso, now, parse_search, period
 from .state import PathParams, Query, QueryAll, Reply, SentryState
 
@@ -77,7 +77,7 @@ class IssueRoutes(SentryState):
         found.sort(
             key=lambda i: as_number(i[order]) if order in ("count", "userCount") else i[order], reverse=True
         )
-        item_schema = self.spec.by_id("listOrganizationIssues").response_schema()["items"]
+        item_schema = response_schema(self.checker.by_id("listOrganizationIssues"))["items"]
         return self._page([fill_required(item_schema, self._public(i)) for i in found], one, "limit")
 
     def _op_getOrganizationIssue(self, path: PathParams, one: Query, params: QueryAll, body: Any) -> Reply:

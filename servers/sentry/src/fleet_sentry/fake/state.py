@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .._openapi import Spec
+from fleet_core.specfake import SpecChecker
+
+from .._openapi import example
 from .search import QueryError, iso, now
 
 __all__ = ["FAKE_TOKEN", "ODD_COUNTS", "Call", "PathParams", "Query", "QueryAll", "Reply", "SentryState"]
@@ -38,7 +40,7 @@ class Call:
 class SentryState:
     """Seeded in-memory state; `FakeSentry` (app.py) creates it, the route mixins read and change it."""
 
-    spec: Spec
+    checker: SpecChecker
     org_slug: str
     page_size_cap: int
     org: dict[str, Any]
@@ -53,7 +55,7 @@ class SentryState:
         return [a["data"]["text"] for a in self.issues[issue_id]["activity"] if a["type"] == "note"]
 
     def _example(self, operation_id: str, status: int = 200) -> Any:
-        return copy.deepcopy(self.spec.by_id(operation_id).example(status))
+        return copy.deepcopy(example(self.checker.by_id(operation_id), status))
 
     def _seed(self) -> None:
         moment = now()
