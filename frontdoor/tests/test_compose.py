@@ -166,7 +166,7 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
             if not networks[net].get("internal"):
                 assert members[net] == {server}, f"{net}: an egress network is the server's alone"
     backends = set(services) - servers - {"kong", "authgate"}
-    assert backends == {"postgres", "db-provision", "gitea", "mediawiki", "authgate-db"}
+    assert backends == {"postgres", "db-provision", "gitea", "mediawiki", "wiki-init", "authgate-db"}
     for backend in backends:
         for net in services[backend]["networks"]:
             assert networks[net] == {"internal": True}, f"{backend} on {net}"
@@ -527,3 +527,24 @@ def test_f10_authgate_env_example_is_a_complete_config() -> None:
     assert settings["DATABASE_DRIVER"] == "postgres"
     assert "CORS_ENABLED" not in settings  # enabled with no origins would reject every browser client
     assert "JWT_AUDIENCE" not in settings
+
+
+def test_wiki_init_sets_the_wiki_up_before_mediawiki_and_mcp_wiki_start() -> None:
+    """No manual MediaWiki step: the one-shot job (fleet_wiki.provision, tested against the real MediaWiki
+    in servers/wiki/tests/test_wiki_provision.py) runs in the mediawiki image on the wiki's volume."""
+    services = compose()["services"]
+    job = services["wiki-init"]
+    assert job["build"] == {"context": ".", "dockerfile": "servers/wiki/init.Dockerfile"}
+    assert job["restart"] == "no"
+    assert job["volumes"] == ["mediawiki-data:/var/www/data"]
+    assert job["networks"] == ["wiki-backend"]  # internal: it needs no network at all
+    assert required_var(job["environment"]["FLEET_WIKI_BOT_PASSWORD"]) == "FLEET_WIKI_BOT_PASSWORD"
+    assert required_var(job["environment"]["MW_ADMIN_PASSWORD"]) == "FLEET_WIKI_ADMIN_PASSWORD"
+    done = {"wiki-init": {"condition": "service_completed_successfully"}}
+    assert services["mediawiki"]["depends_on"] == done
+    assert services["mcp-wiki"]["depends_on"]["wiki-init"] == done["wiki-init"]
+    assert services["mcp-wiki"]["environment"]["FLEET_WIKI_BOT_USERNAME"] == "Fleetbot@fleet"
+    dockerfile = _dockerfile_instructions(ROOT / "servers" / "wiki" / "init.Dockerfile")
+    assert ("FROM", services["mediawiki"]["image"]) in dockerfile
+    assert ("COPY", "servers/wiki/src/fleet_wiki/provision.py /opt/fleet/wiki_provision.py") in dockerfile
+    assert (ROOT / "servers/wiki/src/fleet_wiki/provision.py").is_file()

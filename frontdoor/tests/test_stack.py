@@ -47,6 +47,7 @@ OPERATOR_VALUES = {  # what only the operator can give (README "Full stack")
 def stack_copy(tmp_path: Path) -> Path:
     """The files compose reads, as in a fresh clone (compose.yaml refers to build contexts by path)."""
     for rel in (
+        "servers/wiki/init.Dockerfile",
         "fleet.toml",
         "compose.yaml",
         "Dockerfile",

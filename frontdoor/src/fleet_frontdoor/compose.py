@@ -169,18 +169,39 @@ def _backends(manifest: Manifest) -> dict[str, Backend]:
         "wiki": Backend(
             env={
                 "FLEET_WIKI_URL": "http://mediawiki",
-                "FLEET_WIKI_BOT_USERNAME": optional("FLEET_WIKI_BOT_USERNAME", "Fleetbot@fleet"),
+                "FLEET_WIKI_BOT_USERNAME": "Fleetbot@fleet",  # what wiki-init creates
                 "FLEET_WIKI_BOT_PASSWORD": required(
-                    "FLEET_WIKI_BOT_PASSWORD", "the wiki BotPassword, see servers/wiki/README.md"
+                    "FLEET_WIKI_BOT_PASSWORD", "set FLEET_WIKI_BOT_PASSWORD in .env (uv run fleet stack init)"
                 ),
             },
-            depends_on={"mediawiki": "service_started"},
+            depends_on={"mediawiki": "service_started", "wiki-init": "service_completed_successfully"},
             services={
+                # one-shot and idempotent: installs the wiki into its volume once, and on every start
+                # converges the bot and its BotPassword on .env (fleet_wiki.provision, tested against
+                # the real MediaWiki)
+                "wiki-init": {
+                    "build": {"context": ".", "dockerfile": "servers/wiki/init.Dockerfile"},
+                    "image": "mcp-fleet-wiki-init:local",
+                    "environment": {
+                        "MW_SERVER": "http://mediawiki",
+                        "MW_ADMIN_PASSWORD": required(
+                            "FLEET_WIKI_ADMIN_PASSWORD",
+                            "set FLEET_WIKI_ADMIN_PASSWORD in .env (uv run fleet stack init)",
+                        ),
+                        "FLEET_WIKI_BOT_PASSWORD": required(
+                            "FLEET_WIKI_BOT_PASSWORD",
+                            "set FLEET_WIKI_BOT_PASSWORD in .env (uv run fleet stack init)",
+                        ),
+                    },
+                    "volumes": ["mediawiki-data:/var/www/data"],
+                    "restart": "no",
+                },
                 "mediawiki": {
                     "image": "mediawiki:1.43",
-                    # install.php writes LocalSettings.php and the SQLite files into the volume (README)
+                    # wiki-init wrote LocalSettings.php and the SQLite files into the volume
                     "environment": {"MW_CONFIG_FILE": "/var/www/data/LocalSettings.php"},
                     "volumes": ["mediawiki-data:/var/www/data", "mediawiki-images:/var/www/html/images"],
+                    "depends_on": {"wiki-init": {"condition": "service_completed_successfully"}},
                     "restart": "unless-stopped",
                 },
             },
@@ -496,8 +517,8 @@ def render_env_example(manifest: Manifest) -> str:
     if "wiki" in enabled:
         out += [
             "",
-            "# --- wiki: the BotPassword (servers/wiki/README.md)",
-            "# FLEET_WIKI_BOT_USERNAME=Fleetbot@fleet",
+            "# --- wiki: wiki-init installs MediaWiki (admin `Admin`) and the bot Fleetbot@fleet with these",
+            "FLEET_WIKI_ADMIN_PASSWORD=",
             "FLEET_WIKI_BOT_PASSWORD=",
         ]
     if "sentry" in enabled:
