@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -72,22 +73,28 @@ def _marked(mark: str) -> dict[int, str]:
     return found
 
 
-def test_kill_9_of_fleet_dev_leaves_no_postgres_or_php_running(tmp_path: Path) -> None:
-    ports = {"db": free_port(), "wiki": free_port()}
+def _start_fleet(tmp_path: Path, mark: str) -> tuple[subprocess.Popen[str], str]:
+    """`fleet dev` with db and wiki (PostgreSQL and php -S) on a manifest in tmp_path, once ready."""
     path = tmp_path / "fleet.toml"
-    path.write_text(_manifest_text(free_port(), free_port(), ports))
-    mark = secrets.token_hex(8)
+    if not path.exists():
+        path.write_text(_manifest_text(free_port(), free_port(), {"db": free_port(), "wiki": free_port()}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_")} | {"FLEET_TEST_MARK": mark}
     fleet = Path(sys.executable).parent / "fleet"
     argv = [str(fleet), "--manifest", str(path), "dev", "--no-live", "--state-dir", str(tmp_path / "state")]
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    seen = ""
+    for line in process.stdout:
+        seen += line
+        if line.startswith("fleet dev: ready in"):
+            break
+    return process, seen
+
+
+def test_kill_9_of_fleet_dev_leaves_no_postgres_or_php_running(tmp_path: Path) -> None:
+    mark = secrets.token_hex(8)
+    process, seen = _start_fleet(tmp_path, mark)
     try:
-        assert process.stdout is not None
-        seen = ""
-        for line in process.stdout:
-            seen += line
-            if line.startswith("fleet dev: ready in"):
-                break
         assert "db: ready" in seen, seen
         assert "wiki: ready" in seen, seen
         running = _marked(mark)
@@ -141,3 +148,38 @@ def test_the_banner_says_when_client_credentials_are_off_and_how_to_turn_them_on
     on = _summary(monkeypatch, tmp_path, "s3cret-value")
     assert "Client credentials: ci-bot (secret from $FLEET_CI_BOT_SECRET)" in on
     assert "s3cret-value" not in on
+
+
+def test_the_next_fleet_dev_stops_what_a_killed_one_left(tmp_path: Path) -> None:
+    mark = secrets.token_hex(8)
+    first, seen = _start_fleet(tmp_path, mark)
+    second: subprocess.Popen[str] | None = None
+    try:
+        assert "db: ready" in seen, seen
+        # the worst case: fleet dev and its watchdogs all killed outright, only the backends survive
+        reapers = [pid for pid, cmd in _marked(mark).items() if "_reaper.py" in cmd]
+        assert len(reapers) == 2  # one for PostgreSQL, one for php -S
+        for pid in reapers:
+            os.kill(pid, signal.SIGKILL)
+        first.kill()
+        first.wait()
+        left = {pid: cmd for pid, cmd in _marked(mark).items() if "postgres" in cmd or "php" in cmd}
+        assert any(" -D " in cmd for cmd in left.values())
+        assert any(" -S " in cmd for cmd in left.values())
+
+        second, seen = _start_fleet(tmp_path, mark)
+        assert "a previous `fleet dev` left running" in seen, seen
+        assert "db: ready" in seen, seen
+        assert "wiki: ready" in seen, seen
+        assert not set(left) & set(_marked(mark))  # the old backends are gone, the new ones run
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                finally:
+                    process.kill()
+                    process.wait()
+                    if process.stdout is not None:
+                        process.stdout.close()

@@ -76,6 +76,65 @@ def _port_free(url: str) -> bool:
     return True
 
 
+RUN_ENV = "FLEET_DEV_RUN"  # "<state dir>\t<pid of fleet dev>"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _leftovers(state_dir: Path) -> dict[int, str]:
+    """Processes (pid → command line) started by a `fleet dev` on this state dir that is gone (Linux)."""
+    found: dict[int, str] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            marks = [v for v in environ if v.startswith(RUN_ENV.encode() + b"=")]
+            if not marks:
+                continue
+            where, _, owner = marks[0].split(b"=", 1)[1].decode().partition("\t")
+            if where != str(state_dir) or not owner.isdigit() or _alive(int(owner)):
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeError):  # gone meanwhile, or not readable
+            continue
+    return found
+
+
+def remove_leftovers(state_dir: Path, grace: float = 3.0) -> int:
+    """Stop what a previous `fleet dev` on `state_dir` left when it was killed outright and its
+    watchdogs (fleet_core.Reaper) were too: TERM, then KILL after `grace`; remove their PostgreSQL
+    data dirs. Returns how many processes there were."""
+    left = _leftovers(state_dir)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    for cmdline in left.values():
+        parts = cmdline.split()
+        if "-D" in parts[:-1]:
+            data = Path(parts[parts.index("-D") + 1])
+            if data.parent.name.startswith("fleet-pg-"):
+                shutil.rmtree(data.parent, ignore_errors=True)
+    return len(left)
+
+
 def _server_command(name: str) -> list[str]:
     script = Path(sys.executable).parent / f"fleet-{name}"
     if script.is_file():
@@ -126,6 +185,12 @@ class DevFleet:
 
     async def run(self) -> int:
         self.logs.mkdir(parents=True, exist_ok=True)
+        left = await anyio.to_thread.run_sync(remove_leftovers, self.state_dir)
+        if left:
+            self._line(f"fleet dev: stopped {left} process(es) a previous `fleet dev` left running")
+        # inherited by everything this run starts, the backends included (a daemonized PostgreSQL too),
+        # so the next run can find what this one leaves if it is killed outright (remove_leftovers)
+        os.environ[RUN_ENV] = f"{self.state_dir}\t{os.getpid()}"
         busy = [c for c in ("auth", "gateway") if not _port_free(self.components[c].url)]
         busy += [s.name for s in self.manifest.enabled_servers if not _port_free(s.upstream)]
         if busy:
