@@ -166,7 +166,15 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
             if not networks[net].get("internal"):
                 assert members[net] == {server}, f"{net}: an egress network is the server's alone"
     backends = set(services) - servers - {"kong", "authgate"}
-    assert backends == {"postgres", "db-provision", "gitea", "mediawiki", "wiki-init", "authgate-db"}
+    assert backends == {
+        "postgres",
+        "db-provision",
+        "gitea",
+        "gitea-init",
+        "mediawiki",
+        "wiki-init",
+        "authgate-db",
+    }
     for backend in backends:
         for net in services[backend]["networks"]:
             assert networks[net] == {"internal": True}, f"{backend} on {net}"
@@ -398,6 +406,9 @@ def test_server_runs_with_its_compose_environment_behind_kongs_host(name: str, t
     kong_host = env[prefix + "ALLOWED_HOSTS"]
     port = free_port()
     env |= {prefix + "HOST": "127.0.0.1", prefix + "PORT": str(port)}
+    if "FLEET_GITEA_TOKEN_FILE" in env:  # what gitea-init writes into the gitea-token volume
+        (tmp_path / "token").write_text("0123456789abcdef0123456789abcdef01234567\n")
+        env["FLEET_GITEA_TOKEN_FILE"] = str(tmp_path / "token")
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(JwtIssuer()) as issuer:
         env |= {prefix + "ISSUER": issuer.url, prefix + "JWKS_URL": issuer.url + "/jwks"}
         token = issuer.mint(server.resource, scope=f"{name}:read")  # sub = UUID, extra_uid = alice
@@ -548,3 +559,30 @@ def test_wiki_init_sets_the_wiki_up_before_mediawiki_and_mcp_wiki_start() -> Non
     assert ("FROM", services["mediawiki"]["image"]) in dockerfile
     assert ("COPY", "servers/wiki/src/fleet_wiki/provision.py /opt/fleet/wiki_provision.py") in dockerfile
     assert (ROOT / "servers/wiki/src/fleet_wiki/provision.py").is_file()
+
+
+def test_gitea_init_makes_the_service_account_and_hands_its_token_to_mcp_gitea_only() -> None:
+    """No manual Gitea step: the one-shot job (fleet_gitea.provision, tested against a fake of Gitea's
+    admin CLI in servers/gitea/tests/test_gitea_provision.py) writes the token to a volume that only it
+    and mcp-gitea (read-only) mount."""
+    services = compose()["services"]
+    job = services["gitea-init"]
+    assert job["build"] == {"context": ".", "dockerfile": "servers/gitea/init.Dockerfile"}
+    assert job["restart"] == "no"
+    assert set(job["volumes"]) == {"gitea-data:/data", "gitea-token:/run/fleet-gitea"}
+    assert job["networks"] == ["gitea-backend"]
+    server = services["mcp-gitea"]
+    assert server["volumes"] == ["gitea-token:/run/fleet-gitea:ro"]
+    assert server["environment"]["FLEET_GITEA_TOKEN_FILE"] == "/run/fleet-gitea/token"
+    assert "FLEET_GITEA_TOKEN" not in server["environment"]
+    assert server["depends_on"]["gitea-init"] == {"condition": "service_completed_successfully"}
+    holders = {
+        name
+        for name, s in services.items()
+        if any(v.startswith("gitea-token:") for v in s.get("volumes", []))
+    }
+    assert holders == {"gitea-init", "mcp-gitea"}
+    dockerfile = _dockerfile_instructions(ROOT / "servers" / "gitea" / "init.Dockerfile")
+    assert ("FROM", services["gitea"]["image"]) in dockerfile
+    assert ("USER", "git") in dockerfile  # Gitea's CLI refuses to run as root
+    assert ("COPY", "servers/gitea/src/fleet_gitea/provision.py /opt/fleet/gitea_provision.py") in dockerfile

@@ -38,7 +38,6 @@ assert _COMPOSE_PACKAGE.origin is not None
 DOCKER_COMPOSE = Path(_COMPOSE_PACKAGE.origin).parent / "docker-compose"
 OPERATOR_VALUES = {  # what only the operator can give (README "Full stack")
     "AUTHGATE_VERSION": "0.31.0",
-    "FLEET_GITEA_TOKEN": "0123456789abcdef",
     "FLEET_SENTRY_ORG": "acme",
     "FLEET_SENTRY_AUTH_TOKEN": "sntrys_test",
 }
@@ -48,6 +47,7 @@ def stack_copy(tmp_path: Path) -> Path:
     """The files compose reads, as in a fresh clone (compose.yaml refers to build contexts by path)."""
     for rel in (
         "servers/wiki/init.Dockerfile",
+        "servers/gitea/init.Dockerfile",
         "fleet.toml",
         "compose.yaml",
         "Dockerfile",

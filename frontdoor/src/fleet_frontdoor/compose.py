@@ -82,6 +82,7 @@ class Backend:
     depends_on: Mapping[str, str] = field(default_factory=dict)
     services: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     volumes: tuple[str, ...] = ()
+    server_volumes: tuple[str, ...] = ()  # mounted into the server itself (e.g. a token an init job wrote)
 
 
 def _backends(manifest: Manifest) -> dict[str, Backend]:
@@ -138,12 +139,23 @@ def _backends(manifest: Manifest) -> dict[str, Backend]:
         "gitea": Backend(
             env={
                 "FLEET_GITEA_URL": "http://gitea:3000",
-                "FLEET_GITEA_TOKEN": required(
-                    "FLEET_GITEA_TOKEN", "the Gitea service-account token, see servers/gitea/README.md"
-                ),
+                # written by gitea-init to a volume only it and mcp-gitea mount
+                "FLEET_GITEA_TOKEN_FILE": "/run/fleet-gitea/token",
             },
-            depends_on={"gitea": "service_started"},
+            depends_on={"gitea": "service_started", "gitea-init": "service_completed_successfully"},
+            volumes=("gitea-data", "gitea-token"),
+            server_volumes=("gitea-token:/run/fleet-gitea:ro",),
             services={
+                # one-shot and idempotent: the site-admin service account (once) and its token (kept while
+                # the token file exists), through Gitea's own admin CLI (fleet_gitea.provision)
+                "gitea-init": {
+                    "build": {"context": ".", "dockerfile": "servers/gitea/init.Dockerfile"},
+                    "image": "mcp-fleet-gitea-init:local",
+                    "environment": {"FLEET_GITEA_TOKEN_FILE": "/run/fleet-gitea/token"},
+                    "volumes": ["gitea-data:/data", "gitea-token:/run/fleet-gitea"],
+                    "depends_on": {"gitea": {"condition": "service_started"}},
+                    "restart": "no",
+                },
                 "gitea": {
                     "image": "gitea/gitea:1.24",
                     "environment": {
@@ -164,7 +176,6 @@ def _backends(manifest: Manifest) -> dict[str, Backend]:
                     "restart": "unless-stopped",
                 },
             },
-            volumes=("gitea-data",),
         ),
         "wiki": Backend(
             env={
@@ -272,6 +283,8 @@ def _server_service(
         "security_opt": ["no-new-privileges:true"],
         "restart": "unless-stopped",
     }
+    if backend and backend.server_volumes:
+        service["volumes"] = list(backend.server_volumes)
     if backend and backend.depends_on:
         service["depends_on"] = {name: {"condition": cond} for name, cond in backend.depends_on.items()}
     return service
@@ -509,9 +522,8 @@ def render_env_example(manifest: Manifest) -> str:
     if "gitea" in enabled:
         out += [
             "",
-            "# --- gitea: the site-admin service account's token (servers/gitea/README.md), and Gitea's own",
-            "# SECRET_KEY (without it Gitea uses a hard-coded default)",
-            "FLEET_GITEA_TOKEN=",
+            "# --- gitea: Gitea's own SECRET_KEY (without it Gitea uses a hard-coded default). gitea-init",
+            "# creates the service account and its token (in the gitea-token volume) itself.",
             "FLEET_GITEA_SECRET_KEY=",
         ]
     if "wiki" in enabled:
