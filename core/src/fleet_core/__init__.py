@@ -7,9 +7,10 @@ from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._outage import OutageTransport
 from ._reaper import Reaper
+from ._retry import Retries, RetryPolicy, retry_after_seconds
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
-from ._settings import BackendUrl, ServerSettings, TrustMode, is_loopback
+from ._settings import BackendUrl, ServerSettings, TrustMode, env_prefix, is_loopback
 
 __all__ = [
     "DESTRUCTIVE",
@@ -22,6 +23,8 @@ __all__ = [
     "IdentityError",
     "OutageTransport",
     "Reaper",
+    "Retries",
+    "RetryPolicy",
     "ServerSettings",
     "ToolError",
     "TrustMode",
@@ -34,9 +37,11 @@ __all__ = [
     "create_server",
     "dev_subject",
     "die_with_parent",
+    "env_prefix",
     "free_port",
     "is_loopback",
     "requires",
+    "retry_after_seconds",
     "run_stdio",
     "running_app",
     "serve",

@@ -64,6 +64,16 @@ async def test_reads_give_up_after_bounded_retries(h: Harness) -> None:
     assert len(h.since(mark)) == 3  # one try + read_retries=2
 
 
+async def test_a_long_retry_after_is_not_waited_out_and_the_error_says_when_to_come_back(
+    h: Harness,
+) -> None:
+    h.fake.fail_next, h.fake.retry_after = [429], "3600"
+    mark = len(h.fake.requests)
+    text = await h.error("get_repo", VALID["get_repo"])
+    assert "rate limit reached on GET /repos/alice/demo; retry after 3600s" in text
+    assert len(h.since(mark)) == 1  # given up at once: the caller is not held for an hour
+
+
 async def test_writes_are_never_retried(h: Harness) -> None:
     h.fake.fail_next = [503]
     mark = len(h.fake.requests)

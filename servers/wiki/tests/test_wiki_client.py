@@ -160,6 +160,22 @@ async def test_persistent_maxlag_gives_up_with_a_backend_error() -> None:
             await c.get(action="query", meta="siteinfo")
 
 
+async def test_a_long_retry_after_is_not_waited_out() -> None:
+    """An hour's Retry-After fails the call at once, saying when to come back (fleet_core.RetryPolicy)."""
+    requests: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        requests.append(request)
+        return httpx2.Response(429, headers={"Retry-After": "3600"}, text="slow down")
+
+    async with MediaWikiClient(
+        "http://wiki.test", "Bot@x", "p", transport=httpx2.MockTransport(handler)
+    ) as c:
+        with anyio.fail_after(5), pytest.raises(BackendError, match=r"HTTP 429\); try again in 3600s"):
+            await c.get(action="query", meta="siteinfo")
+    assert len(requests) == 1
+
+
 async def test_session_lost_twice_is_not_retried_forever() -> None:
     fake = FakeWiki(lagged=0, session_lost=5)
     async with MediaWikiClient("http://wiki.test", "Bot@x", "p", transport=httpx2.MockTransport(fake)) as c:

@@ -17,7 +17,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import anyio
 import httpx2
 
-from fleet_core import BackendError, OutageTransport, ToolError
+from fleet_core import BackendError, OutageTransport, RetryPolicy, ToolError
 
 __all__ = ["GiteaClient", "Page", "repo_path"]
 
@@ -89,11 +89,10 @@ class GiteaClient:
         url = self.api + path
         headers = {"Sudo": sudo} if sudo is not None else {}
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        attempts = 1 + (self.read_retries if method == "GET" else 0)
+        # Reads are resent on 429/5xx; a write never is (it may have landed before the error).
+        retries = RetryPolicy(retries=self.read_retries if method == "GET" else 0).start()
         redirects = 0
-        attempt = 0
         while True:
-            attempt += 1
             try:
                 with anyio.fail_after(self.timeout * 1.5):
                     response, body, more = await self._once(
@@ -109,11 +108,13 @@ class GiteaClient:
                 redirects += 1
                 if redirects > MAX_REDIRECTS:
                     raise BackendError(f"Gitea redirected {method} {path} too many times")
-                attempt -= 1
                 continue
-            if response.status_code in RETRY_STATUSES and attempt < attempts:
-                await anyio.sleep(_backoff(response, attempt))
+            if response.status_code in RETRY_STATUSES and await retries.wait(response.headers):
                 continue
+            if response.status_code == 429 and retries.retry_after is not None:
+                raise BackendError(
+                    f"Gitea rate limit reached on {method} {path}; retry after {retries.retry_after:g}s"
+                )
             _raise_for_status(method, path, response, body, sudo)
             return response, body, more
 
@@ -199,13 +200,6 @@ def _param(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
-
-
-def _backoff(response: httpx2.Response, attempt: int) -> float:
-    retry_after = response.headers.get("retry-after", "")
-    if retry_after.isdigit():
-        return min(float(retry_after), 2.0)
-    return min(0.2 * 2.0 ** (attempt - 1), 2.0)
 
 
 def _decode(body: bytes, path: str) -> Any:

@@ -9,17 +9,14 @@
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import anyio
 import httpx2
 
-from fleet_core import BackendError, OutageTransport, ToolError
+from fleet_core import BackendError, OutageTransport, RetryPolicy, ToolError
 
 from .settings import SentrySettings
 
@@ -67,17 +64,6 @@ def _detail(response: httpx2.Response) -> str:
     return str(body)[:500]
 
 
-def _retry_after(response: httpx2.Response) -> float:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return 1.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else 1.0
-
-
 class SentryClient:
     """One org token, one base URL; every call names the organization explicitly."""
 
@@ -114,32 +100,31 @@ class SentryClient:
         s = self.settings
         read = method == "GET"
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != []}
-        attempt = 0
+        retries = RetryPolicy(
+            retries=s.max_retries,
+            backoff_seconds=s.retry_backoff_seconds,
+            max_backoff_seconds=max(2.0, s.retry_backoff_seconds),
+            max_retry_after_seconds=s.max_retry_after_seconds,
+        ).start()
         while True:
-            attempt += 1
-            last = attempt > s.max_retries
             try:
                 response = await self._http.request(method, path, params=clean, json=body)
             except httpx2.TimeoutException:
-                if read and not last:
-                    await anyio.sleep(s.retry_backoff_seconds * attempt)
+                if read and await retries.wait():
                     continue
                 raise BackendError(f"Sentry did not answer within {s.timeout_seconds:g}s ({what})") from None
             except httpx2.TransportError as exc:
-                if read and not last:
-                    await anyio.sleep(s.retry_backoff_seconds * attempt)
+                if read and await retries.wait():
                     continue
                 raise BackendError(f"Sentry is unreachable at {s.base_url} ({type(exc).__name__})") from None
             status = response.status_code
-            if status == 429:
-                wait = _retry_after(response)
-                if last or wait > s.max_retry_after_seconds:
-                    raise BackendError(f"Sentry rate limit reached; retry after {wait:g}s ({what})")
-                await anyio.sleep(wait)
-                continue
+            if status == 429:  # Sentry did not process it: any method may be resent
+                if await retries.wait(response.headers):
+                    continue
+                wait = retries.retry_after if retries.retry_after is not None else 1.0
+                raise BackendError(f"Sentry rate limit reached; retry after {wait:g}s ({what})")
             if status >= 500:
-                if read and not last:
-                    await anyio.sleep(s.retry_backoff_seconds * attempt)
+                if read and await retries.wait(response.headers):
                     continue
                 raise BackendError(f"Sentry failed with HTTP {status} ({what})")
             if status < 300:

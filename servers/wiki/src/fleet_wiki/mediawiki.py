@@ -16,7 +16,7 @@ from urllib.parse import quote
 import anyio
 import httpx2
 
-from fleet_core import BackendError, OutageTransport, ToolError
+from fleet_core import BackendError, OutageTransport, RetryPolicy, ToolError
 
 __all__ = ["MediaWikiClient", "WikiApiError"]
 
@@ -69,7 +69,7 @@ class MediaWikiClient:
         self._username = username
         self._password = password
         self._maxlag = maxlag
-        self._max_retries = max_retries
+        self._retry = RetryPolicy(retries=max_retries, max_retry_after_seconds=_MAX_WAIT_SECONDS)
         options: dict[str, Any] = {
             "timeout": httpx2.Timeout(timeout),
             "headers": {"User-Agent": user_agent},
@@ -111,7 +111,8 @@ class MediaWikiClient:
         http: httpx2.AsyncClient | None = None,
     ) -> dict[str, Any]:
         """One HTTP exchange with maxlag/Retry-After handling; returns the decoded JSON object."""
-        for attempt in range(self._max_retries + 1):
+        retries = self._retry.start()
+        while True:
             try:
                 response = await (http or self._http).request(
                     method,
@@ -132,11 +133,11 @@ class MediaWikiClient:
                 lagged or response.status_code == 429 or (response.status_code == 503 and method == "GET")
             )
             if retryable or response.status_code == 503:
-                if retryable and attempt < self._max_retries:
-                    await anyio.sleep(_retry_after(response))
+                if retryable and await retries.wait(response.headers):
                     continue
                 why = "replication lag" if lagged else f"HTTP {response.status_code}"
-                raise BackendError(f"the wiki at {self.url} is overloaded ({why}); try again later")
+                when = "later" if retries.retry_after is None else f"in {retries.retry_after:g}s"
+                raise BackendError(f"the wiki at {self.url} is overloaded ({why}); try again {when}")
             if response.status_code >= 500:
                 raise BackendError(f"the wiki at {self.url} failed (HTTP {response.status_code})")
             try:
@@ -154,7 +155,6 @@ class MediaWikiClient:
                     "an object; check FLEET_WIKI_URL"
                 )
             return body
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _action(self, method: str, params: Params, *, write: bool) -> dict[str, Any]:
         base: dict[str, Any] = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
@@ -325,14 +325,6 @@ class _LoginCookiesOnly(DefaultCookiePolicy):
 def page_path(title: str) -> str:
     """A title as a REST path segment (spaces as underscores, '/' escaped)."""
     return quote(title.replace(" ", "_"), safe="")
-
-
-def _retry_after(response: httpx2.Response) -> float:
-    try:
-        wait = float(response.headers.get("Retry-After", "1"))
-    except ValueError:
-        wait = 1.0
-    return min(max(wait, 0.0), _MAX_WAIT_SECONDS)
 
 
 def _first_error(body: dict[str, Any]) -> tuple[str, str] | None:

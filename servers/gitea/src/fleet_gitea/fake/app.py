@@ -64,6 +64,7 @@ class FakeGitea(
         self.violations.clear()
         self.fail_next.clear()
         self.stall = self.redirect = False
+        self.retry_after = "0"  # the Retry-After an injected 429 carries
         if hasattr(self, "_release"):
             self._release.set()  # let any request still held by `stall` finish
         self._release = anyio.Event()
@@ -100,7 +101,7 @@ class FakeGitea(
         if self.fail_next:
             status = self.fail_next.pop(0)
             response = self.error(status, "injected failure")
-            response.headers = {"Retry-After": "0"} if status == 429 else {}
+            response.headers = {"Retry-After": self.retry_after} if status == 429 else {}
             return response
         if request.headers.get("authorization") != f"token {self.token}":
             return self.error(401, "token is required")
