@@ -11,7 +11,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from ._identity import Identity
-from ._settings import ServerSettings
+from ._settings import ServerSettings, env_prefix
 
 __all__ = ["settings_or_exit", "stdio_caller"]
 
@@ -33,7 +33,7 @@ def stdio_caller(server: str, *, who: str) -> Identity:
     """The one local user a stdio server acts as, named explicitly in the environment:
     FLEET_<SERVER>_STDIO_USER (`who` says what it means) and FLEET_<SERVER>_STDIO_SCOPES
     (default "<server>:read"; add "<server>:write" to allow changes)."""
-    prefix = f"FLEET_{server.upper()}_STDIO_"
+    prefix = env_prefix(server) + "STDIO_"
     user = os.environ.get(prefix + "USER", "").strip()
     if not user:
         sys.exit(f"fleet-{server} --stdio: set {prefix}USER ({who})")

@@ -16,7 +16,15 @@ from ._errors import ToolError
 from ._identity import Identity, clean_account
 from .http import prm_url
 
-__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "is_loopback"]
+__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "env_prefix", "is_loopback"]
+
+
+def env_prefix(server: str) -> str:
+    """The one environment prefix of a server's settings: `my-svc` → `FLEET_MY_SVC_` (a hyphen is not
+    allowed in a shell variable name). The core, the front door and generated files all build it here."""
+    if not server or not all(c.isascii() and (c.isalnum() or c in "-_") for c in server):
+        raise ValueError(f"{server!r} is not a server name (ASCII letters, digits, '-' and '_')")
+    return "FLEET_" + server.upper().replace("-", "_") + "_"
 
 
 class TrustMode(StrEnum):

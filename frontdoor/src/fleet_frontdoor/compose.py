@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from fleet_core import env_prefix
+
 from .manifest import Manifest, ServerEntry
 from .topology import gateway_secret_var
 
@@ -251,7 +253,7 @@ def _network(server: ServerEntry, backend: Backend | None) -> str | None:
 def _server_service(
     manifest: Manifest, server: ServerEntry, backend: Backend | None, network: str | None
 ) -> dict[str, Any]:
-    prefix = f"FLEET_{server.name.upper().replace('-', '_')}_"
+    prefix = env_prefix(server.name)
     port = _port(server.upstream)
     env = {
         # the resource URL clients use: audiences must equal it byte for byte (RFC 8707 / 9728)

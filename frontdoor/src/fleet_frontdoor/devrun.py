@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fleet_core import DevBackendUnavailable
+from fleet_core import DevBackendUnavailable, env_prefix
 
 from .manifest import Manifest, ServerEntry
 from .topology import gateway_secret_var, trust_settings
@@ -60,7 +60,7 @@ class Component:
 
 
 def _env_name(server: ServerEntry) -> str:
-    return "FLEET_" + server.name.upper().replace("-", "_") + "_"
+    return env_prefix(server.name)
 
 
 def _port_free(url: str) -> bool:

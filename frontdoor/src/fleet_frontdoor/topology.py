@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from fleet_core import dev_subject
+from fleet_core import dev_subject, env_prefix
 
 from .manifest import Manifest, ServerEntry
 
@@ -21,7 +21,7 @@ __all__ = ["dev_user_map", "gateway_secret_var", "trust_settings"]
 
 def gateway_secret_var(server: ServerEntry) -> str:
     """The environment variable holding `server`'s gateway secret (`.env`, the dev gateway, decK)."""
-    return "FLEET_GATEWAY_SECRET_" + server.name.upper().replace("-", "_")
+    return "FLEET_GATEWAY_SECRET_" + env_prefix(server.name).removeprefix("FLEET_").removesuffix("_")
 
 
 def dev_user_map(manifest: Manifest) -> dict[str, str]:
