@@ -21,7 +21,7 @@ from mcp import Client
 
 from fleet_core.testing import acting_as, identity, text_of
 from fleet_db import Database, build_server
-from fleet_db.provision import SIDE_EFFECT_FUNCTIONS, TEMP_FILE_LIMIT
+from fleet_db.provision import SIDE_EFFECT_FUNCTIONS, TEMP_FILE_LIMIT, provision
 
 AUD = "http://127.0.0.1:8700/mcp/db"
 READER = "db:read"
@@ -481,3 +481,27 @@ async def test_finding4_a_huge_value_leaves_no_lasting_memory(
             assert (await run("SELECT 1"))["rows"] == [[1]]  # the pool recovered
     finally:
         await db.close()
+
+
+def test_finding2_provisioning_undoes_what_a_role_did_to_itself(admin_url: str, db_url: str) -> None:
+    # what the attack run committed before the allow-list, done here as a superuser
+    with psycopg.connect(admin_url, autocommit=True) as su:
+        su.execute("ALTER ROLE fleet_writer PASSWORD 'pwned-password'")
+        su.execute("ALTER ROLE fleet_writer SET search_path = evil")
+        su.execute("ALTER ROLE fleet_reader SET work_mem = '1GB'")
+    password = str(psycopg.conninfo.conninfo_to_dict(db_url)["password"])
+    provision(admin_url, dbname="fleet_test", password=password, demo=False)
+    with psycopg.connect(admin_url, autocommit=True) as su:
+        passwords = su.execute(
+            "SELECT rolname, rolpassword IS NULL, rolcanlogin FROM pg_authid "
+            "WHERE rolname IN ('fleet_reader', 'fleet_writer') ORDER BY 1"
+        ).fetchall()
+        settings = su.execute(
+            "SELECT setrole::regrole::text, setconfig FROM pg_db_role_setting "
+            "WHERE setrole IN ('fleet_reader'::regrole, 'fleet_writer'::regrole) ORDER BY 1"
+        ).fetchall()
+    assert passwords == [("fleet_reader", True, False), ("fleet_writer", True, False)]
+    assert settings == [
+        ("fleet_reader", [f"temp_file_limit={TEMP_FILE_LIMIT}"]),
+        ("fleet_writer", [f"temp_file_limit={TEMP_FILE_LIMIT}"]),
+    ]

@@ -533,7 +533,10 @@ async def test_an_exhausted_pool_is_a_clear_backend_error(
 async def test_a_truncated_read_cancels_cleanly_and_keeps_its_connection(
     make_settings: Callable[..., DbSettings], db_url: str
 ) -> None:
-    db = Database(make_settings(pool_min_size=1, pool_max_size=1), db_url)
+    # A generous statement_timeout: on a loaded machine the 1.5 s default can fire before the cancel
+    # does, and this test is about the cancel keeping the connection, not about the timeout.
+    settings = make_settings(pool_min_size=1, pool_max_size=1, statement_timeout_ms=15000)
+    db = Database(settings, db_url)
     ctx = CallContext(role="fleet_reader", subject="alice", claims={})
     backends = set()
     try:

@@ -219,3 +219,27 @@ async def test_concurrent_calls_after_expiry_share_one_new_login(
                 tg.start_soon(whoami)
     assert names == ["Fleetbot"] * 9
     assert client.logins == 2
+
+
+async def test_an_answer_resetting_the_session_cookie_does_not_log_later_calls_out() -> None:
+    # MediaWiki answers a call on a lost session with a fresh anonymous session cookie. When that
+    # answer lands after a concurrent call has logged in again, it must not replace the new login.
+    sent: list[str] = []
+
+    def wiki(request: httpx2.Request) -> httpx2.Response:
+        form = dict(httpx2.QueryParams(request.content.decode())) if request.method == "POST" else {}
+        params = {**dict(request.url.params), **form}
+        if params.get("meta") == "tokens":
+            return httpx2.Response(200, json={"query": {"tokens": {"logintoken": "t+\\"}}})
+        if params.get("action") == "login":
+            headers = {"set-cookie": "wikisession=logged-in; Path=/"}
+            return httpx2.Response(200, json={"login": {"result": "Success"}}, headers=headers)
+        sent.append(request.headers.get("cookie", ""))
+        headers = {"set-cookie": "wikisession=anonymous; Path=/"}
+        return httpx2.Response(200, json={"query": {"userinfo": {"name": "Fleetbot"}}}, headers=headers)
+
+    async with MediaWikiClient("http://wiki.test", "Bot@x", "p", transport=httpx2.MockTransport(wiki)) as c:
+        await c.get(action="query", meta="userinfo")
+        await c.get(action="query", meta="userinfo")
+    assert sent == ["wikisession=logged-in", "wikisession=logged-in"]
+    assert c.logins == 1

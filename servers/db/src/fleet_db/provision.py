@@ -254,8 +254,9 @@ def provision(
         _ensure_role(
             conn, roles.authenticator, "LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
         )
-        _ensure_role(conn, roles.reader, "NOLOGIN")
-        _ensure_role(conn, roles.writer, "NOLOGIN")
+        # PASSWORD NULL: a caller role never logs in; re-provisioning undoes a password set on it
+        _ensure_role(conn, roles.reader, "NOLOGIN PASSWORD NULL")
+        _ensure_role(conn, roles.writer, "NOLOGIN PASSWORD NULL")
     _set_password(admin_url, roles.authenticator, password)
     target = psycopg.conninfo.make_conninfo(admin_url, dbname=dbname)
     with psycopg.connect(target, autocommit=True) as conn:

@@ -7,7 +7,9 @@ writes, one re-login when the wiki says the session is gone, `maxlag` + Retry-Af
 from __future__ import annotations
 
 import logging
+import urllib.request
 from collections.abc import Mapping
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
 
@@ -75,7 +77,10 @@ class MediaWikiClient:
             "transport": OutageTransport("the wiki", transport),
             "follow_redirects": False,
         }
-        self._http = httpx2.AsyncClient(**options)
+        # Calls carry the session cookies of the last login and never take cookies from an answer: a
+        # slow answer on the old session (MediaWiki resets the cookie of a lost session) could
+        # otherwise land after a concurrent login and log every later call out.
+        self._http = httpx2.AsyncClient(**options, cookies=CookieJar(policy=_LoginCookiesOnly()))
         # Logins use a cookie jar of their own: responses to calls still in flight on the old session
         # must not swap the session cookie between the login token and the login itself.
         self._login_http = httpx2.AsyncClient(**options)
@@ -308,6 +313,13 @@ class MediaWikiClient:
     async def ping(self) -> None:
         """Readiness: the wiki answers and the bot can log in."""
         await self.get(action="query", meta="userinfo")
+
+
+class _LoginCookiesOnly(DefaultCookiePolicy):
+    """A cookie policy that sends what the jar holds and stores nothing from an answer."""
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        return False
 
 
 def page_path(title: str) -> str:
