@@ -20,6 +20,7 @@ import httpx2
 import pytest
 from anyio.streams.buffered import BufferedByteReceiveStream
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fleet_core import ServerSettings, build_app, create_server, dev_subject
@@ -97,7 +98,8 @@ def test_init_writes_fresh_secrets_0600_and_a_key_authgate_can_read(
     assert stat.S_IMODE(key.stat().st_mode) == 0o644
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
-    assert private.key_size == 2048  # type: ignore[union-attr]
+    assert isinstance(private, rsa.RSAPrivateKey)
+    assert private.key_size == 2048
     assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")  # PKCS#8, as AuthGate's key.go reads
 
 
