@@ -3,6 +3,7 @@ username in `extra_uid`; the server acts as the username, audits both, and refus
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -10,7 +11,7 @@ import httpx2
 import pytest
 from mcp.server.mcpserver import Context, MCPServer
 
-from fleet_core import TrustMode, caller, create_server, dev_subject, requires
+from fleet_core import ServerSettings, TrustMode, caller, create_server, dev_subject, requires
 from fleet_core.testing import (
     MCP_HEADERS,
     JwtIssuer,
@@ -27,25 +28,32 @@ RESOURCE = "http://127.0.0.1:8700/mcp/test"
 ALICE = dev_subject("alice")
 
 
+@dataclass
+class Acting:
+    """A server whose `act` tool answers the account name `settings` gives the caller."""
+
+    mcp: MCPServer
+    settings: dict[str, ServerSettings]  # "settings": what the next post() serves with
+
+
 @pytest.fixture
-def acting() -> MCPServer:
+def acting() -> Acting:
     mcp = create_server("test")
-    settings_box: dict[str, Any] = {}
+    box: dict[str, ServerSettings] = {}
 
     @mcp.tool(meta=requires("test:read"))
     async def act(ctx: Context[Any, Any]) -> str:
         """Return the account name the server would act as."""
-        return str(settings_box["settings"].account_of(caller(ctx), "Backend"))
+        return str(box["settings"].account_of(caller(ctx), "Backend"))
 
-    mcp.settings_box = settings_box  # type: ignore[attr-defined]
-    return mcp
+    return Acting(mcp, box)
 
 
-async def post(mcp: MCPServer, headers: dict[str, str], tool: str, **settings: Any) -> dict[str, Any]:
+async def post(acting: Acting, headers: dict[str, str], tool: str, **settings: Any) -> dict[str, Any]:
     config = settings_for(name="test", **settings)
-    mcp.settings_box["settings"] = config  # type: ignore[attr-defined]
+    acting.settings["settings"] = config
     with anyio.fail_after(15):
-        async with serve_server(mcp, config) as url, httpx2.AsyncClient() as http:
+        async with serve_server(acting.mcp, config) as url, httpx2.AsyncClient() as http:
             response = await http.post(url, json=call_body(tool), headers=MCP_HEADERS | headers)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()["result"]
@@ -53,7 +61,7 @@ async def post(mcp: MCPServer, headers: dict[str, str], tool: str, **settings: A
 
 
 async def test_an_authgate_token_acts_as_the_username_and_audits_both(
-    acting: MCPServer, audit_lines: list[dict[str, Any]]
+    acting: Acting, audit_lines: list[dict[str, Any]]
 ) -> None:
     async with JwtIssuer() as issuer:
         token = issuer.mint(RESOURCE, scope="test:read")  # sub = UUID, extra_uid = alice
@@ -68,7 +76,7 @@ async def test_an_authgate_token_acts_as_the_username_and_audits_both(
 
 
 async def test_a_token_without_the_username_claim_is_refused_never_the_service_account(
-    acting: MCPServer, audit_lines: list[dict[str, Any]]
+    acting: Acting, audit_lines: list[dict[str, Any]]
 ) -> None:
     async with JwtIssuer() as issuer:
         token = issuer.mint(RESOURCE, scope="test:read", extra_uid=None)
@@ -96,7 +104,7 @@ async def test_a_token_without_the_username_claim_is_refused_never_the_service_a
     assert (refused["subject"], refused["account"], refused["outcome"]) == (ALICE, None, "tool_error")
 
 
-async def test_the_username_claim_is_never_taken_from_a_header(acting: MCPServer) -> None:
+async def test_the_username_claim_is_never_taken_from_a_header(acting: Acting) -> None:
     """A passthrough gateway forwards X-MCP-* headers that must agree with the token; there is no
     account header at all, so nothing a client sends can choose the account."""
     async with JwtIssuer() as issuer:
@@ -111,7 +119,7 @@ async def test_the_username_claim_is_never_taken_from_a_header(acting: MCPServer
     assert acted["isError"] is True
 
 
-async def test_gateway_secret_mode_maps_the_uuid_subject_through_the_user_map(acting: MCPServer) -> None:
+async def test_gateway_secret_mode_maps_the_uuid_subject_through_the_user_map(acting: Acting) -> None:
     who = identity(ALICE, "test:read", audience=RESOURCE)
     headers = identity_headers(who) | {"X-MCP-Gateway-Secret": "test-gateway-secret-0123456789"}
     mapped = await post(acting, headers, "act", account_source="user_map", user_map={ALICE: "alice"})

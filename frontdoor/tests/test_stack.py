@@ -13,15 +13,17 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
 import pytest
 from anyio.streams.buffered import BufferedByteReceiveStream
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fleet_core import ServerSettings, build_app, create_server
+from fleet_core import ServerSettings, build_app, create_server, dev_subject
 from fleet_core.testing import free_port
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.manifest import load_manifest
@@ -96,7 +98,8 @@ def test_init_writes_fresh_secrets_0600_and_a_key_authgate_can_read(
     assert stat.S_IMODE(key.stat().st_mode) == 0o644
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
-    assert private.key_size == 2048  # type: ignore[union-attr]
+    assert isinstance(private, rsa.RSAPrivateKey)
+    assert private.key_size == 2048
     assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")  # PKCS#8, as AuthGate's key.go reads
 
 
@@ -248,9 +251,12 @@ def _without_challenge(app: ASGIApp) -> ASGIApp:
 
 
 @contextlib.asynccontextmanager
-async def _door_with(tmp_path: Path, *, broken: bool) -> AsyncIterator[str]:
-    """The dev authorization server + dev gateway + two whoami-only servers in the production topology."""
+async def _door_with(tmp_path: Path, *, broken: bool, strip: bool = False) -> AsyncIterator[str]:
+    """The dev authorization server + dev gateway + two whoami-only servers in the production topology
+    (or, with `strip`, the gateway-secret-only topology with the user map)."""
     manifest_text = _manifest_text(free_port(), free_port(), {"echo": free_port(), "other": free_port()})
+    if strip:
+        manifest_text = manifest_text.replace("[gateway]\n", '[gateway]\nupstream_auth_mode = "strip"\n', 1)
     (tmp_path / "fleet.toml").write_text(manifest_text)
     base = load_manifest(tmp_path / "fleet.toml")
     wrap = _without_challenge if broken else None
@@ -304,3 +310,53 @@ def test_the_dev_gateway_sends_each_server_its_own_secret(tmp_path: Path) -> Non
     gateway = build_gateway(manifest, secret={"a": "secret-of-a-0123456789", "b": "secret-of-b-0123456789"})
     assert gateway.routes["a"].secret == (b"x-mcp-gateway-secret", b"secret-of-a-0123456789")
     assert gateway.routes["b"].secret == (b"x-mcp-gateway-secret", b"secret-of-b-0123456789")
+
+
+@pytest.mark.anyio
+async def test_gateway_secret_only_topology_maps_authgate_subjects_through_the_user_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`upstream_auth_mode = "strip"`: the servers trust the X-MCP-* headers on their own gateway secret,
+    can't see `extra_uid`, and map the dev users' UUID subjects (and `client:<id>`) with the user map, as
+    `fleet dev` configures them; verify passes, and a user's token shows the username as account."""
+    monkeypatch.setenv("FLEET_VERIFY_BOT_SECRET", "verify-bot-secret-0123456789")
+    lines: list[str] = []
+    async with _door_with(tmp_path, broken=False, strip=True) as origin:
+        manifest = load_manifest(tmp_path / "fleet.toml")
+        assert manifest.gateway.upstream_auth_mode == "strip"
+
+        def run() -> tuple[bool, dict[str, Any]]:
+            with httpx2.Client(timeout=15, trust_env=False) as http:
+                servers = list(manifest.enabled_servers)
+                secret = "verify-bot-secret-0123456789"
+                ok = Verifier(origin, servers, "verify-bot", secret, http, lines.append).run()
+                token = http.post(
+                    f"{_issuer_of(http, origin)}/dev/token", json={"user": "alice", "scope": "echo:read"}
+                )
+                body = {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/call",
+                    "params": {"name": "whoami", "arguments": {}},
+                }
+                headers = {
+                    "Authorization": f"Bearer {token.json()['access_token']}",
+                    "Accept": "application/json, text/event-stream",
+                    "MCP-Protocol-Version": "2025-11-25",
+                }
+                who = http.post(f"{origin}/mcp/echo", json=body, headers=headers).json()
+                return ok, who["result"]["structuredContent"]
+
+        with anyio.fail_after(60):
+            ok, who = await anyio.to_thread.run_sync(run)
+    assert ok, "\n".join(lines)
+    assert (
+        "ok   echo: client-credentials token → whoami (subject client:verify-bot, account verify-bot)"
+        in lines
+    )
+    assert (who["subject"], who["account"]) == (dev_subject("alice"), "alice")
+
+
+def _issuer_of(http: httpx2.Client, origin: str) -> str:
+    prm = http.get(f"{origin}/.well-known/oauth-protected-resource/mcp/echo").json()
+    return str(prm["authorization_servers"][0])

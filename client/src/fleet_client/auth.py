@@ -137,6 +137,7 @@ class FleetOAuthProvider(OAuthClientProvider):
         self.resource = self.context.server_url
         # RFC 8707: always ask for a token for exactly this server, even when the PRM names only the
         # origin — an audience of the whole gateway would be accepted by every server behind it (C12).
+        # The SDK's OAuthContext has no setting for this, so its method is replaced on the instance.
         self.context.get_resource_url = lambda: self.resource  # type: ignore[method-assign]
 
     async def _check_prm_resource(self, server_url: str, prm_resource: str | None) -> None:

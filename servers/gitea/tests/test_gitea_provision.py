@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from fleet_gitea.provision import SCOPES, GiteaProvision, ProvisionError, main, provision
+from fleet_gitea.provision import SCOPES, GiteaProvision, ProvisionError, _run, main, provision
 from fleet_gitea.settings import GiteaSettings
 
 FAKE_GITEA = r'''#!PYTHON
@@ -136,8 +137,10 @@ def test_nothing_secret_is_printed_and_failures_name_the_step(
             GiteaProvision(token_file=tmp_path / "x", username="bad name\n", config_file=tmp_path / "app.ini")
         )
     broken = GiteaProvision(token_file=tmp_path / "y", gitea="/bin/false", config_file=tmp_path / "app.ini")
+    slept: list[float] = []
     with pytest.raises(ProvisionError, match="list admins failed"):
-        provision(broken)
+        provision(broken, sleep=slept.append)
+    assert len(slept) == 180  # retried for wait_seconds, then gave up with the step's name
 
 
 def test_the_server_reads_the_token_file(tmp_path: Path) -> None:
@@ -151,3 +154,19 @@ def test_the_server_reads_the_token_file(tmp_path: Path) -> None:
     assert settings.token.get_secret_value() == "0123456789abcdef0123456789abcdef01234567"
     with pytest.raises(ValueError, match="cannot read token_file"):
         GiteaSettings(trust_mode="insecure-dev", token_file=tmp_path / "missing")
+
+
+def test_retries_while_gitea_is_still_creating_its_database(tmp_path: Path, fake: tuple[Path, Path]) -> None:
+    script, _ = fake
+    p = setup_for(tmp_path, script)
+    calls: list[list[str]] = []
+
+    def early(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        if len(calls) <= 2:  # no tables yet
+            return subprocess.CompletedProcess(argv, 1, "", "no such table: user")
+        return _run(argv)
+
+    slept: list[float] = []
+    assert provision(p, run=early, sleep=slept.append)[0] == "created site admin fleet-bot"
+    assert slept == [1.0, 1.0]

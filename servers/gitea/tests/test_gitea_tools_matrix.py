@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fleet_core.testing import text_of
 from fleet_gitea.testing import BACKEND_TOOLS, VALID, WRITE_TOOLS, Harness
 
 pytestmark = pytest.mark.anyio
@@ -91,7 +92,7 @@ async def test_tool_survives_the_sparest_answers_the_spec_allows(h: Harness, too
     finally:
         h.fake.minimal_answers = False
     if result.is_error:
-        text = result.content[0].text  # type: ignore[union-attr]
+        text = text_of(result)
         prefix = f"Error executing tool {tool}: "
         assert text.startswith(prefix), text
         assert len(text) > len(prefix) + 10, text

@@ -69,8 +69,17 @@ def provision(p: GiteaProvision, run: Run = _run, sleep: Callable[[float], None]
             raise ProvisionError(f"{p.config_file} did not appear: is the gitea service running?")
         sleep(1.0)
         waited += 1.0
+    # the first start also creates the database tables: until then the CLI fails, so retry the read
+    admins: str | None = None
+    while admins is None:
+        try:
+            admins = _cli(p, run, "list admins", ["admin", "user", "list", "--admin"]).stdout
+        except ProvisionError:
+            if waited >= p.wait_seconds:
+                raise
+            sleep(1.0)
+            waited += 1.0
     steps = []
-    admins = _cli(p, run, "list admins", ["admin", "user", "list", "--admin"]).stdout
     # a tabwriter table: "ID Username Email IsActive", one admin per line
     names = {line.split()[1] for line in admins.splitlines()[1:] if len(line.split()) >= 2}
     if p.username not in names:
