@@ -15,6 +15,7 @@ from fleet_client import ConfigError
 from fleet_client.cli import main, parse_arguments, parse_call_arguments
 from fleet_client.config import ClientConfig, load_config
 from fleet_client.generate import dumps, mcp_json, metadata_document
+from fleet_core.testing import manifest_servers
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT = REPO / "client"
@@ -123,7 +124,7 @@ def test_cli_servers_as_json(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyP
     out = io.StringIO()
     assert main(["--output", "json", "servers"], out=out) == 0
     rows = json.loads(out.getvalue())
-    assert [r["name"] for r in rows] == ["db", "gitea", "sentry", "wiki"]
+    assert [r["name"] for r in rows] == manifest_servers(REPO)
     assert not any(r["logged_in"] for r in rows)
 
 

@@ -22,7 +22,15 @@ import anyio
 import pytest
 
 from fleet_core import build_app, create_server
-from fleet_core.testing import TEST_SECRET, free_port, identity, identity_headers, running_app, settings_for
+from fleet_core.testing import (
+    TEST_SECRET,
+    free_port,
+    identity,
+    identity_headers,
+    manifest_servers,
+    running_app,
+    settings_for,
+)
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 EXPECTED = CONFORMANCE / "expected-failures.yml"
@@ -119,10 +127,11 @@ def _fleet_server(name: str, port: int) -> tuple[Any, str]:
     if name == "core":
         settings = settings_for(name="core", path="/mcp", public_url=url, port=port)
         return build_app(create_server("core"), settings), url
-    module = importlib.import_module(f"fleet_{name}.server")
+    package = "fleet_" + name.replace("-", "_")
+    module = importlib.import_module(f"{package}.server")
     settings_cls = next(
         v
-        for k, v in vars(importlib.import_module(f"fleet_{name}.settings")).items()
+        for k, v in vars(importlib.import_module(f"{package}.settings")).items()
         if k.endswith("Settings") and k != "ServerSettings"
     )
     extra = (
@@ -136,7 +145,7 @@ def _fleet_server(name: str, port: int) -> tuple[Any, str]:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("server", ["core", "db", "gitea", "sentry", "wiki"])
+@pytest.mark.parametrize("server", ["core", *manifest_servers(Path(__file__))])
 async def test_conformance_server_scenarios(server: str) -> None:
     port = free_port()
     app, url = _fleet_server(server, port)

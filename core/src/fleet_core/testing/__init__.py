@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import httpx2
@@ -40,6 +42,7 @@ __all__ = [
     "free_port",
     "identity",
     "identity_headers",
+    "manifest_servers",
     "running_app",
     "serve_server",
     "settings_for",
@@ -57,6 +60,19 @@ MCP_HEADERS = {
     "Content-Type": "application/json",
     "MCP-Protocol-Version": "2025-11-25",
 }
+
+
+def manifest_servers(start: Path | str | None = None) -> list[str]:
+    """The enabled servers of the nearest `fleet.toml` at or above `start` (default: the working
+    directory), in manifest order: tests parametrize over this, never over a hard-coded list, so a new
+    server is tested the moment it is registered."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        path = folder / "fleet.toml"
+        if path.is_file():
+            servers = tomllib.loads(path.read_text(encoding="utf-8")).get("servers", [])
+            return [str(s["name"]) for s in servers if s.get("enabled", True)]
+    raise FileNotFoundError(f"no fleet.toml at or above {here}")
 
 
 def call_body(tool: str, arguments: dict[str, Any] | None = None, *, request_id: int = 1) -> dict[str, Any]:
