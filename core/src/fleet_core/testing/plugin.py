@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+# The shared contract suite asserts from inside fleet-core: have pytest explain its failures too.
+pytest.register_assert_rewrite("fleet_core.testing.contract")
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -1,0 +1,216 @@
+"""The behaviour every fleet server owes its callers, as one suite each server runs with one call.
+
+A server's tests describe it once (its name, test settings, how to build it on a fake backend, its
+README) and parametrize over `CHECKS`:
+
+    from fleet_core.testing.contract import CHECKS, Contract, check_server
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize("check", CHECKS)
+    async def test_contract(check: str) -> None:
+        await check_server(Contract("notes", settings, build, README), check)
+
+A change of behaviour lands here, in fleet-core, and so reaches every server (and every team's server)
+on its next test run, instead of through copies of these tests that drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.types import Tool
+
+from .._scopes import SCOPE_META_KEY
+from .._settings import ServerSettings, TrustMode
+from . import MCP_HEADERS, TEST_SECRET, call_body, connect, identity, identity_headers, serve_server
+
+__all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
+
+_ROW = re.compile(
+    r"^\|\s*`(?P<name>[a-z][a-z0-9_]*)`\s*\|.*\|\s*`?(?P<scope>[\w-]+:\w+)`?\s*\|\s*(?P<ro>yes|no)\b[^|]*\|$"
+)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A server under test. `settings` are gateway-secret test settings (`settings_for(…, name=name)`);
+    `build` yields the server on a backend that needs no network (a fake, or a client that is never
+    reached), closing it afterwards; `readme` is the server's README.md."""
+
+    name: str
+    settings: ServerSettings
+    build: Callable[[], AbstractAsyncContextManager[MCPServer]]
+    readme: Path
+
+    @property
+    def read_scope(self) -> str:
+        return f"{self.name}:read"
+
+    @property
+    def write_scope(self) -> str:
+        return f"{self.name}:write"
+
+
+async def _tools(mcp: MCPServer) -> list[Tool]:
+    async with Client(mcp) as client:
+        return list((await client.list_tools()).tools)
+
+
+def _scope(tool: Tool) -> Any:
+    return (tool.meta or {}).get(SCOPE_META_KEY)
+
+
+async def _declared_scopes_and_honest_annotations(c: Contract, mcp: MCPServer) -> None:
+    """Every tool needs `<name>:read` or `<name>:write`, and its annotations say what it does:
+    all four hints set, read-only exactly when the scope is :read, never destructive then."""
+    tools = await _tools(mcp)
+    assert tools, f"{c.name} registers no tools"
+    problems = []
+    for tool in tools:
+        scope = _scope(tool)
+        if scope not in (c.read_scope, c.write_scope):
+            problems.append(f"{tool.name}: scope {scope!r} is neither {c.read_scope} nor {c.write_scope}")
+            continue
+        hints = tool.annotations
+        if hints is None:
+            problems.append(f"{tool.name}: no annotations (use READ_ONLY, WRITE or DESTRUCTIVE)")
+            continue
+        unset = [
+            h
+            for h in ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+            if _hint(hints, h) is None
+        ]
+        if unset:
+            problems.append(f"{tool.name}: annotations leave {', '.join(unset)} unset")
+        read_only = bool(_hint(hints, "readOnlyHint"))
+        if read_only != (scope == c.read_scope):
+            problems.append(f"{tool.name}: readOnlyHint={read_only} but the scope is {scope}")
+        if read_only and _hint(hints, "destructiveHint"):
+            problems.append(f"{tool.name}: read-only and destructive at once")
+    assert not problems, "\n".join(problems)
+
+
+def _hint(hints: Any, name: str) -> Any:
+    """An annotation by its wire name (`readOnlyHint`); the SDK's model spells it `read_only_hint`."""
+    return getattr(hints, re.sub(r"([A-Z])", r"_\1", name).lower(), None)
+
+
+def readme_tools(readme: Path) -> dict[str, tuple[str, bool]]:
+    """The README's `## Tools` table: tool → (scope, read-only). A row is the tool name in backticks,
+    any cells, the scope (backticks optional), then `yes` / `no` (a note may follow)."""
+    text = readme.read_text(encoding="utf-8")
+    assert "## Tools" in text, f"{readme} has no '## Tools' section"
+    section = text.split("## Tools", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    return {
+        m["name"]: (m["scope"], m["ro"] == "yes")
+        for line in section.splitlines()
+        if (m := _ROW.match(line.strip()))
+    }
+
+
+async def _readme_tools_table_is_tools_list(c: Contract, mcp: MCPServer) -> None:
+    listed = {t.name: (_scope(t), bool(_hint(t.annotations, "readOnlyHint"))) for t in await _tools(mcp)}
+    documented = readme_tools(c.readme)
+    assert documented == listed, (
+        f"README only: {sorted(documented.items() - listed.items())}; "
+        f"tools/list only: {sorted(listed.items() - documented.items())}"
+    )
+    count = re.search(r"\b(\d+) tools\b", c.readme.read_text(encoding="utf-8"))
+    if count:  # a README that states a count states the right one
+        assert int(count[1]) == len(listed), f"the README says {count[1]} tools, tools/list has {len(listed)}"
+
+
+async def _whoami_over_http(c: Contract, mcp: MCPServer) -> None:
+    alice = identity("alice", c.read_scope, audience=c.settings.public_url)
+    async with serve_server(mcp, c.settings) as url, connect(url, identity=alice) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error, result
+    assert result.structured_content is not None
+    assert result.structured_content["subject"] == "alice"
+
+
+async def _post(url: str, headers: dict[str, str], tool: str = "whoami") -> httpx2.Response:
+    async with httpx2.AsyncClient(timeout=10) as http:
+        return await http.post(url, json=call_body(tool), headers=MCP_HEADERS | headers)
+
+
+async def _no_identity_is_401(c: Contract, mcp: MCPServer) -> None:
+    async with serve_server(mcp, c.settings) as url:
+        bare = await _post(url, {})
+        secret_only = await _post(url, {"X-MCP-Gateway-Secret": TEST_SECRET})
+    for response in (bare, secret_only):
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"].startswith("Bearer ")
+        assert c.settings.resource_metadata_url in response.headers["www-authenticate"]
+
+
+async def _forged_identity_is_401(c: Contract, mcp: MCPServer) -> None:
+    """X-MCP-* headers are believed only from the gateway: without its secret, or with a wrong one, 401."""
+    admin = identity("admin", f"{c.read_scope} {c.write_scope}", audience=c.settings.public_url)
+    forged = identity_headers(admin)
+    async with serve_server(mcp, c.settings) as url:
+        answers = [
+            await _post(url, forged),
+            await _post(url, forged | {"X-MCP-Gateway-Secret": "not-the-" + TEST_SECRET}),
+            await _post(url, forged | {"X-MCP-Gateway-Secret": ""}),
+        ]
+    assert [a.status_code for a in answers] == [401, 401, 401], [a.text for a in answers]
+
+
+async def _foreign_host_is_refused(c: Contract, mcp: MCPServer) -> None:
+    """DNS rebinding: a Host that is neither the public origin nor loopback is refused, identity or not."""
+    alice = identity("alice", c.read_scope, audience=c.settings.public_url)
+    headers = identity_headers(alice) | {"X-MCP-Gateway-Secret": TEST_SECRET, "Host": "evil.example"}
+    async with serve_server(mcp, c.settings) as url:
+        response = await _post(url, headers)
+    assert response.status_code == 421, response.text
+
+
+async def _read_caller_on_write_tools_gets_the_step_up(c: Contract, mcp: MCPServer) -> None:
+    """Every write tool, called with only :read, answers the exact RFC 6750 403 step-up challenge
+    before the tool runs (so nothing reaches the backend)."""
+    bob = identity("bob", c.read_scope, audience=c.settings.public_url)
+    headers = identity_headers(bob) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    writes = [t.name for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    expected = (
+        f'Bearer error="insufficient_scope", scope="{c.read_scope} {c.write_scope}", '
+        f'resource_metadata="{c.settings.resource_metadata_url}"'
+    )
+    wrong = {}
+    async with serve_server(mcp, c.settings) as url:
+        for tool in writes:
+            response = await _post(url, headers, tool)
+            if response.status_code != 403 or response.headers.get("www-authenticate") != expected:
+                wrong[tool] = (response.status_code, response.headers.get("www-authenticate"))
+    assert not wrong, f"expected 403 with {expected}, got {wrong}"
+
+
+_CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
+    "scopes_and_annotations": _declared_scopes_and_honest_annotations,
+    "readme_tools_table": _readme_tools_table_is_tools_list,
+    "whoami_over_http": _whoami_over_http,
+    "no_identity_401": _no_identity_is_401,
+    "forged_identity_401": _forged_identity_is_401,
+    "foreign_host_refused": _foreign_host_is_refused,
+    "read_caller_write_tool_403": _read_caller_on_write_tools_gets_the_step_up,
+}
+CHECKS: tuple[str, ...] = tuple(_CHECKS)
+
+
+async def check_server(contract: Contract, check: str) -> None:
+    """Run one check of the contract against the server (parametrize over `CHECKS`)."""
+    settings = contract.settings
+    assert TrustMode(settings.trust_mode) is TrustMode.GATEWAY_SECRET, "use settings_for(…) test settings"
+    assert settings.public_url.rstrip("/").endswith(f"/{contract.name}"), settings.public_url
+    with anyio.fail_after(60):
+        async with contract.build() as mcp:
+            await _CHECKS[check](contract, mcp)

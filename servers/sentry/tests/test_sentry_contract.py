@@ -1,0 +1,36 @@
+"""The fleet contract (fleet_core.testing.contract), run against fleet-sentry on its spec-checked fake."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from fleet_core.testing import settings_for
+from fleet_core.testing.contract import CHECKS, Contract, check_server
+from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
+from fleet_sentry.sentry import SentryClient
+from fleet_sentry.server import build_server
+from fleet_sentry.settings import SentrySettings
+
+SETTINGS = settings_for(
+    SentrySettings, name="sentry", base_url="http://fake-sentry.test", auth_token=FAKE_TOKEN, org="acme"
+)
+
+
+@contextlib.asynccontextmanager
+async def build() -> AsyncIterator[MCPServer]:
+    fake = FakeSentry()  # whoami reads the organization: Sentry's side of "who am I"
+    async with SentryClient(SETTINGS, transport=httpx2.ASGITransport(app=fake)) as client:
+        yield build_server(SETTINGS, client)
+    assert fake.violations == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("check", CHECKS)
+async def test_contract(check: str) -> None:
+    await check_server(Contract("sentry", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)

@@ -1,0 +1,33 @@
+"""The fleet contract (fleet_core.testing.contract), run against fleet-wiki."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+
+from fleet_core.testing import settings_for
+from fleet_core.testing.contract import CHECKS, Contract, check_server
+from fleet_wiki.mediawiki import MediaWikiClient
+from fleet_wiki.server import build_server
+from fleet_wiki.settings import WikiSettings
+
+SETTINGS = settings_for(
+    WikiSettings, name="wiki", url="http://127.0.0.1:9", bot_username="B@x", bot_password="p"
+)
+
+
+@contextlib.asynccontextmanager
+async def build() -> AsyncIterator[MCPServer]:
+    # No check reaches MediaWiki: whoami is the caller's identity, and writes are refused at the gate.
+    async with MediaWikiClient("http://127.0.0.1:9", "B@x", "p") as backend:
+        yield build_server(SETTINGS, backend)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("check", CHECKS)
+async def test_contract(check: str) -> None:
+    await check_server(Contract("wiki", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)
