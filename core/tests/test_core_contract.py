@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -37,11 +39,22 @@ README = """# notes
 
 
 def notes_server(
-    *, list_meta: dict[str, Any] | None = None, add_annotations: ToolAnnotations | None = WRITE
+    *,
+    list_meta: dict[str, Any] | None = None,
+    add_annotations: ToolAnnotations | None = WRITE,
+    chatty_whoami: bool = False,
 ) -> Callable[[], contextlib.AbstractAsyncContextManager[MCPServer]]:
     @contextlib.asynccontextmanager
     async def build() -> AsyncIterator[MCPServer]:
         mcp = create_server("notes")
+        if chatty_whoami:  # a tool that logs its own raw arguments to the audit log
+            mcp.remove_tool("whoami")
+
+            @mcp.tool(meta=requires("notes:read"), annotations=READ_ONLY)
+            async def whoami(ctx: Context[Any, Any], unexpected: str = "") -> str:
+                """Who you are."""
+                logging.getLogger("fleet.audit").info(json.dumps({"whoami": unexpected}))
+                return caller(ctx).subject
 
         @mcp.tool(meta=list_meta or requires("notes:read"), annotations=READ_ONLY)
         async def list_notes(ctx: Context[Any, Any]) -> list[str]:
@@ -116,3 +129,8 @@ async def test_settings_not_made_for_the_contract_are_refused(tmp_path: Path) ->
     other = Contract("notes", settings_for(name="other"), c.build, c.readme)
     with pytest.raises(AssertionError, match="/mcp/other"):
         await check_server(other, "whoami_over_http")
+
+
+async def test_a_tool_that_logs_its_arguments_to_the_audit_log_fails(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="whoami: 2 audit lines"):
+        await check_server(contract(tmp_path, chatty_whoami=True), "audit_line_per_call")

@@ -36,10 +36,12 @@ GATEWAY_SECRET_HEADER = b"x-mcp-gateway-secret"
 
 
 class Refused(Exception):
-    def __init__(self, status: int, error: str, reason: str, description: str, scope: str = "") -> None:
+    def __init__(
+        self, status: int, error: str, reason: str, description: str, scope: str = "", tool: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.status, self.error, self.reason, self.description = status, error, reason, description
-        self.scope = scope
+        self.scope, self.tool = scope, tool
 
 
 def _unauthorized(reason: str) -> Refused:
@@ -92,7 +94,8 @@ class Gate:
             body = await self._read_body(scope, receive)
             tool = self._check_scopes(scope, body, identity)
         except Refused as refusal:
-            audit(self.server, "denied", identity, status=refusal.status, reason=refusal.reason)
+            named = {"tool": refusal.tool} if refusal.tool is not None else {}  # like an answered call's line
+            audit(self.server, "denied", identity, status=refusal.status, reason=refusal.reason, **named)
             await self._refuse(send, refusal)
             return
         scope["fleet.identity"] = identity
@@ -216,6 +219,7 @@ class Gate:
                 f"missing {' '.join(sorted(missing))} for {tool or scope['method']}",
                 f"this call needs scope {' '.join(sorted(needed))}",
                 scope=" ".join(sorted(needed)),
+                tool=tool,
             )
         return tool
 

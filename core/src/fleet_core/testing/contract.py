@@ -16,8 +16,11 @@ on its next test run, instead of through copies of these tests that drift apart.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,9 +141,11 @@ async def _whoami_over_http(c: Contract, mcp: MCPServer) -> None:
     assert result.structured_content["subject"] == "alice"
 
 
-async def _post(url: str, headers: dict[str, str], tool: str = "whoami") -> httpx2.Response:
+async def _post(
+    url: str, headers: dict[str, str], tool: str = "whoami", arguments: dict[str, Any] | None = None
+) -> httpx2.Response:
     async with httpx2.AsyncClient(timeout=10) as http:
-        return await http.post(url, json=call_body(tool), headers=MCP_HEADERS | headers)
+        return await http.post(url, json=call_body(tool, arguments), headers=MCP_HEADERS | headers)
 
 
 async def _no_identity_is_401(c: Contract, mcp: MCPServer) -> None:
@@ -194,6 +199,58 @@ async def _read_caller_on_write_tools_gets_the_step_up(c: Contract, mcp: MCPServ
     assert not wrong, f"expected 403 with {expected}, got {wrong}"
 
 
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _audit_lines() -> Iterator[list[str]]:
+    logger = logging.getLogger("fleet.audit")
+    handler, level = _Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+_MARK = "contract-argument-d41d8cd98f00"  # an argument value that must never reach the audit log
+
+
+async def _one_audit_line_per_call_without_arguments(c: Contract, mcp: MCPServer) -> None:
+    """Each call — answered, failed on its input, or refused at the gate — writes exactly one
+    `fleet.audit` JSON line naming outcome, subject and tool, with the arguments as a digest only."""
+    alice = identity("alice", c.read_scope, audience=c.settings.public_url)
+    headers = identity_headers(alice) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    writes = [t.name for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    calls = [("whoami", {}), ("whoami", {"unexpected": _MARK})] + [(w, {"marker": _MARK}) for w in writes[:1]]
+    seen: list[list[str]] = []
+    async with serve_server(mcp, c.settings) as url:
+        for tool, arguments in calls:
+            with _audit_lines() as lines:
+                await _post(url, headers, tool, arguments)
+            seen.append(lines)
+    # asserted once the server is down: a failure never leaves a connection open behind it
+    for (tool, arguments), lines in zip(calls, seen, strict=True):
+        assert len(lines) == 1, f"{tool}: {len(lines)} audit lines: {lines}"
+        assert _MARK not in lines[0], f"{tool}: a raw argument reached the audit log: {lines[0]}"
+        line = json.loads(lines[0])
+        assert (line["server"], line["subject"], line["tool"]) == (c.name, "alice", tool), line
+        assert line["outcome"] in ("ok", "tool_error", "denied"), line
+        if tool in writes:
+            assert line["outcome"] == "denied", line
+        elif not arguments:
+            assert line["outcome"] == "ok", line
+            assert str(line["args"]).startswith("sha256:"), line
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -202,6 +259,7 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "forged_identity_401": _forged_identity_is_401,
     "foreign_host_refused": _foreign_host_is_refused,
     "read_caller_write_tool_403": _read_caller_on_write_tools_gets_the_step_up,
+    "audit_line_per_call": _one_audit_line_per_call_without_arguments,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 
