@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 
 import httpx2
 import pytest
@@ -99,14 +100,15 @@ async def test_the_default_sleep_really_sleeps_through_anyio() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    "make",
     [
-        {"retries": -1},
-        {"backoff_seconds": -0.1},
-        {"max_backoff_seconds": -1},
-        {"max_retry_after_seconds": -1},
+        lambda: RetryPolicy(retries=-1),
+        lambda: RetryPolicy(backoff_seconds=-0.1),
+        lambda: RetryPolicy(max_backoff_seconds=-1),
+        lambda: RetryPolicy(max_retry_after_seconds=-1),
     ],
+    ids=["retries", "backoff_seconds", "max_backoff_seconds", "max_retry_after_seconds"],
 )
-def test_a_negative_policy_is_refused(kwargs: dict[str, float]) -> None:
+def test_a_negative_policy_is_refused(make: Callable[[], RetryPolicy]) -> None:
     with pytest.raises(ValueError, match="negative"):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        make()
