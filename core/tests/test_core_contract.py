@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,19 @@ def notes_server(
     return build
 
 
-def contract(tmp_path: Path, readme: str = README, **kwargs: Any) -> Contract:
+STDIO_MAIN = """
+import sys
+from fleet_core import stdio_caller
+who = stdio_caller("notes", who="the notes owner")
+sys.exit(0)
+"""
+
+
+def contract(tmp_path: Path, readme: str = README, stdio_main: str = STDIO_MAIN, **kwargs: Any) -> Contract:
     (tmp_path / "README.md").write_text(readme)
-    return Contract("notes", SETTINGS, notes_server(**kwargs), tmp_path / "README.md")
+    (tmp_path / "notes_main.py").write_text(stdio_main)
+    stdio = [sys.executable, str(tmp_path / "notes_main.py"), "--stdio"]
+    return Contract("notes", SETTINGS, notes_server(**kwargs), tmp_path / "README.md", stdio_command=stdio)
 
 
 @pytest.mark.parametrize("check", CHECKS)
@@ -134,3 +145,15 @@ async def test_settings_not_made_for_the_contract_are_refused(tmp_path: Path) ->
 async def test_a_tool_that_logs_its_arguments_to_the_audit_log_fails(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="whoami: 2 audit lines"):
         await check_server(contract(tmp_path, chatty_whoami=True), "audit_line_per_call")
+
+
+@pytest.mark.parametrize(
+    "stdio_main",
+    ["print('serving as nobody in particular')", "import os\nos.environ['FLEET_NOTES_STDIO_USER']"],
+    ids=["starts-without-a-user", "traceback"],
+)
+async def test_a_stdio_server_that_guesses_or_crashes_without_its_user_fails(
+    stdio_main: str, tmp_path: Path
+) -> None:
+    with pytest.raises(AssertionError):
+        await check_server(contract(tmp_path, stdio_main=stdio_main), "stdio_names_its_missing_user")

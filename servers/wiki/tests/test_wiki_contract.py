@@ -30,4 +30,7 @@ async def build() -> AsyncIterator[MCPServer]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
-    await check_server(Contract("wiki", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)
+    stdio_env = {"FLEET_WIKI_URL": "http://127.0.0.1:9", "FLEET_WIKI_BOT_USERNAME": "B@x"}
+    stdio_env["FLEET_WIKI_BOT_PASSWORD"] = "p"
+    readme = Path(__file__).parents[1] / "README.md"
+    await check_server(Contract("wiki", SETTINGS, build, readme, stdio_env=stdio_env), check)

@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
-from collections.abc import Awaitable, Callable, Iterator
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
 
 from .._scopes import SCOPE_META_KEY
-from .._settings import ServerSettings, TrustMode
+from .._settings import ServerSettings, TrustMode, env_prefix
 from . import MCP_HEADERS, TEST_SECRET, call_body, connect, identity, identity_headers, serve_server
 
 __all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
@@ -53,6 +55,10 @@ class Contract:
     settings: ServerSettings
     build: Callable[[], AbstractAsyncContextManager[MCPServer]]
     readme: Path
+    # the environment `fleet-<name> --stdio` needs besides its user (backend URL, token), if any
+    stdio_env: Mapping[str, str] = field(default_factory=dict)
+    # how to start it on stdio; default `python -m fleet_<name> --stdio`
+    stdio_command: Sequence[str] | None = None
 
     @property
     def read_scope(self) -> str:
@@ -251,6 +257,20 @@ async def _one_audit_line_per_call_without_arguments(c: Contract, mcp: MCPServer
             assert str(line["args"]).startswith("sha256:"), line
 
 
+async def _stdio_names_its_missing_user(c: Contract, mcp: MCPServer) -> None:
+    """`fleet-<name> --stdio` without FLEET_<NAME>_STDIO_USER exits non-zero naming the variable, with no
+    traceback: stdio has no front door, so the one local user is never guessed."""
+    prefix = env_prefix(c.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)} | dict(c.stdio_env)
+    package = "fleet_" + c.name.replace("-", "_")
+    command = c.stdio_command or [sys.executable, "-m", package, "--stdio"]
+    done = await anyio.run_process(list(command), env=env, check=False)
+    stderr = done.stderr.decode(errors="replace")
+    assert done.returncode != 0, "the server started without knowing whom it acts as"
+    assert f"{prefix}STDIO_USER" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -260,6 +280,7 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "foreign_host_refused": _foreign_host_is_refused,
     "read_caller_write_tool_403": _read_caller_on_write_tools_gets_the_step_up,
     "audit_line_per_call": _one_audit_line_per_call_without_arguments,
+    "stdio_names_its_missing_user": _stdio_names_its_missing_user,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 
