@@ -27,8 +27,8 @@ import pytest
 import yaml
 from anyio.from_thread import start_blocking_portal
 
-from fleet_core import dev_subject
-from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port
+from fleet_core import dev_subject, env_prefix
+from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port, manifest_servers
 from fleet_db.embedded import SUPERUSER, EmbeddedPostgres
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.compose import GATEWAY_ORIGIN_VAR, ISSUER_VAR, compose_upstream
@@ -391,14 +391,15 @@ def test_db_provision_job_and_mcp_db_url_work_against_a_real_postgresql(
             assert conn.execute("SELECT to_regclass('demo.tickets') IS NOT NULL").fetchone() == (True,)
 
 
-@pytest.mark.parametrize("name", ["gitea", "sentry", "wiki"])
+# every server of the manifest but db, whose compose environment needs a real PostgreSQL (the test above)
+@pytest.mark.parametrize("name", [name for name in manifest_servers(Path(__file__)) if name != "db"])
 def test_server_runs_with_its_compose_environment_behind_kongs_host(name: str, tmp_path: Path) -> None:
     """The server process accepts exactly the environment compose gives it (on loopback here, not 0.0.0.0,
     and the JWKS from a throwaway issuer instead of AuthGate): the image's HEALTHCHECK command passes, Kong's
     Host `mcp-<name>:<port>` with its own secret and an AuthGate-shaped bearer is served as the username,
     another Host, a missing secret or another server's secret is refused."""
     server = manifest().server(name)
-    prefix = f"FLEET_{name.upper()}_"
+    prefix = env_prefix(name)
     secret = "compose-test-secret-0123456789"
     values = {gateway_secret_var(server): secret, "FLEET_GITEA_TOKEN": "t", "FLEET_WIKI_BOT_PASSWORD": "p"}
     values |= {"FLEET_SENTRY_ORG": "acme", "FLEET_SENTRY_AUTH_TOKEN": "t"}
