@@ -160,7 +160,7 @@ class MediaWikiClient:
         base: dict[str, Any] = {"format": "json", "formatversion": 2, "errorformat": "plaintext"}
         if self._maxlag:
             base["maxlag"] = self._maxlag
-        for retry in (False, True):
+        for attempt in range(3):
             await self._ensure_login()
             session = self.logins  # which login this attempt runs under
             query = {**base, **params, "assert": "user"}
@@ -178,7 +178,10 @@ class MediaWikiClient:
                 if error is None:
                     return body
                 code, info = error
-            if code in _SESSION_LOST and not retry:
+            # Lost on the first try: log in again (or use the login a concurrent call just made).
+            # Lost again on the newest login: the wiki did not keep that login's session (seen with
+            # MediaWiki on SQLite under several PHP workers), so one more login, and then give up.
+            if code in _SESSION_LOST and (attempt == 0 or (attempt == 1 and session == self.logins)):
                 log.info("wiki session lost (%s); logging in again", code)
                 self._session_lost(session)
                 continue
