@@ -30,13 +30,25 @@ from typing import Any
 
 import anyio
 import httpx2
+import sentry_sdk
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
+from pydantic import SecretStr
 
-from .._scopes import SCOPE_META_KEY
+from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
 from .._settings import ServerSettings, TrustMode, env_prefix
-from . import MCP_HEADERS, TEST_SECRET, call_body, connect, identity, identity_headers, serve_server
+from . import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    SentryCapture,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    running_app,
+    serve_server,
+)
 
 __all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
 
@@ -271,6 +283,46 @@ async def _stdio_names_its_missing_user(c: Contract, mcp: MCPServer) -> None:
     assert "Traceback" not in stderr, stderr
 
 
+async def _sentry_event_is_tagged_and_holds_no_secret(c: Contract, mcp: MCPServer) -> None:
+    """With SENTRY_DSN set, an unexpected failure inside one of this server's tools reaches Sentry
+    tagged with the server, the tool and the caller, holding neither the gateway secret nor the
+    arguments. (The failing tool is added for the check: no real tool should fail on demand.)"""
+
+    @mcp.tool(name="contract_failure", meta=requires(c.read_scope), annotations=READ_ONLY)
+    async def contract_failure(note: str) -> str:
+        """Fails unexpectedly (the contract's Sentry check)."""
+        raise RuntimeError("an unexpected failure inside a tool")
+
+    capture = SentryCapture()
+    alice = identity("alice", c.read_scope, audience=c.settings.public_url)
+    # Breadcrumbs outlive a disabled client: drop what earlier tests in this process logged.
+    for scope in (sentry_sdk.get_global_scope(), sentry_sdk.get_isolation_scope()):
+        scope.clear_breadcrumbs()
+    try:
+        async with running_app(capture) as ingest:
+            dsn = SecretStr(f"http://publickey@127.0.0.1:{ingest.rsplit(':', 1)[1]}/42")
+            settings = c.settings.model_copy(update={"sentry_dsn": dsn})
+            async with serve_server(mcp, settings) as url, connect(url, identity=alice) as session:
+                result = await session.call_tool("contract_failure", {"note": _MARK})
+            with anyio.move_on_after(10):
+                while not capture.items:  # the SDK sends from its own thread
+                    sentry_sdk.flush(timeout=1)
+                    await anyio.sleep(0.01)
+            sentry_sdk.get_client().close(timeout=2)  # before the ingest endpoint goes away
+    finally:
+        sentry_sdk.init()  # back to a disabled client for whatever runs next
+    assert result.is_error
+    events = [e for e in capture.items if e.get("exception")]
+    assert events, "no Sentry event for an unexpected failure inside a tool"
+    for event in events:
+        assert event["tags"]["fleet.server"] == c.name, event["tags"]
+        assert event["tags"]["fleet.tool"] == "contract_failure", event["tags"]
+        assert event["user"]["id"] == "alice", event.get("user")
+    everything = b"".join(capture.raw).decode(errors="replace")
+    assert TEST_SECRET not in everything
+    assert _MARK not in everything, "a raw tool argument reached Sentry"
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -281,6 +333,7 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "read_caller_write_tool_403": _read_caller_on_write_tools_gets_the_step_up,
     "audit_line_per_call": _one_audit_line_per_call_without_arguments,
     "stdio_names_its_missing_user": _stdio_names_its_missing_user,
+    "sentry_event_tagged": _sentry_event_is_tagged_and_holds_no_secret,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 
