@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
 from pydantic import SecretStr
 
+from .._app import build_app
 from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
 from .._settings import ServerSettings, TrustMode, env_prefix
 from . import (
@@ -71,6 +73,8 @@ class Contract:
     stdio_env: Mapping[str, str] = field(default_factory=dict)
     # how to start it on stdio; default `python -m fleet_<name> --stdio`
     stdio_command: Sequence[str] | None = None
+    # the fleet.toml naming it (its scopes, the dev users); default: the nearest one
+    manifest: Path | None = None
 
     @property
     def read_scope(self) -> str:
@@ -323,6 +327,34 @@ async def _sentry_event_is_tagged_and_holds_no_secret(c: Contract, mcp: MCPServe
     assert _MARK not in everything, "a raw tool argument reached Sentry"
 
 
+async def _front_door_reads_and_challenges_writes(c: Contract, mcp: MCPServer) -> None:
+    """Behind the dev front door (authorization server + gateway, the manifest's topology): alice's
+    read token reads, and the same token on a write tool gets the 403 step-up challenge."""
+    try:
+        from fleet_frontdoor.manifest import load_manifest
+        from fleet_frontdoor.testing import front_door
+    except ImportError as exc:  # pragma: no cover - the monorepo always has it
+        raise AssertionError("this check needs fleet-frontdoor (the dev front door)") from exc
+    writes = [t.name for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    manifest = load_manifest(c.manifest)
+    with tempfile.TemporaryDirectory() as state:
+        async with front_door(Path(state), [c.name], manifest=manifest) as fd:
+            values = c.settings.model_dump() | fd.server_settings(c.name)
+            settings = type(c.settings).model_validate(values)
+            async with fd.upstream(c.name, build_app(mcp, settings)):
+                read = await fd.token("alice", c.read_scope)
+                async with fd.connect(c.name, read) as client:
+                    me = await client.call_tool("whoami", {})
+                bearer = {"Authorization": f"Bearer {read}"}
+                denied = [await _post(fd.resource(c.name), bearer, tool) for tool in writes[:1]]
+    assert not me.is_error, me
+    for response in denied:
+        challenge = response.headers.get("www-authenticate", "")
+        assert response.status_code == 403, response.text
+        assert 'error="insufficient_scope"' in challenge, challenge
+        assert f'scope="{c.read_scope} {c.write_scope}"' in challenge, challenge
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -334,6 +366,7 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "audit_line_per_call": _one_audit_line_per_call_without_arguments,
     "stdio_names_its_missing_user": _stdio_names_its_missing_user,
     "sentry_event_tagged": _sentry_event_is_tagged_and_holds_no_secret,
+    "front_door_read_and_step_up": _front_door_reads_and_challenges_writes,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 
