@@ -80,11 +80,46 @@ sys.exit(0)
 """
 
 
+MANIFEST = """
+[gateway]
+origin = "http://127.0.0.1:8700"
+
+[issuer]
+url = "http://127.0.0.1:8701"
+
+[[servers]]
+name = "notes"
+upstream = "http://127.0.0.1:8719"
+scopes = ["notes:read", "notes:write"]
+description = "the contract's toy server"
+
+[[dev.users]]
+name = "alice"
+teams = ["platform"]
+scopes = ["notes:read", "notes:write"]
+
+[[clients]]
+client_id = "fleet-client"
+name = "fleet sample client"
+type = "public"
+redirect_uris = ["http://127.0.0.1/callback"]
+grant_types = ["authorization_code", "refresh_token"]
+"""
+
+
 def contract(tmp_path: Path, readme: str = README, stdio_main: str = STDIO_MAIN, **kwargs: Any) -> Contract:
     (tmp_path / "README.md").write_text(readme)
     (tmp_path / "notes_main.py").write_text(stdio_main)
+    (tmp_path / "fleet.toml").write_text(MANIFEST)
     stdio = [sys.executable, str(tmp_path / "notes_main.py"), "--stdio"]
-    return Contract("notes", SETTINGS, notes_server(**kwargs), tmp_path / "README.md", stdio_command=stdio)
+    return Contract(
+        "notes",
+        SETTINGS,
+        notes_server(**kwargs),
+        tmp_path / "README.md",
+        stdio_command=stdio,
+        manifest=tmp_path / "fleet.toml",
+    )
 
 
 @pytest.mark.parametrize("check", CHECKS)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 import sentry_sdk
 
 from fleet_core import build_app
-from fleet_core.testing import TEST_SECRET, connect, identity, running_app
+from fleet_core.testing import TEST_SECRET, SentryCapture, connect, identity, running_app
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
 from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
@@ -23,39 +21,6 @@ pytestmark = pytest.mark.anyio
 
 AUDIENCE = "http://127.0.0.1:8700/mcp/sentry"
 PRIVATE = "private-words-8641"  # an argument value that must never leave the process
-
-
-class Capture:
-    """A tiny Sentry ingest stand-in: accepts envelopes, keeps their items."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if dict(scope["headers"]).get(b"content-encoding") == b"gzip":
-            body = gzip.decompress(body)
-        self.raw.append(body)
-        lines = body.split(b"\n")
-        for header, payload in zip(lines[1::2], lines[2::2], strict=False):
-            if json.loads(header).get("type") in ("event", "transaction"):
-                self.items.append(json.loads(payload))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"{}"})
 
 
 @pytest.fixture
@@ -71,7 +36,7 @@ async def test_a_failing_tool_reports_server_tool_and_caller_but_no_secrets(
     make_settings: Callable[..., SentrySettings],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    capture = Capture()
+    capture = SentryCapture()
     alice = identity("alice", "sentry:read sentry:write", audience=AUDIENCE)
     with anyio.fail_after(20):
         async with running_app(capture) as ingest:

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -30,13 +31,26 @@ from typing import Any
 
 import anyio
 import httpx2
+import sentry_sdk
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
+from pydantic import SecretStr
 
-from .._scopes import SCOPE_META_KEY
+from .._app import build_app
+from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
 from .._settings import ServerSettings, TrustMode, env_prefix
-from . import MCP_HEADERS, TEST_SECRET, call_body, connect, identity, identity_headers, serve_server
+from . import (
+    MCP_HEADERS,
+    TEST_SECRET,
+    SentryCapture,
+    call_body,
+    connect,
+    identity,
+    identity_headers,
+    running_app,
+    serve_server,
+)
 
 __all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
 
@@ -59,6 +73,8 @@ class Contract:
     stdio_env: Mapping[str, str] = field(default_factory=dict)
     # how to start it on stdio; default `python -m fleet_<name> --stdio`
     stdio_command: Sequence[str] | None = None
+    # the fleet.toml naming it (its scopes, the dev users); default: the nearest one
+    manifest: Path | None = None
 
     @property
     def read_scope(self) -> str:
@@ -271,6 +287,74 @@ async def _stdio_names_its_missing_user(c: Contract, mcp: MCPServer) -> None:
     assert "Traceback" not in stderr, stderr
 
 
+async def _sentry_event_is_tagged_and_holds_no_secret(c: Contract, mcp: MCPServer) -> None:
+    """With SENTRY_DSN set, an unexpected failure inside one of this server's tools reaches Sentry
+    tagged with the server, the tool and the caller, holding neither the gateway secret nor the
+    arguments. (The failing tool is added for the check: no real tool should fail on demand.)"""
+
+    @mcp.tool(name="contract_failure", meta=requires(c.read_scope), annotations=READ_ONLY)
+    async def contract_failure(note: str) -> str:
+        """Fails unexpectedly (the contract's Sentry check)."""
+        raise RuntimeError("an unexpected failure inside a tool")
+
+    capture = SentryCapture()
+    alice = identity("alice", c.read_scope, audience=c.settings.public_url)
+    # Breadcrumbs outlive a disabled client: drop what earlier tests in this process logged.
+    for scope in (sentry_sdk.get_global_scope(), sentry_sdk.get_isolation_scope()):
+        scope.clear_breadcrumbs()
+    try:
+        async with running_app(capture) as ingest:
+            dsn = SecretStr(f"http://publickey@127.0.0.1:{ingest.rsplit(':', 1)[1]}/42")
+            settings = c.settings.model_copy(update={"sentry_dsn": dsn})
+            async with serve_server(mcp, settings) as url, connect(url, identity=alice) as session:
+                result = await session.call_tool("contract_failure", {"note": _MARK})
+            with anyio.move_on_after(10):
+                while not capture.items:  # the SDK sends from its own thread
+                    sentry_sdk.flush(timeout=1)
+                    await anyio.sleep(0.01)
+            sentry_sdk.get_client().close(timeout=2)  # before the ingest endpoint goes away
+    finally:
+        sentry_sdk.init()  # back to a disabled client for whatever runs next
+    assert result.is_error
+    events = [e for e in capture.items if e.get("exception")]
+    assert events, "no Sentry event for an unexpected failure inside a tool"
+    for event in events:
+        assert event["tags"]["fleet.server"] == c.name, event["tags"]
+        assert event["tags"]["fleet.tool"] == "contract_failure", event["tags"]
+        assert event["user"]["id"] == "alice", event.get("user")
+    everything = b"".join(capture.raw).decode(errors="replace")
+    assert TEST_SECRET not in everything
+    assert _MARK not in everything, "a raw tool argument reached Sentry"
+
+
+async def _front_door_reads_and_challenges_writes(c: Contract, mcp: MCPServer) -> None:
+    """Behind the dev front door (authorization server + gateway, the manifest's topology): alice's
+    read token reads, and the same token on a write tool gets the 403 step-up challenge."""
+    try:
+        from fleet_frontdoor.manifest import load_manifest
+        from fleet_frontdoor.testing import front_door
+    except ImportError as exc:  # pragma: no cover - the monorepo always has it
+        raise AssertionError("this check needs fleet-frontdoor (the dev front door)") from exc
+    writes = [t.name for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    manifest = load_manifest(c.manifest)
+    with tempfile.TemporaryDirectory() as state:
+        async with front_door(Path(state), [c.name], manifest=manifest) as fd:
+            values = c.settings.model_dump() | fd.server_settings(c.name)
+            settings = type(c.settings).model_validate(values)
+            async with fd.upstream(c.name, build_app(mcp, settings)):
+                read = await fd.token("alice", c.read_scope)
+                async with fd.connect(c.name, read) as client:
+                    me = await client.call_tool("whoami", {})
+                bearer = {"Authorization": f"Bearer {read}"}
+                denied = [await _post(fd.resource(c.name), bearer, tool) for tool in writes[:1]]
+    assert not me.is_error, me
+    for response in denied:
+        challenge = response.headers.get("www-authenticate", "")
+        assert response.status_code == 403, response.text
+        assert 'error="insufficient_scope"' in challenge, challenge
+        assert f'scope="{c.read_scope} {c.write_scope}"' in challenge, challenge
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -281,6 +365,8 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "read_caller_write_tool_403": _read_caller_on_write_tools_gets_the_step_up,
     "audit_line_per_call": _one_audit_line_per_call_without_arguments,
     "stdio_names_its_missing_user": _stdio_names_its_missing_user,
+    "sentry_event_tagged": _sentry_event_is_tagged_and_holds_no_secret,
+    "front_door_read_and_step_up": _front_door_reads_and_challenges_writes,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 

@@ -1,0 +1,50 @@
+"""Every server package under servers/ is registered everywhere a hand edit is still needed, and nothing
+is registered that isn't there: the manifest, the root project (dependency, workspace source), the
+isort first-party list, mypy's path, a `fleet dev` hook and a `--stdio` entry point. When `fleet new`
+does the registering, this is what keeps it (and anyone editing by hand) honest."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fleet_core.testing import manifest_servers
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = sorted(p.name for p in (ROOT / "servers").iterdir() if (p / "pyproject.toml").is_file())
+ROOT_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def module(name: str) -> str:
+    return "fleet_" + name.replace("-", "_")
+
+
+def test_the_manifest_lists_exactly_the_server_packages() -> None:
+    assert sorted(manifest_servers(ROOT)) == PACKAGES
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_the_root_project_depends_on_the_server_from_the_workspace(name: str) -> None:
+    assert f"fleet-{name}" in ROOT_PROJECT["project"]["dependencies"]
+    assert ROOT_PROJECT["tool"]["uv"]["sources"][f"fleet-{name}"] == {"workspace": True}
+
+
+def test_isort_and_mypy_know_exactly_the_workspace_packages() -> None:
+    first_party = set(ROOT_PROJECT["tool"]["ruff"]["lint"]["isort"]["known-first-party"])
+    assert first_party == {"fleet_core", "fleet_frontdoor", "fleet_client"} | {module(n) for n in PACKAGES}
+    server_paths = {p for p in ROOT_PROJECT["tool"]["mypy"]["mypy_path"] if p.startswith("servers/")}
+    assert server_paths == {f"servers/{n}/src" for n in PACKAGES}
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_the_server_has_the_shape_every_server_has(name: str) -> None:
+    src = ROOT / "servers" / name / "src" / module(name)
+    for part in ("__main__.py", "server.py", "settings.py", "dev.py"):
+        assert (src / part).is_file(), f"servers/{name} has no {part}"
+    main = (src / "__main__.py").read_text(encoding="utf-8")
+    for needed in ('"--stdio"', "settings_or_exit", "stdio_caller", "run_stdio"):
+        assert needed in main, f"fleet-{name}'s __main__ does not use {needed}"
+    assert (ROOT / "servers" / name / "README.md").is_file()
+    assert list((ROOT / "servers" / name / "tests").glob("test_*_contract.py")), f"{name} skips the contract"
