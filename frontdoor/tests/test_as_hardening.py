@@ -164,6 +164,24 @@ async def test_finding6_anonymous_device_page_views_are_bounded(
             assert newest <= clock.now + sessions.ANONYMOUS_SECONDS  # minutes, not 8 hours
 
 
+async def test_an_uploaded_file_is_closed_when_the_answer_is_sent(
+    app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Left to the garbage collector, an upload's temporary file warns in whatever runs next.
+    closed: list[str | None] = []
+    close = UploadFile.close
+
+    async def recording_close(self: UploadFile) -> None:
+        closed.append(self.filename)
+        await close(self)
+
+    monkeypatch.setattr(UploadFile, "close", recording_close)
+    async with asgi_client(app) as http:
+        r = await http.post("/oauth/revoke", files={"token": ("token", b"x" * 2048, "text/plain")})
+    assert r.status_code in (400, 401)
+    assert closed == ["token"]
+
+
 async def test_finding8_a_multipart_resource_is_a_400_not_a_500(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post(

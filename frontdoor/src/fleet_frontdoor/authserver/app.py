@@ -95,7 +95,10 @@ def build_auth_server(
 
     def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            return await handler(ctx, request)
+            try:
+                return await handler(ctx, request)
+            finally:
+                await request.close()  # a multipart body's upload files are closed, not left to the GC
 
         return endpoint
 
