@@ -6,7 +6,7 @@ from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import settings_or_exit, stdio_caller
 from ._outage import OutageTransport
-from ._reaper import Reaper
+from ._reaper import Reaper, pid_alive
 from ._retry import Retries, RetryPolicy, retry_after_seconds
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
@@ -40,6 +40,7 @@ __all__ = [
     "env_prefix",
     "free_port",
     "is_loopback",
+    "pid_alive",
     "requires",
     "retry_after_seconds",
     "run_stdio",

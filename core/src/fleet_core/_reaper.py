@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Reaper"]
+__all__ = ["Reaper", "pid_alive"]
 
 GRACE = 2.0  # seconds a process group gets between SIGTERM and SIGKILL
 
@@ -73,7 +73,7 @@ def _wait_for_exit(pid: int) -> None:
     except ProcessLookupError:
         return
     except OSError:  # no pidfd here: poll
-        while _alive(pid):
+        while pid_alive(pid):
             time.sleep(0.2)
         return
     try:
@@ -84,7 +84,8 @@ def _wait_for_exit(pid: int) -> None:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (ours or not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fleet_core import DevBackendUnavailable, env_prefix
+from fleet_core import DevBackendUnavailable, env_prefix, pid_alive
 
 from .manifest import Manifest, ServerEntry
 from .topology import gateway_secret_var, trust_settings
@@ -79,16 +79,6 @@ def _port_free(url: str) -> bool:
 RUN_ENV = "FLEET_DEV_RUN"  # "<state dir>\t<pid of fleet dev>"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _leftovers(state_dir: Path) -> dict[int, str]:
     """Processes (pid → command line) started by a `fleet dev` on this state dir that is gone (Linux)."""
     found: dict[int, str] = {}
@@ -104,7 +94,7 @@ def _leftovers(state_dir: Path) -> dict[int, str]:
             if not marks:
                 continue
             where, _, owner = marks[0].split(b"=", 1)[1].decode().partition("\t")
-            if where != str(state_dir) or not owner.isdigit() or _alive(int(owner)):
+            if where != str(state_dir) or not owner.isdigit() or pid_alive(int(owner)):
                 continue
             found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, UnicodeError):  # gone meanwhile, or not readable
@@ -121,7 +111,7 @@ def remove_leftovers(state_dir: Path, grace: float = 3.0) -> int:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in left) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in left:
         with contextlib.suppress(OSError):

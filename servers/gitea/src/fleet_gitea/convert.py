@@ -154,3 +154,20 @@ def wiki_segment(page_name: str) -> str:
     if not name or name in (".", "..") or "/" in name or any(ord(c) < 0x20 for c in name):
         raise ToolError(f"invalid wiki page name {page_name!r}")
     return quote(name, safe="")
+
+
+def action_run(r: dict[str, Any]) -> m.ActionRun:
+    """An Actions run (ActionWorkflowRun) as the tools show it."""
+    return m.ActionRun(
+        id=r["id"],
+        run_number=r.get("run_number", 0),
+        title=cap(r.get("display_title"), 200),
+        workflow=r.get("path", ""),
+        status=r.get("status", ""),
+        conclusion=r.get("conclusion", ""),
+        event=r.get("event", ""),
+        branch=r.get("head_branch", ""),
+        head_sha=r.get("head_sha", ""),
+        started_at=r.get("started_at", ""),
+        html_url=r.get("html_url", ""),
+    )

@@ -20,6 +20,7 @@ from .convert import (
     _login,
     _ref,
     _title,
+    action_run,
     cap,
     comment,
     commit_summary,
@@ -337,19 +338,7 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
         p = await self.gitea.get_page(repo_path(owner, repo, "actions", "runs"), user, params)
         return _listing(
             p,
-            lambda r: m.ActionRun(
-                id=r["id"],
-                run_number=r.get("run_number", 0),
-                title=cap(r.get("display_title"), 200),
-                workflow=r.get("path", ""),
-                status=r.get("status", ""),
-                conclusion=r.get("conclusion", ""),
-                event=r.get("event", ""),
-                branch=r.get("head_branch", ""),
-                head_sha=r.get("head_sha", ""),
-                started_at=r.get("started_at", ""),
-                html_url=r.get("html_url", ""),
-            ),
+            action_run,
         )
 
     async def list_action_jobs(self, user: str, owner: str, repo: str, run_id: int) -> list[m.ActionJob]:

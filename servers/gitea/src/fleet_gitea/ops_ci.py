@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fleet_core import ToolError
 
 from . import models as m
-from .convert import _ref, cap, commit_summary
+from .convert import _ref, action_run, cap, commit_summary
 from .gitea import GiteaClient, repo_path
 
 MAX_COMPARE_COMMITS = 50
@@ -83,23 +83,7 @@ class CiOps:
             head_sha=sha,
             mergeable=bool(pr.get("mergeable")),
             status=status,
-            runs=[self._run(r) for r in runs.items if isinstance(r, dict)],
-        )
-
-    @staticmethod
-    def _run(r: dict[str, Any]) -> m.ActionRun:
-        return m.ActionRun(
-            id=r["id"],
-            run_number=r.get("run_number", 0),
-            title=cap(r.get("display_title"), 200),
-            workflow=r.get("path", ""),
-            status=r.get("status", ""),
-            conclusion=r.get("conclusion", ""),
-            event=r.get("event", ""),
-            branch=r.get("head_branch", ""),
-            head_sha=r.get("head_sha", ""),
-            started_at=r.get("started_at", ""),
-            html_url=r.get("html_url", ""),
+            runs=[action_run(r) for r in runs.items if isinstance(r, dict)],
         )
 
     async def compare_refs(self, user: str, owner: str, repo: str, base: str, head: str) -> m.Comparison:
@@ -191,11 +175,11 @@ class CiOps:
         )
         if not isinstance(answer, dict) or "id" not in answer:  # rerun-failed-jobs answers 201 with no body
             answer = await self.gitea.get_json(run_path, user)
-        return self._run(answer)
+        return action_run(answer)
 
     async def cancel_action_run(self, user: str, owner: str, repo: str, run_id: int) -> m.ActionRun:
         run_path = repo_path(owner, repo, "actions", "runs", str(run_id))
         answer = await self.gitea.write("POST", f"{run_path}/cancel", user)
         if not isinstance(answer, dict) or "id" not in answer:
             answer = await self.gitea.get_json(run_path, user)
-        return self._run(answer)
+        return action_run(answer)
