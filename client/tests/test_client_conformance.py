@@ -21,10 +21,9 @@ from typing import Any
 import anyio
 import pytest
 
-from fleet_core import build_app, create_server
+from fleet_core import bind_loopback, build_app, create_server
 from fleet_core.testing import (
     TEST_SECRET,
-    free_port,
     identity,
     identity_headers,
     manifest_servers,
@@ -147,11 +146,12 @@ def _fleet_server(name: str, port: int) -> tuple[Any, str]:
 @pytest.mark.anyio
 @pytest.mark.parametrize("server", ["core", *manifest_servers(Path(__file__))])
 async def test_conformance_server_scenarios(server: str) -> None:
-    port = free_port()
+    sock = bind_loopback()  # bound now: a port picked now and bound later can be taken in between
+    port = sock.getsockname()[1]
     app, url = _fleet_server(server, port)
     scopes = f"{server}:read {server}:write"
     failures = []
-    async with running_app(_front_door(app, url, scopes), port=port):
+    async with running_app(_front_door(app, url, scopes), sock=sock):
         with anyio.fail_after(120):
             for scenario in SERVER_SCENARIOS:
                 result = await anyio.run_process(

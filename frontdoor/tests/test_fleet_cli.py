@@ -20,7 +20,7 @@ import pytest
 import yaml
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from fleet_core import dev_subject
+from fleet_core import bind_loopback, dev_subject
 from fleet_core.testing import MCP_HEADERS, call_body, free_port, running_app
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.cli import main
@@ -142,7 +142,8 @@ def _manifest_text(gateway_port: int, issuer_port: int, servers: dict[str, int])
 async def test_dev_token_prints_only_the_token_or_fails_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    issuer_port = free_port()
+    issuer_sock = bind_loopback()  # bound now, served later: nothing can take the port in between
+    issuer_port = issuer_sock.getsockname()[1]
     path = tmp_path / "fleet.toml"
     path.write_text(_manifest_text(free_port(), issuer_port, {"gitea": free_port()}))
     argv = ["--manifest", str(path), "dev", "token", "--user", "alice", "--scope", "gitea:read"]
@@ -153,7 +154,7 @@ async def test_dev_token_prints_only_the_token_or_fails_clearly(
         assert "no dev authorization server" in err
         assert "fleet dev" in err
         app = build_auth_server(load_manifest(path), state_dir=tmp_path / "as", dev_token_endpoint=True)
-        async with running_app(app, port=issuer_port):
+        async with running_app(app, sock=issuer_sock):
             code, out, err = await anyio.to_thread.run_sync(run_cli, argv, capsys)
             assert code == 0, err
             token = out.removesuffix("\n")

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 from starlette.types import Receive, Scope, Send
 
-from fleet_core import WRITE, build_app, create_server, dev_subject, requires
+from fleet_core import WRITE, bind_loopback, build_app, create_server, dev_subject, requires
 from fleet_core.jwt import FAILED_FETCH_RETRY
 from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port, running_app, settings_for
 from fleet_frontdoor.gateway import build_gateway, running_gateway
@@ -174,7 +174,10 @@ async def fleet_stack(
     async with contextlib.AsyncExitStack() as stack:
         # one loopback server plays the issuer (discovery + JWKS), the echo MCP server and the raw
         # upstream, by path; the gateway is the other one
-        port, upstream_port = free_port(), free_port()
+        # sockets bound now, not ports picked now and bound later: a client connection's ephemeral
+        # port could take a picked port in between
+        gateway_sock, upstream_sock = bind_loopback(), bind_loopback()
+        port, upstream_port = gateway_sock.getsockname()[1], upstream_sock.getsockname()[1]
         origin, upstream = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{upstream_port}"
         issuer = QuickIssuer(algorithm=algorithm)
         issuer.url = upstream
@@ -197,7 +200,7 @@ async def fleet_stack(
             )
             await app(scope, receive, send)
 
-        assert await stack.enter_async_context(running_app(upstreams, port=upstream_port)) == upstream
+        assert await stack.enter_async_context(running_app(upstreams, sock=upstream_sock)) == upstream
         echo_url = raw_url = upstream
         manifest = Manifest.model_validate(
             {
@@ -214,7 +217,7 @@ async def fleet_stack(
         # the echo server trusts the gateway secret + X-MCP-* headers: the bearer is stripped by default
         gateway_options.setdefault("upstream_auth_mode", "strip")
         gateway = build_gateway(manifest, secret=SECRET, **gateway_options)
-        url = await stack.enter_async_context(running_gateway(gateway, port=port))
+        url = await stack.enter_async_context(running_gateway(gateway, sock=gateway_sock))
         assert url == origin
         yield Stack(url, issuer, manifest, echo, raw, raw_app)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from typing import TypedDict
 
 import uvicorn
@@ -40,7 +41,8 @@ def uvicorn_config(
 
 
 def running_gateway(
-    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0
+    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
 ) -> contextlib.AbstractAsyncContextManager[str]:
-    """Serve the gateway for the duration of the block; yields its base URL."""
-    return running_app(app, host=host, port=port, **EDGE)
+    """Serve the gateway for the duration of the block; yields its base URL. Pass `sock` (a socket
+    bound in advance, fleet_core.bind_loopback) to know the URL before the gateway is built."""
+    return running_app(app, host=host, port=port, sock=sock, **EDGE)
