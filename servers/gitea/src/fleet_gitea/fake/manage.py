@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleet_core.specfake import FakeRequest
 
-from .state import T0, FakeError, FakeState, FRepo, PathParams, Query, Reply, _sha, blob_sha
+from .state import FakeError, FakeState, FRepo, PathParams, Query, Reply, blob_sha
 
 
 class ManageRoutes(FakeState):
@@ -189,16 +189,5 @@ class ManageRoutes(FakeState):
             )
         message = body.get("message") or f"Delete {path}"
         sha = self._commit(repo, branch, message, actor, {path: None})
-        who = {"name": actor.title(), "email": f"{actor}@example.test", "date": T0}
-        commit = {
-            "sha": sha,
-            "url": "",
-            "html_url": f"{self.base_url}/{repo.full_name}/commit/{sha}",
-            "message": message,
-            "author": who,
-            "committer": who,
-            "created": T0,
-            "parents": [{"sha": x, "url": "", "created": T0} for x in repo.commits[sha].parents],
-            "tree": {"sha": _sha("tree", sha), "url": "", "created": T0},
-        }
+        commit = self._file_commit(repo, sha, actor)
         return 200, {"commit": commit, "content": None}, {}

@@ -317,19 +317,7 @@ class RepoRoutes(FakeState):
             raise FakeError(422, "content is not valid base64") from e
         message = body.get("message") or f"Update {path}"
         sha = self._commit(repo, target, message, actor, {path: data})
-        c = repo.commits[sha]
-        who = {"name": actor.title(), "email": f"{actor}@example.test", "date": T0}
-        commit = {
-            "sha": sha,
-            "url": "",
-            "html_url": f"{self.base_url}/{repo.full_name}/commit/{sha}",
-            "message": message,
-            "author": who,
-            "committer": who,
-            "created": T0,
-            "parents": [{"sha": x, "url": "", "created": T0} for x in c.parents],
-            "tree": {"sha": _sha("tree", sha), "url": "", "created": T0},
-        }
+        commit = self._file_commit(repo, sha, actor)
         return commit, self.contents(repo, target, path, with_content=False)
 
     async def op_repoCreateFile(

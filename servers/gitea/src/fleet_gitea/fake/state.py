@@ -161,6 +161,21 @@ class FakeState:
         repo.branches[branch] = sha
         return sha
 
+    def _file_commit(self, repo: FRepo, sha: str, actor: str) -> dict[str, Any]:
+        """The FileCommitResponse of a contents write (create, update or delete)."""
+        who = {"name": actor.title(), "email": f"{actor}@example.test", "date": T0}
+        return {
+            "sha": sha,
+            "url": "",
+            "html_url": f"{self.base_url}/{repo.full_name}/commit/{sha}",
+            "message": repo.commits[sha].message,
+            "author": who,
+            "committer": who,
+            "created": T0,
+            "parents": [{"sha": x, "url": "", "created": T0} for x in repo.commits[sha].parents],
+            "tree": {"sha": _sha("tree", sha), "url": "", "created": T0},
+        }
+
     def _seed(self) -> None:
         demo = FRepo(1, "alice", "demo", False, "Demo service", {"bob": "read", "carol": "write"})
         self._commit(
