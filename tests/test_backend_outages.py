@@ -22,8 +22,6 @@ from fleet_sentry.sentry import SentryClient
 from fleet_sentry.settings import SentrySettings
 from fleet_wiki.mediawiki import MediaWikiClient
 
-pytestmark = pytest.mark.anyio
-
 CONNECT_TIMEOUT = 0.5  # what each call would wait without the outage memory (seconds in real life)
 
 

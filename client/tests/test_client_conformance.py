@@ -83,7 +83,6 @@ async def _run_client_scenario(scenario: str, failures: dict[str, str]) -> None:
 TIMING_SENSITIVE = {"sse-retry"}
 
 
-@pytest.mark.anyio
 async def test_conformance_client_scenarios() -> None:
     failures: dict[str, str] = {}
     with anyio.fail_after(170):
@@ -143,7 +142,6 @@ def _fleet_server(name: str, port: int) -> tuple[Any, str]:
     return build_app(module.build_server(settings, object()), settings), url
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("server", ["core", *manifest_servers(Path(__file__))])
 async def test_conformance_server_scenarios(server: str) -> None:
     sock = bind_loopback()  # bound now: a port picked now and bound later can be taken in between

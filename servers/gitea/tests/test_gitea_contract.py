@@ -28,7 +28,6 @@ async def build() -> AsyncIterator[MCPServer]:
             await client.aclose()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     await check_server(Contract("gitea", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)

@@ -30,7 +30,6 @@ async def build() -> AsyncIterator[MCPServer]:
     assert fake.violations == []
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     await check_server(Contract("sentry", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)
