@@ -32,6 +32,9 @@ from fleet_wiki.mediawiki import MediaWikiClient
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
 
+# The module's tests share one event loop, the one the module-scoped `served` server runs on.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 AUDIENCE = "http://127.0.0.1:8700/mcp/wiki"
 READ_TOOLS = {
     "search_pages", "get_page", "list_sections", "get_page_history", "get_revision", "compare_revisions",
@@ -203,7 +206,6 @@ async def served(wiki: EmbeddedWiki) -> AsyncIterator[tuple[str, MediaWikiClient
         yield served
 
 
-@pytest.mark.asyncio(loop_scope="module")  # the loop `served` runs on
 @pytest.mark.parametrize("tool", sorted(CALLS))
 async def test_each_tool_works_after_the_wiki_session_expired(
     wiki: EmbeddedWiki, served: tuple[str, MediaWikiClient], tool: str
