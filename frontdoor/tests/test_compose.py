@@ -587,3 +587,26 @@ def test_gitea_init_makes_the_service_account_and_hands_its_token_to_mcp_gitea_o
     assert ("FROM", services["gitea"]["image"]) in dockerfile
     assert ("USER", "git") in dockerfile  # Gitea's CLI refuses to run as root
     assert ("COPY", "servers/gitea/src/fleet_gitea/provision.py /opt/fleet/gitea_provision.py") in dockerfile
+
+
+@pytest.mark.parametrize("module", ["compose.py", "stack.py"])
+def test_the_stack_generator_names_no_server(module: str) -> None:
+    """What a server needs in the stack comes from its deploy hook (fleet_core.deploy), so a server added
+    with `fleet new` needs no edit here: the generator's code mentions no server of the manifest."""
+    source = (ROOT / "frontdoor" / "src" / "fleet_frontdoor" / module).read_text()
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    for name in manifest_servers(MANIFEST):
+        prefix, package = env_prefix(name), "fleet_" + name.replace("-", "_")
+        named = re.findall(rf"[\"']{re.escape(name)}[\"'-]|{prefix}|{package}\b", code)
+        assert not named, f"{module} names {name}: {named}"
+
+
+def test_stack_init_fills_the_secrets_each_deploy_hook_names(tmp_path: Path) -> None:
+    from fleet_frontdoor.compose import backends
+    from fleet_frontdoor.stack import init_stack
+
+    result = init_stack(manifest(), tmp_path)
+    wanted = {name for backend in backends(manifest()).values() for name in backend.generated_secrets}
+    assert wanted
+    assert wanted <= set(result.generated)
+    assert not wanted & set(result.to_fill)
