@@ -11,15 +11,16 @@ go-authgate/authgate v0.30.0 (commit f32c5b9), route by route as `internal/boots
   session → 302 with `error=session_invalid`), `RequireAdmin` (403), `CSRFMiddleware` (a token per
   session, made on first use and saved in the session; a POST without the same `csrf_token` form field or
   `X-CSRF-Token` header → 403);
-- `GET /admin/clients/new`, `GET /admin/clients?search=&page_size=` (case-insensitive search over name,
-  client id and description; page size at most 50, `store/types/pagination.go`), `GET /admin/clients/:id`
-  (404 "Client not found"), `POST /admin/clients` (`services.ClientService.CreateClient`: name required,
-  client credentials only for confidential clients, authorization code needs a redirect URI, redirect
-  URIs absolute http(s) without a fragment, default scopes "email profile", device flow when no flow is
-  enabled, id `uuid.New()`, secret "ago_" + lower-case unpadded base32 of 32 random bytes; 200 and the
-  created page, 400 and the form with an alert), `POST /admin/clients/:id` (`UpdateClient`: the same
-  checks, at least one flow, a valid status; 302), `POST /admin/clients/:id/regenerate-secret` (200 and the
-  secret page).
+- `GET /admin/clients/new`; `GET /admin/clients?search=&page_size=` (`LIKE %search%` over name, client
+  id and description, case-sensitive as on PostgreSQL; page size at most 50, `store/types/pagination.go`);
+  `GET /admin/clients/:id` (404 "Client not found"); `POST /admin/clients`
+  (`services.ClientService.CreateClient`: name required, client credentials only for confidential
+  clients, authorization code needs a redirect URI, redirect URIs absolute http(s) without a fragment,
+  default scopes "email profile", device flow when no flow is enabled, an unknown client type is
+  confidential (`core.NormalizeClientType`), id `uuid.New()`, secret "ago_" + lower-case unpadded base32 of
+  32 random bytes; 200 and the created page, 400 and the form with an alert); `POST /admin/clients/:id`
+  (`UpdateClient`: the same checks, at least one flow, a valid status; 302);
+  `POST /admin/clients/:id/regenerate-secret` (200 and the secret page).
 
 Pages carry exactly the markup the job reads (hidden `csrf_token`, `strong.client-name-title`,
 `code.copyable-value-text`, `#clientSecret`, `role="alert"`), as AuthGate's templ templates render it.
@@ -237,7 +238,7 @@ class FakeAuthGate:
         return 404, _page("404 page not found")
 
     def _list(self, query: dict[str, str], csrf: str) -> str:
-        search = query.get("search", "").lower()
+        search = query.get("search", "")
         try:
             size = min(max(int(query.get("page_size", "10")), 1), 50)
         except ValueError:
@@ -245,7 +246,9 @@ class FakeAuthGate:
         rows = [
             c
             for c in self.clients.values()
-            if not search or any(search in v.lower() for v in (c.name, c.client_id, c.description))
+            # store/client.go: `client_name LIKE ? OR client_id LIKE ? OR description LIKE ?`, %search%;
+            # case-sensitive on PostgreSQL, the stack's database
+            if not search or any(search in v for v in (c.name, c.client_id, c.description))
         ][:size]
         cells = "".join(
             f'<tr><td><strong class="client-name-title">{html.escape(c.name)}</strong>'
@@ -262,9 +265,8 @@ def _client_values(form: dict[str, str], *, update: bool = False) -> dict[str, A
     name = form.get("client_name", "").strip()
     if not name:
         return "client name is required"
-    client_type = (
-        "confidential" if form.get("client_type", "").strip().lower() == "confidential" else "public"
-    )
+    raw_type = form.get("client_type", "")  # core.NormalizeClientType: anything unknown is confidential
+    client_type = raw_type if raw_type in ("public", "confidential") else "confidential"
     device = form.get("enable_device_flow") == "true"
     auth_code = form.get("enable_auth_code_flow") == "true"
     cc = form.get("enable_client_credentials_flow") == "true"
