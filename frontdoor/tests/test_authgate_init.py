@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -214,3 +216,29 @@ def test_the_fake_enforces_what_authgate_enforces(monkeypatch: pytest.MonkeyPatc
         hijacked = session.request("GET", "/admin/clients")
         assert hijacked.status == 302
         assert "error=session_invalid" in urllib.parse.unquote(hijacked.header("Location"))
+
+
+def test_the_image_runs_the_file_alone_with_the_standard_library(tmp_path: Path) -> None:
+    """As gateway/authgate-init.Dockerfile runs it: `python3 -I authgate_init.py`, a copy of the file with no
+    package around it and no site-packages, configured by the environment compose gives it."""
+    script = tmp_path / "authgate_init.py"
+    script.write_text((ROOT / "frontdoor/src/fleet_frontdoor/authgate_init.py").read_text())
+    fake = FakeAuthGate(admin_password=PASSWORD)
+    out = clients_dir(tmp_path)
+    with running(fake) as url:
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "FLEET_AUTHGATE_URL": url,
+            "FLEET_AUTHGATE_ADMIN_PASSWORD": PASSWORD,
+            "FLEET_AUTHGATE_CLIENTS_DIR": str(out),
+            "FLEET_GATEWAY_ORIGIN": ORIGIN,
+            "FLEET_AUTHGATE_CLIENTS": json.dumps(authgate_client_specs(load_manifest(ROOT / "fleet.toml"))),
+        }
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", str(script)], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 0, done.stderr
+    (bot,) = by_name(fake, "ci-bot")
+    assert f"authgate-init: ci-bot: registered as {bot.client_id}\n" in done.stdout
+    assert bot.secret not in done.stdout + done.stderr
+    assert fake.check_secret(bot.client_id, (out / "ci-bot.secret").read_text().strip())

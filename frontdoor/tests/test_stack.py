@@ -95,6 +95,8 @@ def test_init_writes_fresh_secrets_0600_and_a_key_authgate_can_read(
     for name in OPERATOR_VALUES:
         assert values[name] == ""
         assert name in out
+    # and nothing else is left by hand (the AuthGate clients are authgate-init's): README "Full stack"
+    assert "still to fill in .env: " + ", ".join(OPERATOR_VALUES) in out
     # F3: the key is readable by AuthGate's uid 1000 inside the bind mount, the directory protects it
     key = root / values["AUTHGATE_JWT_KEY_FILE"]
     assert stat.S_IMODE(key.stat().st_mode) == 0o644
