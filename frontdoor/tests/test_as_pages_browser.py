@@ -92,6 +92,7 @@ class Site:
     callback: str  # a loopback redirect URI of the sample `fleet-client` (any port, RFC 8252 §7.3)
     cimd_client_id: str  # a URL client_id (CIMD) with a long path, served by the callback app
     clock: Clock
+    app: Starlette  # app.state.ctx: the server's state, for what a test can't do through the pages
 
 
 def _callback_app(cimd_path: str) -> Starlette:
@@ -124,7 +125,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     state_dir = seeded(tmp_path_factory.mktemp("authserver"))
     with contextlib.ExitStack() as stack:
         portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
-        issuer, _app, _manifest = stack.enter_context(
+        issuer, app, _manifest = stack.enter_context(
             portal.wrap_async_context_manager(
                 serve_auth_server(
                     sample_manifest(), state_dir=state_dir, clock=clock, allow_loopback_cimd=True
@@ -134,7 +135,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         app_url = stack.enter_context(
             portal.wrap_async_context_manager(running_app(_callback_app(cimd_path), sock=bind_loopback()))
         )
-        yield Site(issuer, f"{app_url}/callback", f"{app_url}{cimd_path}", clock)
+        yield Site(issuer, f"{app_url}/callback", f"{app_url}{cimd_path}", clock, app)
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +278,7 @@ def test_sign_in_consent_and_back_to_the_application_with_a_code(
     assert heading(browser) == "Sign in to the fleet"
     assert browser.title == "Sign in to the fleet"
     assert focused(browser) == "input[name=user]=alice"  # type straight away: arrows pick, Enter signs in
+    assert browser.find_element(By.CSS_SELECTOR, "fieldset > legend").text == "Sign in as"  # the radio group
     page = text(browser)
     assert "pre-registered client fleet-client" in page
     assert DB in page
@@ -385,11 +387,7 @@ def test_wrong_password_keeps_the_user_and_focuses_the_password(
 
 
 def test_device_flow_code_entry_and_approval(browser: WebDriver, site: Site, tmp_path: pathlib.Path) -> None:
-    started = httpx2.post(
-        f"{site.issuer}/oauth/device/code",
-        data={"client_id": "fleet-client", "resource": DB, "scope": "db:read db:write"},
-        timeout=10,
-    ).json()
+    started = start_device(site, "db:read db:write")
     browser.get(started["verification_uri"])
     assert heading(browser) == "Connect a device"
     code_field = browser.find_element(By.NAME, "user_code")
@@ -419,9 +417,7 @@ def test_device_flow_code_entry_and_approval(browser: WebDriver, site: Site, tmp
 
 
 def test_device_link_with_the_code_focuses_the_next_empty_field(browser: WebDriver, site: Site) -> None:
-    started = httpx2.post(
-        f"{site.issuer}/oauth/device/code", data={"client_id": "fleet-client", "resource": DB}, timeout=10
-    ).json()
+    started = start_device(site)
     browser.get(started["verification_uri_complete"])
     assert browser.find_element(By.NAME, "user_code").get_attribute("value") == started["user_code"]
     assert focused(browser) == "input[name=user]=alice"
@@ -445,6 +441,51 @@ def test_unknown_device_code_is_shown_at_the_field(
     error = browser.find_element(By.CSS_SELECTOR, ".err")
     assert error.get_attribute("id") in (field.get_attribute("aria-describedby") or "").split()
     look(browser, tmp_path, "device-unknown")
+
+
+def start_device(site: Site, scope: str = "db:read") -> dict[str, Any]:
+    response = httpx2.post(
+        f"{site.issuer}/oauth/device/code",
+        data={"client_id": "fleet-client", "resource": DB, "scope": scope},
+        timeout=10,
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_device_code_that_expires_before_approval(
+    browser: WebDriver, site: Site, tmp_path: pathlib.Path
+) -> None:
+    started = start_device(site)
+    browser.get(started["verification_uri_complete"])
+    pick(browser, "alice")
+    submit(browser, "Continue")
+    site.clock.now += 1801  # device codes live 1800 s
+    try:
+        submit(browser, "Approve")
+    finally:
+        site.clock.now -= 1801
+    assert heading(browser) == "Refused"
+    assert "Unknown or expired code." in text(browser)
+    assert "Start again from the code your device shows." in text(browser)
+    look(browser, tmp_path, "device-expired")
+
+
+def test_too_many_wrong_device_codes_says_how_long_to_wait(
+    browser: WebDriver, site: Site, tmp_path: pathlib.Path
+) -> None:
+    failures = site.app.state.ctx.device_failures
+    browser.get(f"{site.issuer}/device")
+    failures["127.0.0.1"] = [site.clock.now] * 10  # as after ten wrong guesses from this address
+    try:
+        browser.find_element(By.NAME, "user_code").send_keys("BCDF-GHJK")
+        pick(browser, "alice")
+        submit(browser, "Continue")
+    finally:
+        failures.clear()
+    assert heading(browser) == "Too many attempts"
+    assert "wait 5 minutes" in text(browser)
+    look(browser, tmp_path, "device-locked")
 
 
 @pytest.mark.parametrize(
