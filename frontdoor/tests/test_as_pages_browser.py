@@ -364,8 +364,10 @@ def test_consent_with_nothing_grantable_offers_no_approve_button(
     browser.get(url)
     pick(browser, "bob")
     submit(browser, "Sign in")
+    assert heading(browser) == "Nothing to approve"
     page = text(browser)
     assert "None of the requested permissions can be granted to bob" in page
+    assert "this computer" not in page  # the "approve only if" warning: there is no Approve
     assert "bob does not hold db:write" in page
     assert browser.find_elements(By.XPATH, "//button[normalize-space()='Approve']") == []
     look(browser, tmp_path, "consent-nothing")
@@ -433,6 +435,21 @@ def test_device_flow_code_entry_and_approval(browser: WebDriver, site: Site, tmp
         timeout=10,
     ).json()
     assert token["scope"] == "db:read"
+
+
+def test_device_request_with_nothing_grantable_can_only_be_cancelled(
+    browser: WebDriver, site: Site, tmp_path: pathlib.Path
+) -> None:
+    started = start_device(site, "db:write")
+    browser.get(started["verification_uri_complete"])
+    pick(browser, "bob")
+    submit(browser, "Continue")
+    assert heading(browser) == "Nothing to approve"
+    assert "bob does not hold db:write" in text(browser)
+    assert browser.find_elements(By.XPATH, "//button[normalize-space()='Approve']") == []
+    submit(browser, "Cancel")
+    assert heading(browser) == "Request denied"
+    look(browser, tmp_path, "device-denied")
 
 
 def test_device_link_with_the_code_focuses_the_next_empty_field(browser: WebDriver, site: Site) -> None:
