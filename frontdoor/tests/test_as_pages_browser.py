@@ -146,11 +146,12 @@ def chromium() -> Iterator[WebDriver]:
     if missing:
         pytest.fail(f"{' and '.join(missing)} missing: run scripts/setup.d/50-chromium.sh as root")
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never looks anything up
+    options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
         options.add_argument(arg)
     if os.geteuid() == 0:
         options.add_argument("--no-sandbox")  # CI runs as root, where Chromium's sandbox can't start
+    # a driver path given: Selenium Manager (which would look for and download drivers) is skipped
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(15)
     try:
@@ -401,6 +402,9 @@ def test_wrong_password_keeps_the_user_and_focuses_the_password(
     carol = browser.find_element(By.CSS_SELECTOR, "input[name=user][value=carol]")
     assert carol.is_selected()
     assert focused(browser) == "input[name=password]"
+    error = browser.find_element(By.ID, "error")
+    assert error.get_attribute("role") == "alert"  # read out by a screen reader
+    assert browser.find_element(By.TAG_NAME, "fieldset").get_attribute("aria-describedby") == "error"
     look(browser, tmp_path, "login-error")
     browser.find_element(By.NAME, "password").send_keys("carol-dev-pw")
     submit(browser, "Sign in")
@@ -450,6 +454,22 @@ def test_device_request_with_nothing_grantable_can_only_be_cancelled(
     submit(browser, "Cancel")
     assert heading(browser) == "Request denied"
     look(browser, tmp_path, "device-denied")
+
+
+def test_device_wrong_password_keeps_the_code_and_the_user(browser: WebDriver, site: Site) -> None:
+    started = start_device(site)
+    browser.get(started["verification_uri_complete"])
+    pick(browser, "carol")
+    browser.find_element(By.NAME, "password").send_keys("not-her-password")
+    submit(browser, "Continue")
+    assert "Unknown user or wrong password." in text(browser)
+    code = browser.find_element(By.NAME, "user_code").get_attribute("value")
+    assert code == started["user_code"].replace("-", "")
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=user][value=carol]").is_selected()
+    assert focused(browser) == "input[name=password]"
+    browser.find_element(By.NAME, "password").send_keys("carol-dev-pw")
+    submit(browser, "Continue")
+    assert "Signed in as carol" in text(browser)
 
 
 def test_device_link_with_the_code_focuses_the_next_empty_field(browser: WebDriver, site: Site) -> None:

@@ -226,7 +226,12 @@ def consent_page(
 
 
 def device_entry_page(
-    *, csrf: str, user_code: str, users: Iterable[DevUser] | None, error: str = ""
+    *,
+    csrf: str,
+    user_code: str,
+    users: Iterable[DevUser] | None,
+    error: str = "",
+    selected: str | None = None,
 ) -> HTMLResponse:
     # The keyboard starts in the first empty field: the code, or (code from the link) the user.
     code_attrs = ' id="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required'
@@ -235,7 +240,7 @@ def device_entry_page(
         if error:
             code_attrs += ' aria-invalid="true" aria-describedby="error"'
     picker = (
-        _user_picker(users, focus=bool(user_code), error=bool(error and user_code))
+        _user_picker(users, selected=selected, focus=bool(user_code), error=bool(error and user_code))
         if users is not None
         else ""
     )
