@@ -110,6 +110,12 @@ class ServerSettings(BaseSettings):
         default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
     )
     log_level: str = Field(default="WARNING", description="Log level of the server's own loggers.")
+    fast_path: bool = Field(
+        default=True,
+        description="Serve plain stateless requests through the core's direct path to the SDK's handler "
+        "(issue 18; same answers, less per-request overhead). false: every request takes the SDK's "
+        "session manager.",
+    )
     otel_spans: bool = Field(
         default=False, description="Keep the MCP SDK's OpenTelemetry span per message (for an OTel setup)."
     )
