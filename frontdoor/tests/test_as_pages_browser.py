@@ -146,11 +146,12 @@ def chromium() -> Iterator[WebDriver]:
     if missing:
         pytest.fail(f"{' and '.join(missing)} missing: run scripts/setup.d/50-chromium.sh as root")
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never looks anything up
+    options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
         options.add_argument(arg)
     if os.geteuid() == 0:
         options.add_argument("--no-sandbox")  # CI runs as root, where Chromium's sandbox can't start
+    # a driver path given: Selenium Manager (which would look for and download drivers) is skipped
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(15)
     try:
