@@ -53,7 +53,20 @@ def test_the_server_has_the_shape_every_server_has(name: str) -> None:
     for part in ("__init__.py", "__main__.py", "server.py", "settings.py", "dev.py", "backend.py", "ops.py"):
         assert (src / part).is_file(), f"servers/{name} has no {part}"
     main = (src / "__main__.py").read_text(encoding="utf-8")
-    for needed in ('"--stdio"', "settings_or_exit", "stdio_caller", "run_stdio"):
-        assert needed in main, f"fleet-{name}'s __main__ does not use {needed}"
+    # HTTP and --stdio, settings and the stdio caller: the core's one entry point (fleet_core.server_main)
+    assert "server_main(" in main, f"fleet-{name}'s __main__ does not use fleet_core.server_main"
     assert (ROOT / "servers" / name / "README.md").is_file()
     assert list((ROOT / "servers" / name / "tests").glob("test_*_contract.py")), f"{name} skips the contract"
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_the_server_leaves_retry_after_to_the_core(name: str) -> None:
+    """One Retry-After parser and retry budget (fleet_core.RetryPolicy): no server reads the header itself
+    (its labelled fake backend, which sends it, aside)."""
+    src = ROOT / "servers" / name / "src" / module(name)
+    for path in src.rglob("*.py"):
+        if "fake" in path.relative_to(src).parts[0]:
+            continue
+        code = path.read_text(encoding="utf-8").lower()
+        assert '"retry-after"' not in code, path
+        assert "'retry-after'" not in code, path
