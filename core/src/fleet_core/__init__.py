@@ -9,7 +9,7 @@ from ._outage import OutageTransport
 from ._reaper import Reaper, pid_alive
 from ._retry import Retries, RetryPolicy, retry_after_seconds
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
-from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
+from ._serve import bind_loopback, default_workers, die_with_parent, free_port, running_app, serve
 from ._settings import BackendUrl, ServerSettings, TrustMode, env_prefix, is_loopback, package_name
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "caller",
     "claim_headers",
     "create_server",
+    "default_workers",
     "dev_subject",
     "die_with_parent",
     "env_prefix",
