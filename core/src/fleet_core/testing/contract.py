@@ -39,7 +39,7 @@ from pydantic import SecretStr
 
 from .._app import build_app
 from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
-from .._settings import ServerSettings, TrustMode, env_prefix
+from .._settings import ServerSettings, TrustMode, env_prefix, package_name
 from . import (
     MCP_HEADERS,
     TEST_SECRET,
@@ -279,7 +279,7 @@ async def _stdio_names_its_missing_user(c: Contract, mcp: MCPServer) -> None:
     traceback: stdio has no front door, so the one local user is never guessed."""
     prefix = env_prefix(c.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)} | dict(c.stdio_env)
-    package = "fleet_" + c.name.replace("-", "_")
+    package = package_name(c.name)
     command = c.stdio_command or [sys.executable, "-m", package, "--stdio"]
     done = await anyio.run_process(list(command), env=env, check=False)
     stderr = done.stderr.decode(errors="replace")
