@@ -16,7 +16,7 @@ from ._errors import ToolError
 from ._identity import Identity, clean_account
 from .http import prm_url
 
-__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "env_prefix", "is_loopback"]
+__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "env_prefix", "is_loopback", "package_name"]
 
 
 def env_prefix(server: str) -> str:
@@ -25,6 +25,12 @@ def env_prefix(server: str) -> str:
     if not server or not all(c.isascii() and (c.isalnum() or c in "-_") for c in server):
         raise ValueError(f"{server!r} is not a server name (ASCII letters, digits, '-' and '_')")
     return "FLEET_" + server.upper().replace("-", "_") + "_"
+
+
+def package_name(server: str) -> str:
+    """The one import name of a server: `my-svc` → `fleet_my_svc` (its hooks are `fleet_my_svc.dev` and
+    `fleet_my_svc.deploy`; `python -m fleet_my_svc` runs it)."""
+    return env_prefix(server).removesuffix("_").lower()
 
 
 class TrustMode(StrEnum):
@@ -110,6 +116,20 @@ class ServerSettings(BaseSettings):
         default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
     )
     log_level: str = Field(default="WARNING", description="Log level of the server's own loggers.")
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Processes serving the one port (any of them answers any request; SIGTERM drains "
+        "all). Unset: FLEET_SERVER_WORKERS (the container image sets `auto`, its CPU count), else 1. "
+        "max_concurrent_calls then holds per process.",
+    )
+    fast_path: bool = Field(
+        default=True,
+        description="Serve plain stateless requests through the core's direct path to the SDK's handler "
+        "(issue 18; same answers, less per-request overhead). false: every request takes the SDK's "
+        "session manager.",
+    )
     otel_spans: bool = Field(
         default=False, description="Keep the MCP SDK's OpenTelemetry span per message (for an OTel setup)."
     )

@@ -5,6 +5,9 @@ Every variable of `.env.example` that is a secret the stack makes for itself get
 (the AuthGate release, Sentry's org and token, a Gitea token made by hand) stays empty, and the command
 says which. `.env` is written 0600; an existing one is never overwritten without `--force`.
 
+`.secrets/authgate-clients/` (0700) is made for the `authgate-init` job, which writes the ids AuthGate
+generates for the clients of fleet.toml and the confidential clients' secrets there.
+
 The RS256 key goes to `.secrets/authgate-jwt.pem`: the directory 0700 (it protects the key on the host),
 the file 0644, because compose bind-mounts a file secret as it is (no uid/mode applied) and AuthGate runs
 as uid 1000, which is rarely the operator's (finding F3).
@@ -21,17 +24,16 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .compose import render_env_example
+from .compose import AUTHGATE_CLIENTS_DIR, backends, render_env_example
 from .manifest import Manifest
 
 __all__ = ["GENERATED_SECRETS", "KEY_FILE", "InitResult", "StackInitError", "init_stack"]
 
 KEY_FILE = ".secrets/authgate-jwt.pem"
-# the variables `.env.example` names that the stack's own secrets fill; everything else is the operator's
+# the front door's variables of `.env.example` that the stack's own secrets fill; each server's deploy hook
+# names its own (Backend.generated_secrets); everything else is the operator's
 GENERATED_SECRETS = re.compile(
-    r"^(FLEET_GATEWAY_SECRET_[A-Z0-9_]+|AUTHGATE_(JWT_SECRET|SESSION_SECRET|ADMIN_PASSWORD|DB_PASSWORD)"
-    r"|FLEET_POSTGRES_PASSWORD|FLEET_DB_AUTHENTICATOR_PASSWORD|FLEET_GITEA_SECRET_KEY"
-    r"|FLEET_WIKI_(ADMIN|BOT)_PASSWORD)$"
+    r"^(FLEET_GATEWAY_SECRET_[A-Z0-9_]+|AUTHGATE_(JWT_SECRET|SESSION_SECRET|ADMIN_PASSWORD|DB_PASSWORD))$"
 )
 
 
@@ -60,11 +62,12 @@ def init_stack(manifest: Manifest, root: Path, *, force: bool = False) -> InitRe
     if env_file.exists() and not force:
         raise StackInitError(f"{env_file} exists; keep it, or pass --force to replace every secret in it")
     lines, generated, to_fill = [], [], []
+    servers_own = {name for backend in backends(manifest).values() for name in backend.generated_secrets}
     for line in render_env_example(manifest).splitlines():
         name, eq, value = line.partition("=")
         if line.startswith("#") or not eq:
             lines.append(line)
-        elif GENERATED_SECRETS.match(name):
+        elif GENERATED_SECRETS.match(name) or name in servers_own:
             lines.append(f"{name}={secrets.token_hex(32)}")
             generated.append(name)
         elif name == "AUTHGATE_JWT_KEY_FILE":
@@ -75,6 +78,11 @@ def init_stack(manifest: Manifest, root: Path, *, force: bool = False) -> InitRe
                 to_fill.append(name)
     key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file.parent.chmod(0o700)
+    # authgate-init writes the generated client ids and secrets here (bind-mounted); made now, as the
+    # operator, so the files end up the operator's (a directory docker creates would be root's)
+    clients_dir = root / AUTHGATE_CLIENTS_DIR
+    clients_dir.mkdir(mode=0o700, exist_ok=True)
+    clients_dir.chmod(0o700)
     _write(key_file, _key_pem(), 0o644)
     _write(env_file, ("\n".join(lines) + "\n").encode(), 0o600)
     return InitResult(env_file, key_file, tuple(generated), tuple(to_fill))

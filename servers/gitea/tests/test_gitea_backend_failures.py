@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from fleet_core.testing import free_port, in_own_task
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.testing import BACKEND_TOOLS, TOKEN, VALID, Harness, mcp_in_front
 
 SLOW_TIMEOUT = 0.3
