@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 import pytest
 
-from fleet_core import ServerSettings, bind_loopback, create_server
+from fleet_core import ServerSettings, bind_loopback, create_server, package_name
 from fleet_core.testing import (
     TEST_SECRET,
     identity,
@@ -36,7 +36,6 @@ from fleet_core.testing.differential import BothPaths
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 EXPECTED = CONFORMANCE / "expected-failures.yml"
-WIKI_REQUIRED = {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
 SERVER_SCENARIOS = [
     "server-initialize",
     "ping",
@@ -130,18 +129,19 @@ def _fleet_server(name: str, port: int) -> tuple[Any, ServerSettings, str]:
     if name == "core":
         settings = settings_for(name="core", path="/mcp", public_url=url, port=port)
         return _yielding(lambda: create_server("core")), settings, url
-    package = "fleet_" + name.replace("-", "_")
+    package = package_name(name)
     module = importlib.import_module(f"{package}.server")
     settings_cls = next(
         v
         for k, v in vars(importlib.import_module(f"{package}.settings")).items()
         if k.endswith("Settings") and k != "ServerSettings"
     )
-    extra = (
-        {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
-        if name == "wiki"
-        else {}
-    )
+    # required backend settings (URL, credentials) get placeholders: these scenarios never reach the backend
+    extra = {
+        field: "http://127.0.0.1:9/" if field == "url" or field.endswith("_url") else "placeholder"
+        for field, info in settings_cls.model_fields.items()
+        if info.is_required() and field not in ServerSettings.model_fields
+    }
     settings = settings_for(settings_cls, name=name, path="/mcp", public_url=url, port=port, **extra)
     # initialize / tools/list / dns checks never reach the backend: none is started.
     return _yielding(lambda: module.build_server(settings, object())), settings, url

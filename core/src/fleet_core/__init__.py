@@ -4,7 +4,7 @@ from ._accounts import UserMap, dev_subject
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
-from ._main import settings_or_exit, stdio_caller
+from ._main import Started, server_main, settings_or_exit, stdio_caller
 from ._outage import OutageTransport
 from ._reaper import Reaper, pid_alive
 from ._retry import Retries, RetryPolicy, retry_after_seconds
@@ -26,6 +26,7 @@ __all__ = [
     "Retries",
     "RetryPolicy",
     "ServerSettings",
+    "Started",
     "ToolError",
     "TrustMode",
     "UserMap",
@@ -48,6 +49,7 @@ __all__ = [
     "run_stdio",
     "running_app",
     "serve",
+    "server_main",
     "settings_or_exit",
     "stdio_caller",
 ]

@@ -1,6 +1,6 @@
-"""Chapter 04: a notes server in the fleet's shape. Follow workshop/04-trust/README.md.
+"""A whole fleet server in one file: the shape every server in servers/ follows, at toy size.
 
-FLEET_NOTES_TRUST_MODE=insecure-dev uv run python workshop/work/notes.py
+FLEET_NOTES_TRUST_MODE=insecure-dev uv run python core/examples/notes.py
 """
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
-from fleet_core import READ_ONLY, ServerSettings, build_app, create_server, requires, serve
+from fleet_core import (
+    READ_ONLY,
+    ServerSettings,
+    build_app,
+    create_server,
+    requires,
+    serve,
+)
 
 
 class NotesSettings(ServerSettings):
@@ -31,11 +38,11 @@ def build_server(settings: NotesSettings, store: dict[str, list[str]]) -> MCPSer
     @mcp.tool(meta=requires("notes:read"), annotations=READ_ONLY)
     async def list_notes(ctx: Context[Any, Any]) -> Notes:
         """Your notes."""
-        # TODO: this believes a header anyone can send. Ask the core who is calling instead.
+        # TODO: this believes a header anyone can send; ask the core who is calling (README step 1)
         subject = (ctx.headers or {}).get("x-mcp-subject", "nobody")
         return Notes(owner=subject, notes=store.get(subject, []))
 
-    # TODO: add `add_note(text)`, which needs notes:write and adds a note as the caller
+    # TODO: add `add_note(text)`, which needs notes:write and adds a note as the caller (README step 2)
 
     return mcp
 

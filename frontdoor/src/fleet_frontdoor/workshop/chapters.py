@@ -14,6 +14,7 @@ __all__ = [
     "Chapter",
     "Workshop",
     "WorkshopError",
+    "agenda",
     "find_root",
     "load_workshop",
 ]
@@ -82,3 +83,34 @@ def load_workshop(root: Path | None = None) -> Workshop:
     if ids != sorted(set(ids)):
         raise WorkshopError(f"chapters.toml: ids must be unique and in order: {ids}")
     return Workshop(root, chapters)
+
+
+_NEEDS = {
+    "en": {
+        "fleet-dev": "`uv run fleet dev`",
+        "postgres": "PostgreSQL",
+        "php": "PHP",
+        "docker": "Docker",
+        "browser": "a browser (optional)",
+    },
+    "zh-TW": {
+        "fleet-dev": "`uv run fleet dev`",
+        "postgres": "PostgreSQL",
+        "php": "PHP",
+        "docker": "Docker",
+        "browser": "瀏覽器（選用）",
+    },
+}
+
+
+def agenda(ws: Workshop, lang: str) -> str:
+    """The agenda table of workshop/README.md (and .zh-TW.md), generated from chapters.toml."""
+    page = "README.zh-TW.md" if lang == "zh-TW" else "README.md"
+    head = "| # | 章節 | 分鐘 | 需要 |" if lang == "zh-TW" else "| # | chapter | minutes | needs |"
+    rows = [head, "|---|---|---|---|"]
+    for c in ws.chapters:
+        needs = ", ".join(_NEEDS[lang][n] for n in c.needs) or "—"
+        rows.append(f"| {c.id} | [{c.title_in(lang)}]({c.id}-{c.slug}/{page}) | {c.minutes} | {needs} |")
+    total = sum(c.minutes for c in ws.chapters)
+    rows.append(f"| | {'合計' if lang == 'zh-TW' else 'total'} | {total} | |")
+    return "\n".join(rows) + "\n"

@@ -55,7 +55,11 @@ _BLANKS = re.compile(rb"\n{4,}")
 def _overlay(folder: Path) -> State:
     """A chapter's start/ or solution/ files as the attendee gets them: without the snippet markers
     (`# --8<-- [start:NAME]`) that let the README show regions of them."""
-    return {name: _BLANKS.sub(b"\n\n\n", _MARKER.sub(b"", data)) for name, data in read_tree(folder).items()}
+    return {name: _clean(data) for name, data in read_tree(folder).items()}
+
+
+def _clean(data: bytes) -> bytes:
+    return _BLANKS.sub(b"\n\n\n", _MARKER.sub(b"", data))
 
 
 def _solution(ws: Workshop, chapter: Chapter) -> State:
@@ -64,7 +68,7 @@ def _solution(ws: Workshop, chapter: Chapter) -> State:
         path = ws.root / source
         if not path.is_file():
             raise WorkshopError(f"chapter {chapter.id}: solution_from names {source}, which does not exist")
-        files[target] = path.read_bytes()
+        files[target] = _clean(path.read_bytes())
     return files
 
 
