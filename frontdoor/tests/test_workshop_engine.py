@@ -159,8 +159,7 @@ def test_the_language_comes_from_lang_or_the_locale(
 
 def test_the_doctor_names_a_busy_port(tmp_path: Path) -> None:
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
+        busy.bind(("127.0.0.1", 0))  # bound, not listening: busy, and nothing answers /healthz
         port = busy.getsockname()[1]
         (tmp_path / "fleet.toml").write_text(
             f'[gateway]\norigin = "http://127.0.0.1:{port}"\n[issuer]\nurl = "http://127.0.0.1:1"\n'
