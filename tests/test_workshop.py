@@ -180,6 +180,18 @@ def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -
     assert stale == []
 
 
+def test_a_what_changed_diff_typed_by_hand_is_caught(tmp_path: Path) -> None:
+    doc = ROOT / "tests" / f"_stale_diff_{tmp_path.name}.md"
+    doc.write_text("<!-- snippet-diff: 01 hello.py -->\n```diff\n-typed by hand\n```\n")
+    try:
+        assert snippets.sync(doc, write=False) == [f"tests/{doc.name}: diff 01 hello.py"]
+        assert snippets.sync(doc, write=True)
+        assert snippets.sync(doc, write=False) == []
+        assert '+        return Greeting(message=f"Hello, {name}!")' in doc.read_text()
+    finally:
+        doc.unlink()
+
+
 def test_the_root_readme_links_the_workshop_in_both_languages() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "(workshop/README.md)" in text
@@ -190,6 +202,7 @@ def test_every_translation_is_current() -> None:
     found = [problem for page in translations.english_pages() for problem in translations.problems(page)]
     assert found == []
     assert len(translations.english_pages()) == len(WS.chapters) + 1
+    assert translations.main([]) == 0
 
 
 def test_an_english_section_changed_without_its_translation_fails(tmp_path: Path) -> None:
