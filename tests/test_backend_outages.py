@@ -17,10 +17,10 @@ import pytest
 
 from fleet_core import BackendError
 from fleet_core.testing import settings_for
-from fleet_gitea.gitea import GiteaClient
-from fleet_sentry.sentry import SentryClient
+from fleet_gitea.backend import GiteaClient
+from fleet_sentry.backend import SentryClient
 from fleet_sentry.settings import SentrySettings
-from fleet_wiki.mediawiki import MediaWikiClient
+from fleet_wiki.backend import MediaWikiClient
 
 pytestmark = pytest.mark.anyio
 

@@ -152,10 +152,18 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
     assert networks["mcp"] == {"internal": True}
     assert members["mcp"] == {"kong"} | servers
     assert set(services["kong"]["networks"]) == {"edge", "mcp"}
-    assert set(services["authgate"]["networks"]) == {"edge", "authgate-keys", "authgate-backend"}
+    assert set(services["authgate"]["networks"]) == {
+        "edge",
+        "authgate-keys",
+        "authgate-backend",
+        "authgate-admin",
+    }
     # F2: AuthGate's database on a private internal network shared with AuthGate only
     assert networks["authgate-backend"] == {"internal": True}
     assert members["authgate-backend"] == {"authgate", "authgate-db"}
+    # authgate-init reaches AuthGate's admin UI on a network of their own
+    assert networks["authgate-admin"] == {"internal": True}
+    assert members["authgate-admin"] == {"authgate", "authgate-init"}
     # the servers fetch AuthGate's keys on an internal network with no backend on it
     assert networks["authgate-keys"] == {"internal": True}
     assert members["authgate-keys"] == {"authgate"} | servers
@@ -174,6 +182,7 @@ def test_s1_only_kong_and_authgate_publish_ports_and_servers_are_reachable_only_
         "mediawiki",
         "wiki-init",
         "authgate-db",
+        "authgate-init",
     }
     for backend in backends:
         for net in services[backend]["networks"]:
@@ -587,3 +596,51 @@ def test_gitea_init_makes_the_service_account_and_hands_its_token_to_mcp_gitea_o
     assert ("FROM", services["gitea"]["image"]) in dockerfile
     assert ("USER", "git") in dockerfile  # Gitea's CLI refuses to run as root
     assert ("COPY", "servers/gitea/src/fleet_gitea/provision.py /opt/fleet/gitea_provision.py") in dockerfile
+
+
+def test_authgate_init_registers_the_manifest_clients_and_hands_them_to_the_operator_only() -> None:
+    """No manual AuthGate step: the one-shot job (fleet_frontdoor.authgate_init, tested against a fake of
+    AuthGate's admin web UI in test_authgate_init.py) gets the clients of fleet.toml, the admin password and
+    the gateway origin, and writes what AuthGate generates to the operator's .secrets/ only."""
+    services = compose()["services"]
+    job = services["authgate-init"]
+    assert job["build"] == {"context": ".", "dockerfile": "gateway/authgate-init.Dockerfile"}
+    assert job["restart"] == "no"
+    assert job["depends_on"] == {"authgate": {"condition": "service_healthy"}}
+    env = job["environment"]
+    assert env["FLEET_AUTHGATE_URL"] == "http://authgate:8080"
+    assert required_var(env["FLEET_AUTHGATE_ADMIN_PASSWORD"]) == "AUTHGATE_ADMIN_PASSWORD"
+    assert interpolate(env["FLEET_GATEWAY_ORIGIN"], {}) == manifest().gateway.origin
+    assert (
+        interpolate(env["FLEET_GATEWAY_ORIGIN"], {GATEWAY_ORIGIN_VAR: "https://mcp.example"})
+        == "https://mcp.example"
+    )
+    clients = {c["name"]: c for c in json.loads(env["FLEET_AUTHGATE_CLIENTS"])}
+    assert set(clients) == {c.client_id for c in manifest().clients}
+    # F8: AuthGate matches redirect URIs exactly, so the loopback redirect is registered on the fixed port
+    assert clients["fleet-client"]["redirect_uris"] == ["http://127.0.0.1:8765/callback"]
+    assert clients["ci-bot"]["type"] == "confidential"
+    bot = manifest().client("ci-bot")
+    assert bot is not None
+    assert clients["ci-bot"]["scopes"] == list(bot.scopes)
+    assert clients["ci-bot"]["resources"] == [s.path for s in manifest().enabled_servers]
+    # the generated ids and secrets: the operator's directory on the host, no volume another service mounts
+    assert job["volumes"] == ["./.secrets/authgate-clients:/run/fleet-authgate"]
+    assert not any(
+        "authgate-clients" in v
+        for name, s in services.items()
+        if name != "authgate-init"
+        for v in s.get("volumes", [])
+    )
+    assert (job["read_only"], job["cap_drop"], job["cap_add"]) == (True, ["ALL"], ["CHOWN", "DAC_OVERRIDE"])
+    assert job["security_opt"] == ["no-new-privileges:true"]
+    dockerfile = _dockerfile_instructions(ROOT / "gateway" / "authgate-init.Dockerfile")
+    assert ("FROM", "python:3.11-slim-bookworm") in dockerfile
+    assert (
+        "COPY",
+        "frontdoor/src/fleet_frontdoor/authgate_init.py /opt/fleet/authgate_init.py",
+    ) in dockerfile
+    # standard library only: the image has nothing else
+    source = (ROOT / "frontdoor/src/fleet_frontdoor/authgate_init.py").read_text()
+    imports = re.findall(r"^(?:from|import) ([a-z_.]+)", source, re.MULTILINE)
+    assert {name.split(".")[0] for name in imports} <= sys.stdlib_module_names | {"__future__"}

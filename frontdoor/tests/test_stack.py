@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -50,6 +51,7 @@ def stack_copy(tmp_path: Path) -> Path:
     for rel in (
         "servers/wiki/init.Dockerfile",
         "servers/gitea/init.Dockerfile",
+        "gateway/authgate-init.Dockerfile",
         "fleet.toml",
         "compose.yaml",
         "Dockerfile",
@@ -93,6 +95,8 @@ def test_init_writes_fresh_secrets_0600_and_a_key_authgate_can_read(
     for name in OPERATOR_VALUES:
         assert values[name] == ""
         assert name in out
+    # and nothing else is left by hand (the AuthGate clients are authgate-init's): README "Full stack"
+    assert "still to fill in .env: " + ", ".join(OPERATOR_VALUES) in out
     # F3: the key is readable by AuthGate's uid 1000 inside the bind mount, the directory protects it
     key = root / values["AUTHGATE_JWT_KEY_FILE"]
     assert stat.S_IMODE(key.stat().st_mode) == 0o644
@@ -101,6 +105,11 @@ def test_init_writes_fresh_secrets_0600_and_a_key_authgate_can_read(
     assert isinstance(private, rsa.RSAPrivateKey)
     assert private.key_size == 2048
     assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----")  # PKCS#8, as AuthGate's key.go reads
+    # authgate-init's directory for the generated client ids and secrets: the operator's, 0700
+    clients = root / ".secrets" / "authgate-clients"
+    assert clients.is_dir()
+    assert stat.S_IMODE(clients.stat().st_mode) == 0o700
+    assert f"--clients {clients.relative_to(root)}" in out
 
 
 def test_init_never_overwrites_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -153,6 +162,36 @@ def test_real_compose_accepts_the_stack_from_init_and_refuses_it_without(tmp_pat
 
 
 # --- fleet stack verify ------------------------------------------------------------------------------
+
+
+def test_verify_takes_the_client_authgate_init_registered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--clients DIR`: the id AuthGate generated for fleet.toml's client-credentials client and its secret
+    file, as authgate-init writes them (test_authgate_init.py); a missing or empty one is named."""
+    directory = tmp_path / "authgate-clients"
+    directory.mkdir()
+    argv = ["--manifest", str(ROOT / "fleet.toml"), "stack", "verify", "--origin", "http://127.0.0.1:9"]
+    with pytest.raises(SystemExit) as missing:
+        main([*argv, "--clients", str(directory)])
+    assert missing.value.code == 1
+    assert "no registered client 'ci-bot' with a secret (has authgate-init run?" in capsys.readouterr().out
+    client_id = "9b2d7c1e-5f4a-4e8b-9c3d-2a1b0c9d8e7f"
+    record = {"client_id": client_id, "secret_file": "ci-bot.secret"}
+    (directory / "clients.json").write_text(json.dumps({"clients": {"ci-bot": record}}))
+    (directory / "ci-bot.secret").write_text("ago_registered-secret\n")
+    seen: list[tuple[str, str]] = []
+
+    def fake_run(self: Verifier) -> bool:
+        seen.append((self.client_id, self.client_secret))
+        return True
+
+    monkeypatch.setattr(Verifier, "run", fake_run)
+    with pytest.raises(SystemExit) as passed:
+        main([*argv, "--clients", str(directory)])
+    assert passed.value.code == 0
+    assert seen == [(client_id, "ago_registered-secret")]
+    assert "ago_registered-secret" not in capsys.readouterr().out
 
 
 def _manifest_text(gateway: int, issuer: int, servers: dict[str, int]) -> str:

@@ -13,6 +13,7 @@ import httpx2
 
 from fleet_core import is_loopback
 
+from .compose import AUTHGATE_CLIENTS_DIR
 from .manifest import Manifest, ManifestError, find_manifest, load_manifest
 
 __all__ = ["main"]
@@ -106,7 +107,10 @@ def cmd_stack_init(args: argparse.Namespace) -> int:
     print(f"wrote {result.key_file} (RS256 key, 0644 in a 0700 directory: AuthGate runs as uid 1000)")
     if result.to_fill:
         print("still to fill in .env: " + ", ".join(result.to_fill))
-    print("next: docker compose up -d --build, then uv run fleet stack verify --origin <gateway origin>")
+    print(
+        "next: docker compose up -d --build, then uv run fleet stack verify --origin <gateway origin> "
+        f"--clients {AUTHGATE_CLIENTS_DIR}"
+    )
     return 0
 
 
@@ -200,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument(
         "--origin", required=True, help="the gateway's public origin, e.g. http://127.0.0.1:8700"
+    )
+    verify.add_argument(
+        "--clients",
+        type=Path,
+        default=None,
+        help="what authgate-init wrote (compose: .secrets/authgate-clients): the generated id and secret "
+        "of fleet.toml's client-credentials client",
     )
     verify.add_argument("--client-id", default=None, help="confidential client (client credentials)")
     verify.add_argument(

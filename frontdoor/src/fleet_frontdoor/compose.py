@@ -24,16 +24,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from fleet_core import env_prefix
+from fleet_core import env_prefix, is_loopback
 
 from .manifest import Manifest, ServerEntry
 from .topology import gateway_secret_var
 
 __all__ = [
+    "AUTHGATE_CLIENTS_DIR",
     "AUTHGATE_PORT",
+    "AUTHGATE_REDIRECT_PORT",
     "GATEWAY_ORIGIN_VAR",
     "ISSUER_VAR",
     "KONG_PORT",
+    "authgate_client_specs",
     "compose_upstream",
     "render_compose",
     "render_env_example",
@@ -46,6 +49,13 @@ KONG_PORT = 8000  # Kong's proxy listener inside its container
 AUTHGATE_PORT = 8080  # AuthGate's SERVER_ADDR inside its container
 AUTHGATE_IMAGE = "ghcr.io/go-authgate/authgate"
 AUTHGATE_UID = 1000  # docker/Dockerfile `adduser -u 1000 authgate`, helm runAsUser: 1000
+# F8: AuthGate matches redirect URIs exactly (services/authorization.go isValidRedirectURI), so a
+# port-less loopback redirect of fleet.toml is registered on this fixed port (fleet-client's
+# FLEET_CLIENT_REDIRECT_PORT; the same port its CIMD document lists, fleet_client.config.CIMD_REDIRECT_PORT)
+AUTHGATE_REDIRECT_PORT = 8765
+# where authgate-init writes the generated client ids and confidential secrets, on the host (`fleet stack
+# init` makes it 0700): `fleet stack verify --clients` and the operator read it there
+AUTHGATE_CLIENTS_DIR = ".secrets/authgate-clients"
 # F4: the mcp-oauth2 plugin commit the kong image builds (see gateway/kong/Dockerfile for how it was checked)
 MCP_OAUTH2_COMMIT = "93e793b0c3cd0109d51ae4cce71ba3bfba7981c4"
 
@@ -341,9 +351,34 @@ def render_compose(manifest: Manifest) -> str:
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
             "ports": [f"{optional('FLEET_ISSUER_BIND', '127.0.0.1')}:{issuer_port}:{AUTHGATE_PORT}"],
-            "networks": ["edge", "authgate-keys", "authgate-backend"],
+            "networks": ["edge", "authgate-keys", "authgate-backend", "authgate-admin"],
             "depends_on": {"authgate-db": {"condition": "service_healthy"}},
             "restart": "unless-stopped",
+        },
+        # one-shot and idempotent: the OAuth clients of fleet.toml, through AuthGate's own admin web UI
+        # (fleet_frontdoor/authgate_init.py says why and which calls, tested against a fake built from
+        # AuthGate's source); it writes the generated ids and secrets to the host, prints none
+        "authgate-init": {
+            "build": {"context": ".", "dockerfile": "gateway/authgate-init.Dockerfile"},
+            "image": "mcp-fleet-authgate-init:local",
+            "environment": {
+                "FLEET_AUTHGATE_URL": f"http://authgate:{AUTHGATE_PORT}",
+                "FLEET_AUTHGATE_ADMIN_PASSWORD": required(
+                    "AUTHGATE_ADMIN_PASSWORD", "set AUTHGATE_ADMIN_PASSWORD in .env"
+                ),
+                "FLEET_GATEWAY_ORIGIN": optional(GATEWAY_ORIGIN_VAR, manifest.gateway.origin),
+                "FLEET_AUTHGATE_CLIENTS": json.dumps(authgate_client_specs(manifest), separators=(",", ":")),
+            },
+            "volumes": [f"./{AUTHGATE_CLIENTS_DIR}:/run/fleet-authgate"],
+            # root in its container only to write into the operator's 0700 directory and hand the files
+            # to the directory's owner (rootless engines map root to the operator anyway)
+            "read_only": True,
+            "cap_drop": ["ALL"],
+            "cap_add": ["CHOWN", "DAC_OVERRIDE"],
+            "security_opt": ["no-new-privileges:true"],
+            "networks": ["authgate-admin"],
+            "depends_on": {"authgate": {"condition": "service_healthy"}},
+            "restart": "no",
         },
         # F2: AuthGate's published image is built with CGO_ENABLED=0 (Makefile), and its SQLite driver
         # (gorm.io/driver/sqlite → mattn/go-sqlite3) needs cgo: it runs on PostgreSQL, on a private network
@@ -373,6 +408,7 @@ def render_compose(manifest: Manifest) -> str:
         "mcp": {"internal": True},
         "authgate-keys": {"internal": True},
         "authgate-backend": {"internal": True},  # AuthGate and its database only
+        "authgate-admin": {"internal": True},  # AuthGate and authgate-init only
     }
     volumes: dict[str, Any] = {"authgate-db-data": {}}
     backends = _backends(manifest)
@@ -399,6 +435,37 @@ def render_compose(manifest: Manifest) -> str:
     }
     lines = [f"# {HEADER}.", *(f"# {line}".rstrip() for line in COMPOSE_PREAMBLE.splitlines())]
     return "\n".join(lines) + "\n" + _yaml(document) + "\n"
+
+
+def authgate_client_specs(manifest: Manifest) -> list[dict[str, Any]]:
+    """The clients of fleet.toml as authgate-init registers them (fleet_frontdoor.authgate_init.ClientSpec):
+    AuthGate's client name is fleet.toml's client_id (AuthGate generates the id), port-less loopback
+    redirects get the fixed port, a public client may ask for every server's scopes, a client-credentials
+    client for its own; `resources` are the resource paths it is meant for."""
+    servers = manifest.enabled_servers
+    specs = []
+    for client in manifest.clients:
+        scopes = client.scopes or tuple(scope for s in servers for scope in s.scopes)
+        specs.append(
+            {
+                "name": client.client_id,
+                "description": f"{client.name or client.client_id} (fleet.toml, kept by authgate-init)",
+                "type": client.type,
+                "grant_types": list(client.grant_types),
+                "scopes": list(scopes),
+                "redirect_uris": [_fixed_port(uri) for uri in client.redirect_uris],
+                "resources": [s.path for s in servers if set(s.scopes) & set(scopes)],
+            }
+        )
+    return specs
+
+
+def _fixed_port(uri: str) -> str:
+    parts = urlsplit(uri)
+    if parts.port is None and parts.hostname and is_loopback(parts.hostname):
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return parts._replace(netloc=f"{host}:{AUTHGATE_REDIRECT_PORT}").geturl()
+    return uri
 
 
 def _authgate_env(manifest: Manifest) -> dict[str, str]:
@@ -507,6 +574,8 @@ def render_env_example(manifest: Manifest) -> str:
         "AUTHGATE_JWT_KEY_FILE=",
         "AUTHGATE_JWT_SECRET=",
         "AUTHGATE_SESSION_SECRET=",
+        "# AuthGate's admin (seeded on its first start); authgate-init logs in with it to register the",
+        "# clients of fleet.toml: if you change the admin's password in AuthGate, change it here too.",
         "AUTHGATE_ADMIN_PASSWORD=",
         "# AuthGate's own PostgreSQL (hex: it goes into a key=value DSN unquoted)",
         "AUTHGATE_DB_PASSWORD=",

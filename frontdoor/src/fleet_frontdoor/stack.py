@@ -5,6 +5,9 @@ Every variable of `.env.example` that is a secret the stack makes for itself get
 (the AuthGate release, Sentry's org and token, a Gitea token made by hand) stays empty, and the command
 says which. `.env` is written 0600; an existing one is never overwritten without `--force`.
 
+`.secrets/authgate-clients/` (0700) is made for the `authgate-init` job, which writes the ids AuthGate
+generates for the clients of fleet.toml and the confidential clients' secrets there.
+
 The RS256 key goes to `.secrets/authgate-jwt.pem`: the directory 0700 (it protects the key on the host),
 the file 0644, because compose bind-mounts a file secret as it is (no uid/mode applied) and AuthGate runs
 as uid 1000, which is rarely the operator's (finding F3).
@@ -21,7 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .compose import render_env_example
+from .compose import AUTHGATE_CLIENTS_DIR, render_env_example
 from .manifest import Manifest
 
 __all__ = ["GENERATED_SECRETS", "KEY_FILE", "InitResult", "StackInitError", "init_stack"]
@@ -75,6 +78,11 @@ def init_stack(manifest: Manifest, root: Path, *, force: bool = False) -> InitRe
                 to_fill.append(name)
     key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file.parent.chmod(0o700)
+    # authgate-init writes the generated client ids and secrets here (bind-mounted); made now, as the
+    # operator, so the files end up the operator's (a directory docker creates would be root's)
+    clients_dir = root / AUTHGATE_CLIENTS_DIR
+    clients_dir.mkdir(mode=0o700, exist_ok=True)
+    clients_dir.chmod(0o700)
     _write(key_file, _key_pem(), 0o644)
     _write(env_file, ("\n".join(lines) + "\n").encode(), 0o600)
     return InitResult(env_file, key_file, tuple(generated), tuple(to_fill))

@@ -11,6 +11,9 @@ It talks HTTP only, as a client would, to `fleet dev` or the compose stack (Kong
 5. a token for one server is refused at another (audience binding).
 
 Each check prints `ok` or `FAIL` with the reason; the exit status is 1 when any failed.
+
+The client: `--clients DIR` (the compose stack: what authgate-init wrote, the generated id of fleet.toml's
+client-credentials client and its secret file), else `--client-id` and the secret in the environment.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -193,12 +197,35 @@ def _json(answer: httpx2.Response, url: str) -> dict[str, Any]:
     return body
 
 
+def registered_client(directory: Path, name: str) -> tuple[str, str]:
+    """The id AuthGate generated for fleet.toml's client `name` and its secret (authgate-init wrote them)."""
+    try:
+        record = json.loads((directory / "clients.json").read_text(encoding="utf-8"))["clients"][name]
+        secret = (directory / record["secret_file"]).read_text(encoding="utf-8").strip()
+        return str(record["client_id"]), secret
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckFailed(
+            f"{directory}: no registered client {name!r} with a secret (has authgate-init run? "
+            "`docker compose logs authgate-init`)"
+        ) from exc
+
+
 def run_verify(manifest: Manifest, args: argparse.Namespace) -> int:
     origin = args.origin.rstrip("/")
     client = next((c for c in manifest.clients if "client_credentials" in c.grant_types), None)
     client_id = args.client_id or (client.client_id if client else None)
     secret_env = args.client_secret_env or (client.secret_env if client else None)
     secret = os.environ.get(secret_env, "") if secret_env else ""
+    clients_dir: Path | None = getattr(args, "clients", None)
+    if clients_dir is not None:
+        if client is None:
+            print("fleet stack verify: fleet.toml has no client with client_credentials")
+            return 1
+        try:
+            client_id, secret = registered_client(clients_dir, client.client_id)
+        except CheckFailed as exc:
+            print(f"fleet stack verify: {exc}")
+            return 1
     if not client_id or not secret:
         print(
             "fleet stack verify: needs a confidential client with client_credentials: --client-id and "

@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from fleet_core.testing import settings_for
+from fleet_db.backend import Database
 from fleet_db.embedded import EmbeddedPostgres
-from fleet_db.pg import Database
 from fleet_db.provision import provision, seed_demo
 from fleet_db.settings import DbSettings
 

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 
 from fleet_core.testing import settings_for
 from fleet_core.testing.contract import CHECKS, Contract, check_server
-from fleet_db.pg import Database
+from fleet_db.backend import Database
 from fleet_db.server import build_server
 from fleet_db.settings import DbSettings
 

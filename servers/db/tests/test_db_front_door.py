@@ -14,7 +14,7 @@ import pytest
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
 from fleet_db import build_server
-from fleet_db.pg import Database
+from fleet_db.backend import Database
 from fleet_db.settings import DbSettings
 from fleet_frontdoor.testing import front_door
 

@@ -21,7 +21,7 @@ from fleet_core.testing import (
     running_app,
 )
 from fleet_db import build_server
-from fleet_db.pg import Database
+from fleet_db.backend import Database
 from fleet_db.settings import DbSettings
 
 AUD = "http://127.0.0.1:8700/mcp/db"

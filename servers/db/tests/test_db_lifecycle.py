@@ -18,8 +18,8 @@ import pytest
 from fleet_core import BackendError
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity
 from fleet_db import Database, dev, ops
+from fleet_db.backend import CallContext
 from fleet_db.embedded import EmbeddedPostgres
-from fleet_db.pg import CallContext
 from fleet_db.provision import provision
 from fleet_db.settings import DbSettings
 

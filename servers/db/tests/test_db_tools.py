@@ -13,7 +13,7 @@ from mcp import Client
 
 from fleet_core.testing import acting_as, identity, text_of
 from fleet_db import Database, build_server, ops
-from fleet_db.pg import CallContext
+from fleet_db.backend import CallContext
 from fleet_db.settings import DbSettings
 
 AUD = "http://127.0.0.1:8700/mcp/db"

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from fleet_core.testing import free_port
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.testing import BACKEND_TOOLS, TOKEN, VALID, Harness, mcp_in_front
 
 pytestmark = pytest.mark.anyio

@@ -8,7 +8,7 @@ import httpx2
 import pytest
 
 from fleet_core import BackendError, ToolError
-from fleet_gitea.gitea import GiteaClient, file_path, repo_path
+from fleet_gitea.backend import GiteaClient, file_path, repo_path
 
 pytestmark = pytest.mark.anyio
 

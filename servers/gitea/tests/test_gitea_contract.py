@@ -10,8 +10,8 @@ import pytest
 from mcp.server.mcpserver import MCPServer
 
 from fleet_core.testing.contract import CHECKS, Contract, check_server
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea, serve_fake
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.server import build_server
 from fleet_gitea.testing import TOKEN, gitea_settings
 

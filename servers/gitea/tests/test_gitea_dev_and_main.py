@@ -12,9 +12,9 @@ import httpx2
 import pytest
 
 from fleet_core.testing import TEST_SECRET, connect, free_port, identity, text_of
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.dev import backend
 from fleet_gitea.fake import FakeGitea
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.testing import TOKEN, VALID, Harness
 
 pytestmark = pytest.mark.anyio

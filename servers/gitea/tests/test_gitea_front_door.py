@@ -12,8 +12,8 @@ import pytest
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
 from fleet_frontdoor.testing import front_door
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.server import build_server
 from fleet_gitea.settings import GiteaSettings
 from fleet_gitea.testing import TOKEN, VALID, Harness

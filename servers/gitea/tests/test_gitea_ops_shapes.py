@@ -7,8 +7,8 @@ from typing import Any
 import httpx2
 import pytest
 
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.convert import issue_summary, pull_summary, release
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.ops import GiteaOps
 
 pytestmark = pytest.mark.anyio

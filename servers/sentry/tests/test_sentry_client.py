@@ -9,8 +9,8 @@ import httpx2
 import pytest
 
 from fleet_core import BackendError, ToolError
+from fleet_sentry.backend import SentryClient, parse_next_cursor
 from fleet_sentry.fake import FakeSentry, serve_fake
-from fleet_sentry.sentry import SentryClient, parse_next_cursor
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ from mcp.server.mcpserver import MCPServer
 
 from fleet_core.testing import settings_for
 from fleet_core.testing.contract import CHECKS, Contract, check_server
+from fleet_sentry.backend import SentryClient
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
-from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
 from fleet_sentry.settings import SentrySettings
 

@@ -12,8 +12,8 @@ import pytest
 
 from fleet_core import build_app
 from fleet_frontdoor.testing import front_door
+from fleet_sentry.backend import SentryClient
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
-from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
 from fleet_sentry.settings import SentrySettings
 

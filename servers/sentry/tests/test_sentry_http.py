@@ -20,8 +20,8 @@ from fleet_core.testing import (
     serve_server,
     text_of,
 )
+from fleet_sentry.backend import SentryClient
 from fleet_sentry.fake import FakeSentry, serve_fake
-from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
 
 pytestmark = pytest.mark.anyio

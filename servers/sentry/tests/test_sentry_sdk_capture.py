@@ -12,8 +12,8 @@ import sentry_sdk
 
 from fleet_core import build_app
 from fleet_core.testing import TEST_SECRET, SentryCapture, connect, identity, running_app
+from fleet_sentry.backend import SentryClient
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
-from fleet_sentry.sentry import SentryClient
 from fleet_sentry.server import build_server
 from fleet_sentry.settings import SentrySettings
 

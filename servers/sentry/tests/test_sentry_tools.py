@@ -360,7 +360,7 @@ async def test_machine_caller_has_no_me(call: Any, fake: FakeSentry) -> None:
 async def test_user_map_overrides_the_default(make_settings: Any, fake: FakeSentry) -> None:
     import httpx2
 
-    from fleet_sentry.sentry import SentryClient
+    from fleet_sentry.backend import SentryClient
     from fleet_sentry.server import build_server
 
     settings = make_settings(user_map='{"alice": "bob"}')
@@ -381,7 +381,7 @@ async def test_refuse_gives_an_unmapped_caller_no_me(make_settings: Any, fake: F
     from mcp import Client
 
     from fleet_core.testing import acting_as
-    from fleet_sentry.sentry import SentryClient
+    from fleet_sentry.backend import SentryClient
     from fleet_sentry.server import build_server
 
     settings = make_settings(user_map='{"alice": "bob"}', account_source="user_map")

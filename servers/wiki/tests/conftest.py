@@ -10,9 +10,9 @@ from anyio.from_thread import start_blocking_portal
 
 from fleet_core import Identity
 from fleet_core.testing import identity
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki, embedded_wiki
-from fleet_wiki.mediawiki import MediaWikiClient
-from fleet_wiki.wiki import Wiki
+from fleet_wiki.ops import Wiki
 
 AUDIENCE = "http://127.0.0.1:8700/mcp/wiki"
 CAP = 20_000  # small output cap so the seeded "Big page" (~120 kB) needs several parts

@@ -12,9 +12,9 @@ import httpx2
 import pytest
 
 from fleet_core import BackendError, Identity
+from fleet_wiki.backend import MediaWikiClient, WikiApiError
 from fleet_wiki.embedded import EmbeddedWiki
-from fleet_wiki.mediawiki import MediaWikiClient, WikiApiError
-from fleet_wiki.wiki import Wiki
+from fleet_wiki.ops import Wiki
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 
 from fleet_core.testing import settings_for
 from fleet_core.testing.contract import CHECKS, Contract, check_server
-from fleet_wiki.mediawiki import MediaWikiClient
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
 

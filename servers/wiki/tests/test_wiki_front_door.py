@@ -13,8 +13,8 @@ import pytest
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
 from fleet_frontdoor.testing import front_door
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki
-from fleet_wiki.mediawiki import MediaWikiClient
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
 

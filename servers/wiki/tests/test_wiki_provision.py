@@ -13,8 +13,8 @@ import anyio
 import pytest
 
 from fleet_core.testing import free_port
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import mediawiki_dir
-from fleet_wiki.mediawiki import MediaWikiClient
 from fleet_wiki.provision import ProvisionError, WikiProvision, provision
 
 pytestmark = pytest.mark.anyio

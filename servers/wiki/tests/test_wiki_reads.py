@@ -7,7 +7,7 @@ import pytest
 
 from fleet_core import Identity, ToolError
 from fleet_wiki.embedded import big_page_text
-from fleet_wiki.wiki import MARKER, Wiki, clip, html_to_text, window
+from fleet_wiki.ops import MARKER, Wiki, clip, html_to_text, window
 
 pytestmark = pytest.mark.anyio
 

@@ -25,8 +25,8 @@ from fleet_core.testing import (
     text_of,
 )
 from fleet_core.testing import settings_for as core_settings_for
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki
-from fleet_wiki.mediawiki import MediaWikiClient
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
 

@@ -10,9 +10,9 @@ import pytest
 
 from fleet_core import BackendError, Identity, ToolError
 from fleet_core.testing import settings_for
+from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki
-from fleet_wiki.mediawiki import MediaWikiClient
-from fleet_wiki.wiki import MARKER, Wiki
+from fleet_wiki.ops import MARKER, Wiki
 
 pytestmark = pytest.mark.anyio
 

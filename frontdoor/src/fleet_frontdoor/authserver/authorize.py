@@ -49,7 +49,14 @@ async def authorize(ctx: Context, request: Request) -> Response:
         if not client.redirect_allowed(redirect_uri):
             raise OAuthError("invalid_request", "redirect_uri is not registered for this client")
     except OAuthError as exc:
-        return pages.message_page("Authorization failed", f"{exc.error}: {exc.description}", 400)
+        return pages.message_page(
+            "Authorization failed",
+            "This sign-in request can't be accepted, so you are not sent back to the application.",
+            400,
+            detail=f"{exc.error}: {exc.description}",
+            hint="Go back to the application and start again. If this keeps happening, "
+            "tell its developer the message above.",
+        )
 
     state = q.get("state")
     try:
@@ -100,11 +107,19 @@ async def login(ctx: Context, request: Request) -> Response:
     try:
         browser = sessions.check_post(ctx, request, form)
     except sessions.CsrfError:
-        return pages.message_page("Sign-in refused", "This form has expired or was not issued to you.", 403)
+        return pages.message_page(
+            "Sign-in refused",
+            "This form has expired or was not issued to you.",
+            403,
+            hint=pages.START_AGAIN,
+        )
     pending_id, data = _pending(ctx, browser, form.get("pending"))
     if data is None:
         return pages.message_page(
-            "Sign-in refused", "This authorization request has expired. Start again.", 400
+            "Sign-in refused",
+            "This authorization request has expired. Start again.",
+            400,
+            hint=pages.START_AGAIN,
         )
     user = sessions.authenticate(ctx, form)
     if user is None:
@@ -115,6 +130,7 @@ async def login(ctx: Context, request: Request) -> Response:
             view=_view(data),
             fields={"pending": pending_id},
             error="Unknown user or wrong password.",
+            selected=str(form.get("user") or ""),
         )
     browser = sessions.sign_in(ctx, browser, user.name)
     return sessions.set_cookie(ctx, _next_page(ctx, browser, pending_id, data), browser)
@@ -125,11 +141,19 @@ async def consent(ctx: Context, request: Request) -> Response:
     try:
         browser = sessions.check_post(ctx, request, form)
     except sessions.CsrfError:
-        return pages.message_page("Consent refused", "This form has expired or was not issued to you.", 403)
+        return pages.message_page(
+            "Consent refused",
+            "This form has expired or was not issued to you.",
+            403,
+            hint=pages.START_AGAIN,
+        )
     pending_id, data = _pending(ctx, browser, form.get("pending"))
     if data is None or browser.user is None:
         return pages.message_page(
-            "Consent refused", "This authorization request has expired. Start again.", 400
+            "Consent refused",
+            "This authorization request has expired. Start again.",
+            400,
+            hint=pages.START_AGAIN,
         )
     ctx.store.run("DELETE FROM pending WHERE id = ?", pending_id)  # single use
     back = {"state": data["state"], "iss": ctx.issuer}
@@ -187,11 +211,15 @@ def _pending(
 
 
 def _view(data: dict[str, Any], granted: list[str] | None = None) -> pages.RequestView:
+    """The request as shown: all requested scopes (login page), or those `granted` to the signed-in
+    user plus the withheld rest (consent page)."""
+    asked = tuple(data["scopes"])
     return pages.RequestView(
         client_id=data["client_id"],
         client_name=data["client_name"],
         is_cimd=data["is_cimd"],
         redirect_uri=data["redirect_uri"],
         resource=data["resource"],
-        scopes=tuple(granted if granted is not None else data["scopes"]),
+        scopes=tuple(granted) if granted is not None else asked,
+        withheld=tuple(s for s in asked if s not in granted) if granted is not None else (),
     )

@@ -92,7 +92,9 @@ async def device_submit(ctx: Context, request: Request) -> Response:
     try:
         browser = sessions.check_post(ctx, request, form)
     except sessions.CsrfError:
-        return pages.message_page("Refused", "This form has expired or was not issued to you.", 403)
+        return pages.message_page(
+            "Refused", "This form has expired or was not issued to you.", 403, hint=pages.START_AGAIN_DEVICE
+        )
     user_code = _normalise(form.get("user_code"))
     peer = request.client.host if request.client else ""
     if _locked_out(ctx, peer):
@@ -119,13 +121,15 @@ async def device_submit(ctx: Context, request: Request) -> Response:
         return sessions.set_cookie(ctx, response, browser)
     data = loads(row["data"])
     user = ctx.manifest.user(browser.user or "")
+    granted = tuple(grantable(data["scopes"], user.scopes if user else ()).split())
     view = pages.RequestView(
         client_id=data["client_id"],
         client_name=data["client_name"],
         is_cimd=False,
         redirect_uri=None,
         resource=data["resource"],
-        scopes=tuple(grantable(data["scopes"], user.scopes if user else ()).split()),
+        scopes=granted,
+        withheld=tuple(s for s in data["scopes"] if s not in granted),
     )
     response = pages.consent_page(
         action="/device/confirm",
@@ -142,14 +146,16 @@ async def device_confirm(ctx: Context, request: Request) -> Response:
     try:
         browser = sessions.check_post(ctx, request, form)
     except sessions.CsrfError:
-        return pages.message_page("Refused", "This form has expired or was not issued to you.", 403)
+        return pages.message_page(
+            "Refused", "This form has expired or was not issued to you.", 403, hint=pages.START_AGAIN_DEVICE
+        )
     peer = request.client.host if request.client else ""
     if _locked_out(ctx, peer):
         return pages.message_page("Too many attempts", "Too many wrong codes from your address.", 429)
     row = _pending_device(ctx, _normalise(form.get("user_code")))
     if row is None or browser.user is None:
         ctx.device_failures.setdefault(peer, []).append(ctx.clock())
-        return pages.message_page("Refused", "Unknown or expired code.", 400)
+        return pages.message_page("Refused", "Unknown or expired code.", 400, hint=pages.START_AGAIN_DEVICE)
     data = loads(row["data"])
     user = ctx.manifest.user(browser.user)
     scope = grantable(data["scopes"], user.scopes if user else ())

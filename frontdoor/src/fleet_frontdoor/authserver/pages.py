@@ -26,16 +26,40 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
+# Checked in a real browser at phone and laptop widths (frontdoor/tests/test_as_pages_browser.py):
+# no sideways scrolling (long URLs wrap), 44px tap targets, WCAG AA contrast, a visible focus ring.
 STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "dt{font-weight:600;margin-top:.6rem}dd{margin:0}.warn{background:#fff3cd;padding:.5rem}"
-    "button{margin:.3rem .3rem 0 0;padding:.4rem 1rem}.err{color:#a00}"
+    "*{box-sizing:border-box}"
+    "body{font:1rem/1.5 system-ui,sans-serif;max-width:34rem;margin:1.5rem auto;padding:0 1rem;"
+    "color:#222;background:#fff}"
+    "h1{font-size:1.5rem;line-height:1.25}"
+    "dt{font-weight:600;margin-top:.6rem}dd{margin:0}dd,code,small{overflow-wrap:anywhere}"
+    "ul{margin:.2rem 0;padding-left:1.25rem}"
+    ".warn{background:#fff3cd;padding:.5rem .75rem;border-left:4px solid #8a6d00}"
+    ".err{color:#a00;font-weight:600}.hint{color:#444}"
+    "fieldset{border:0;margin:1rem 0;padding:0}legend{font-weight:600;padding:0}"
+    ".user{display:flex;align-items:center;gap:.6rem;min-height:2.75rem}"
+    "input[type=radio]{width:1.25rem;height:1.25rem;margin:0;flex:none}"
+    ".field{display:block;margin:.75rem 0}"
+    ".field input{display:block;width:100%;margin-top:.25rem;padding:.5rem;font:inherit;"
+    "border:1px solid #767676;border-radius:4px}"
+    ".actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}"
+    "button{font:inherit;min-height:2.75rem;padding:.5rem 1.25rem;border:1px solid #767676;"
+    "border-radius:4px;background:#f2f2f2;color:#222;cursor:pointer}"
+    "button.primary{background:#0b57d0;border-color:#0b57d0;color:#fff}"
+    ":focus-visible{outline:3px solid #0b57d0;outline-offset:2px}"
 )
+
+# What to do after a refusal: these pages never redirect (the redirect URI may not be verified).
+START_AGAIN = "Start again from the application you were signing in to."
+START_AGAIN_DEVICE = "Start again from the code your device shows."
 
 
 @dataclass(frozen=True)
 class RequestView:
-    """What the user must see before approving (checklist A13)."""
+    """What the user must see before approving (checklist A13). `scopes` are the ones the token
+    would carry; `withheld` the requested ones the signed-in user does not hold (never silently
+    dropped: the consent page lists them and says why)."""
 
     client_id: str
     client_name: str
@@ -43,6 +67,7 @@ class RequestView:
     redirect_uri: str | None
     resource: str
     scopes: tuple[str, ...]
+    withheld: tuple[str, ...] = ()
 
     @property
     def client_host(self) -> str:
@@ -55,35 +80,69 @@ class RequestView:
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        # without it a phone lays the page out 980px wide and shrinks it to unreadable
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
     return HTMLResponse(html, status, headers=SECURITY_HEADERS)
 
 
-def message_page(title: str, text: str, status: int = 200) -> HTMLResponse:
-    return page(title, f"<p>{escape(text)}</p>", status)
+def message_page(
+    title: str, text: str, status: int = 200, *, detail: str = "", hint: str = ""
+) -> HTMLResponse:
+    """A page with nothing to fill in: what happened, the technical reason, and what to do next."""
+    body = f"<p>{escape(text)}</p>"
+    if detail:
+        body += f"<p><code>{escape(detail)}</code></p>"
+    if hint:
+        body += f'<p class="hint">{escape(hint)}</p>'
+    return page(title, body, status)
 
 
 def _hidden(**fields: str) -> str:
     return "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items())
 
 
-def _user_picker(users: Iterable[DevUser]) -> str:
-    rows = []
-    for u in users:
+def _error(error: str) -> str:
+    return f'<p class="err" id="error" role="alert">{escape(error)}</p>' if error else ""
+
+
+def _user_picker(
+    users: Iterable[DevUser], *, selected: str | None = None, focus: bool = False, error: bool = False
+) -> str:
+    """Radio buttons, one per dev user, and the password field. With `focus`, the keyboard starts on
+    the chosen user (or the first), or in the password field when the chosen user needs one."""
+    users = list(users)
+    chosen = next((u for u in users if u.name == selected), None)
+    described = ' aria-describedby="error"' if error else ""
+    rows = [f"<fieldset{described}><legend>Sign in as</legend>"]
+    for i, u in enumerate(users):
         teams = ", ".join(u.teams) or "no team"
-        rows.append(
-            f'<p><label><input type="radio" name="user" value="{escape(u.name)}" required> '
-            f"<b>{escape(u.name)}</b> ({escape(teams)})</label></p>"
+        needs = " · password" if u.password is not None else ""
+        checked = " checked" if u is chosen else ""
+        autofocus = (
+            " autofocus"
+            if focus and ((chosen is None and i == 0) or (u is chosen and chosen.password is None))
+            else ""
         )
+        rows.append(
+            f'<label class="user"><input type="radio" name="user" value="{escape(u.name)}" required'
+            f"{checked}{autofocus}><span><b>{escape(u.name)}</b> ({escape(teams)}){needs}</span></label>"
+        )
+    pw_focus = " autofocus" if focus and chosen is not None and chosen.password is not None else ""
     rows.append(
-        '<p><label>Password (only if the user has one) <input type="password" name="password"></label></p>'
+        '<label class="field">Password (only if the user has one) '
+        f'<input type="password" name="password" autocomplete="current-password"{pw_focus}></label>'
+        "</fieldset>"
     )
     return "".join(rows)
 
 
-def _describe(view: RequestView) -> str:
+def _describe(view: RequestView, *, user: str | None = None) -> str:
+    """The request, as the user must see it before approving. With `user` (the consent page) the
+    permissions are the ones that would be granted, and the withheld ones are listed with why."""
     if view.is_cimd:
         client = f"<dd>{escape(view.client_host)} <small>(client_id {escape(view.client_id)})</small></dd>"
     else:
@@ -98,7 +157,17 @@ def _describe(view: RequestView) -> str:
         parts.append(f"<dt>Sends you back to</dt><dd>{escape(view.redirect_host)}</dd>")
     parts.append(f"<dt>Server (resource)</dt><dd>{escape(view.resource)}</dd>")
     scopes = "".join(f"<li><code>{escape(s)}</code></li>" for s in view.scopes) or "<li>(none)</li>"
-    parts.append(f"<dt>Permissions</dt><dd><ul>{scopes}</ul></dd></dl>")
+    label = "Permissions it gets" if user is not None else "Permissions requested"
+    parts.append(f'<dt>{label}</dt><dd><ul id="granted">{scopes}</ul></dd>')
+    if user is not None and view.withheld:
+        # RFC 6749 §3.3 lets the server grant less than asked; the user is told, not left to guess
+        withheld = "".join(
+            f"<li><code>{escape(s)}</code>: {escape(user)} does not hold {escape(s)} "
+            "(the dev user's scopes in <code>fleet.toml</code>)</li>"
+            for s in view.withheld
+        )
+        parts.append(f'<dt>Not granted</dt><dd id="not-granted"><ul>{withheld}</ul></dd>')
+    parts.append("</dl>")
     if view.redirect_uri is not None and is_loopback(view.redirect_host):
         # MCP 2025-11-25 "Localhost Redirect URI Risks": any local program can listen there
         parts.append(
@@ -116,13 +185,14 @@ def login_page(
     view: RequestView | None,
     fields: dict[str, str],
     error: str = "",
+    selected: str | None = None,
 ) -> HTMLResponse:
-    err = f'<p class="err">{escape(error)}</p>' if error else ""
     intro = _describe(view) if view else ""
     body = (
-        f"{err}{intro}<p>Dev sign-in: pick a user from <code>fleet.toml</code>.</p>"
+        f"{_error(error)}{intro}<p>Dev sign-in: pick a user from <code>fleet.toml</code>.</p>"
         f'<form method="post" action="{escape(action)}">{_hidden(csrf=csrf, **fields)}'
-        f'{_user_picker(users)}<button type="submit">Sign in</button></form>'
+        f"{_user_picker(users, selected=selected, focus=True, error=bool(error))}"
+        '<div class="actions"><button type="submit" class="primary">Sign in</button></div></form>'
     )
     return page("Sign in to the fleet", body, 401 if error else 200)
 
@@ -130,11 +200,24 @@ def login_page(
 def consent_page(
     *, action: str, csrf: str, user: str, view: RequestView, fields: dict[str, str]
 ) -> HTMLResponse:
+    # Nothing starts focused here: a stray Enter must not approve.
+    if view.scopes:
+        buttons = (
+            '<button type="submit" name="decision" value="approve" class="primary">Approve</button>'
+            '<button type="submit" name="decision" value="deny">Deny</button>'
+        )
+        nothing = ""
+    else:
+        back = "Back to the application" if view.redirect_uri is not None else "Cancel"
+        buttons = f'<button type="submit" name="decision" value="deny" class="primary">{back}</button>'
+        nothing = (
+            f'<p class="warn" role="status">None of the requested permissions can be granted to '
+            f"{escape(user)}, so there is nothing to approve.</p>"
+        )
     body = (
-        f"<p>Signed in as <b>{escape(user)}</b>.</p>{_describe(view)}"
+        f"<p>Signed in as <b>{escape(user)}</b>.</p>{_describe(view, user=user)}{nothing}"
         f'<form method="post" action="{escape(action)}">{_hidden(csrf=csrf, **fields)}'
-        '<button type="submit" name="decision" value="approve">Approve</button>'
-        '<button type="submit" name="decision" value="deny">Deny</button></form>'
+        f'<div class="actions">{buttons}</div></form>'
     )
     return page("Allow access?", body)
 
@@ -142,11 +225,21 @@ def consent_page(
 def device_entry_page(
     *, csrf: str, user_code: str, users: Iterable[DevUser] | None, error: str = ""
 ) -> HTMLResponse:
-    err = f'<p class="err">{escape(error)}</p>' if error else ""
-    picker = _user_picker(users) if users is not None else ""
+    # The keyboard starts in the first empty field: the code, or (code from the link) the user.
+    code_attrs = ' id="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required'
+    if not user_code:
+        code_attrs += " autofocus"
+        if error:
+            code_attrs += ' aria-invalid="true" aria-describedby="error"'
+    picker = (
+        _user_picker(users, focus=bool(user_code), error=bool(error and user_code))
+        if users is not None
+        else ""
+    )
     body = (
-        f'{err}<form method="post" action="/device">{_hidden(csrf=csrf)}'
-        f'<p><label>Code shown by your device <input name="user_code" value="{escape(user_code)}" '
-        f'autocomplete="off" required></label></p>{picker}<button type="submit">Continue</button></form>'
+        f'{_error(error)}<form method="post" action="/device">{_hidden(csrf=csrf)}'
+        f'<label class="field">Code shown by your device <input name="user_code" value="{escape(user_code)}"'
+        f"{code_attrs}></label>{picker}"
+        '<div class="actions"><button type="submit" class="primary">Continue</button></div></form>'
     )
     return page("Connect a device", body, 400 if error else 200)

@@ -1,6 +1,6 @@
 """fleet_db: a PostgreSQL MCP server that acts as the caller (role + claims → row-level security)."""
 
-from .pg import Database
+from .backend import Database
 from .server import build_server
 from .settings import DbSettings
 

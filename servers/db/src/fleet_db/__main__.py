@@ -15,7 +15,7 @@ import sys
 
 from fleet_core import Identity, build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
-from .pg import Database
+from .backend import Database
 from .server import build_server
 from .settings import DbSettings
 

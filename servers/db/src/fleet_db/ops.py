@@ -1,4 +1,4 @@
-"""Domain functions: each runs inside a caller-scoped transaction (pg.Database.session) and returns a model.
+"""Domain functions: each runs in a caller-scoped transaction (backend.Database.session) and returns a model.
 
 The caller's SQL is never parsed for safety here: it runs as one statement (the extended protocol refuses
 `;`-stacked commands) inside the caller's role, read-only where the tool is read-only, under

@@ -1,5 +1,5 @@
 """fleet-db: PostgreSQL as the caller. Tool bodies are a few lines: pick the caller's role, open one
-transaction as them (pg.Database.session), call the domain function (ops)."""
+transaction as them (backend.Database.session), call the domain function (ops)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import Field
 from fleet_core import READ_ONLY, caller, create_server, requires
 
 from . import ops
+from .backend import CallContext, Database, call_context
 from .models import (
     ExplainResult,
     HealthReport,
@@ -26,7 +27,6 @@ from .models import (
     TableList,
     TopQueries,
 )
-from .pg import CallContext, Database, call_context
 from .settings import DbSettings
 
 __all__ = ["build_server"]

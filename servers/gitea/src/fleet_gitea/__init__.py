@@ -1,6 +1,6 @@
 """fleet_gitea: Gitea for MCP clients, acting as the caller through the `Sudo` header."""
 
-from .gitea import GiteaClient
+from .backend import GiteaClient
 from .server import build_server
 from .settings import GiteaSettings
 

@@ -11,7 +11,7 @@ import sys
 
 from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
-from .gitea import GiteaClient
+from .backend import GiteaClient
 from .server import build_server
 from .settings import GiteaSettings
 

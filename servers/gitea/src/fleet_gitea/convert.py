@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 from fleet_core import ToolError
 
 from . import models as m
-from .gitea import Page
+from .backend import Page
 
 MAX_BODY_CHARS = 8000
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fleet_core import ToolError
 
 from . import models as m
+from .backend import GiteaClient, file_path, repo_path
 from .convert import (
     _is_binary,
     _listing,
@@ -31,7 +32,6 @@ from .convert import (
     review,
     wiki_segment,
 )
-from .gitea import GiteaClient, file_path, repo_path
 from .ops_ci import CiOps
 from .ops_delete import DeleteOps
 from .ops_write import WriteOps

@@ -10,8 +10,8 @@ from urllib.parse import quote
 from fleet_core import ToolError
 
 from . import models as m
+from .backend import GiteaClient, repo_path
 from .convert import _ref, action_run, cap, commit_summary
-from .gitea import GiteaClient, repo_path
 
 MAX_COMPARE_COMMITS = 50
 MAX_COMPARE_FILES = 100

@@ -4,8 +4,8 @@ these are DESTRUCTIVE and refuse to run without confirm=true (tools_delete.py). 
 from __future__ import annotations
 
 from . import models as m
+from .backend import file_path, repo_path
 from .convert import _ref, wiki_segment
-from .gitea import file_path, repo_path
 from .ops_tracking import TrackingOps
 
 

@@ -10,8 +10,8 @@ from typing import Any
 from fleet_core import ToolError
 
 from . import models as m
+from .backend import GiteaClient, repo_path
 from .convert import _listing, _login, cap, issue_summary, review, wiki_segment
-from .gitea import GiteaClient, repo_path
 
 MAX_PAGES = 10
 

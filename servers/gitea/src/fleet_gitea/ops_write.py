@@ -8,8 +8,8 @@ from typing import Any
 from fleet_core import ToolError
 
 from . import models as m
+from .backend import GiteaClient, file_path, repo_path
 from .convert import _title, comment, issue_summary, pull_summary, release, review
-from .gitea import GiteaClient, file_path, repo_path
 
 MAX_LABEL_PAGES = 10
 

@@ -12,7 +12,7 @@ from fleet_core import READ_ONLY, ToolError, caller, create_server, requires
 
 from . import models as m
 from .args import FilePath, Limit, Number, OptRef, Owner, Page, PullNumber, Ref, Repo, State
-from .gitea import GiteaClient
+from .backend import GiteaClient
 from .ops import GiteaOps
 from .settings import GiteaSettings
 from .tools_ci import register_ci

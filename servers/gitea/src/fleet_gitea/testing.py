@@ -12,8 +12,8 @@ import anyio
 from mcp.types import CallToolResult
 
 from fleet_core.testing import connect, identity, serve_server, settings_for, text_of
+from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea, RecordedRequest, blob_sha, serve_fake
-from fleet_gitea.gitea import GiteaClient
 from fleet_gitea.server import build_server
 from fleet_gitea.settings import GiteaSettings
 

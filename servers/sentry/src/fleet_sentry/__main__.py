@@ -11,7 +11,7 @@ import sys
 
 from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
 
-from .sentry import SentryClient
+from .backend import SentryClient
 from .server import build_server
 from .settings import SentrySettings
 

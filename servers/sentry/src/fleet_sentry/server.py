@@ -10,8 +10,7 @@ from pydantic import Field
 from fleet_core import READ_ONLY, caller, create_server, requires
 
 from .args import Cursor, IssueRef, Limit, Org, Period, Text
-from .changes import Changes
-from .insights import Insights
+from .backend import SentryClient
 from .models import (
     DiscoverResult,
     Event,
@@ -26,11 +25,12 @@ from .models import (
     TeamList,
     Trace,
 )
-from .sentry import SentryClient
+from .ops import Triage
+from .ops_change import Changes
+from .ops_insights import Insights
 from .settings import SentrySettings
 from .tools_change import register_changes
 from .tools_triage import register_triage
-from .triage import Triage
 
 __all__ = ["build_server"]
 

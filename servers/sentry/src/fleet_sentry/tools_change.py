@@ -1,4 +1,4 @@
-"""The tools that change Sentry (scope sentry:write). Each adds a note naming the caller (changes.py)."""
+"""The tools that change Sentry (scope sentry:write). Each adds a note naming the caller (ops_change.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pydantic import Field
 from fleet_core import ToolError, caller, requires
 
 from .args import Comment, IssueRef, Org
-from .changes import Changes
 from .models import AutofixStarted, Change, MergeResult
+from .ops_change import Changes
 
 __all__ = ["register_changes"]
 

@@ -11,7 +11,6 @@ from pydantic import Field
 from fleet_core import READ_ONLY, requires
 
 from .args import Cursor, Environment, IssueRef, Limit, Org, Period, ProjectRef
-from .insights import DEFAULT_TAGS, Insights
 from .models import (
     Autofix,
     DeployList,
@@ -24,6 +23,7 @@ from .models import (
     ReleaseHealth,
     TagValueList,
 )
+from .ops_insights import DEFAULT_TAGS, Insights
 
 __all__ = ["register_triage"]
 

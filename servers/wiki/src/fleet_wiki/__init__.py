@@ -1,6 +1,6 @@
 """fleet_wiki: a MediaWiki MCP server — read, search and edit the internal wiki as the caller."""
 
-from .mediawiki import MediaWikiClient, WikiApiError
+from .backend import MediaWikiClient, WikiApiError
 from .server import build_server
 from .settings import WikiSettings
 

@@ -23,7 +23,7 @@ import httpx2
 
 from fleet_core import DevBackendUnavailable, Reaper, free_port
 
-from .mediawiki import MediaWikiClient
+from .backend import MediaWikiClient
 
 __all__ = ["BOT_GRANTS", "EmbeddedWiki", "embedded_wiki", "mediawiki_dir"]
 

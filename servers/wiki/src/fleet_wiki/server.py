@@ -1,4 +1,4 @@
-"""The wiki MCP server: tool declarations only; the work is in wiki.py."""
+"""The wiki MCP server: tool declarations only; the work is in ops.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pydantic import Field
 from fleet_core import READ_ONLY, WRITE, caller, create_server, requires
 
 from . import models as m
-from .mediawiki import MediaWikiClient
+from .backend import MediaWikiClient
+from .ops import Wiki
 from .settings import WikiSettings
-from .wiki import Wiki
 
 __all__ = ["build_server"]
 

@@ -30,8 +30,8 @@ from .models import (
     TagValue,
     TagValueList,
 )
+from .ops import Triage
 from .shapes import clip, count, obj, objs
-from .triage import Triage
 
 __all__ = ["DEFAULT_TAGS", "Insights"]
 

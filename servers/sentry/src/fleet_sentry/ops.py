@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fleet_core import BackendError, Identity, ToolError
 
+from .backend import SentryClient
 from .models import (
     Breadcrumb,
     DiscoverResult,
@@ -32,7 +33,6 @@ from .models import (
     TraceError,
     TraceSpan,
 )
-from .sentry import SentryClient
 from .settings import SentrySettings
 from .shapes import clip, count, obj, objs
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from fleet_core import Identity, ToolError
 
+from .backend import SentryClient
 from .models import AutofixStarted, Change, MergeResult, Note
-from .sentry import SentryClient
-from .triage import Triage
+from .ops import Triage
 
 __all__ = ["Changes"]
 

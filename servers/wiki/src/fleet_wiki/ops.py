@@ -15,7 +15,7 @@ from typing import Any, Literal
 from fleet_core import BackendError, Identity, ToolError
 
 from . import models as m
-from .mediawiki import MediaWikiClient, WikiApiError, page_path
+from .backend import MediaWikiClient, WikiApiError, page_path
 
 __all__ = ["MARKER", "Wiki", "html_to_text"]
 
