@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -140,3 +141,21 @@ def test_the_render_has_the_server_layout_and_is_ruff_clean(
     settings = (out / "src" / pkg / "settings.py").read_text(encoding="utf-8")
     assert f'NAME = "{name}"' in settings
     assert "env_prefix=PREFIX" in settings  # the one prefix, from fleet_core.env_prefix
+
+
+def test_a_standalone_render_takes_fleet_core_from_git_and_brings_its_test_tools(tmp_path: Path) -> None:
+    import copier
+
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "template", source / "template")
+    shutil.copy(ROOT / "copier.yml", source / "copier.yml")
+    data = {"name": "notes", "item": "note", "standalone": True, "fleet_core_git": "git+https://x.test/f@v1"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(source), tmp_path / "notes", data=data, defaults=True, quiet=True, unsafe=False)
+    project = tomllib.loads((tmp_path / "notes" / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "fleet-core @ git+https://x.test/f@v1#subdirectory=core" in project["project"]["dependencies"]
+    assert "sources" not in project.get("tool", {}).get("uv", {})  # no workspace outside the monorepo
+    dev = project["dependency-groups"]["dev"]
+    assert "fleet-frontdoor @ git+https://x.test/f@v1#subdirectory=frontdoor" in dev
+    assert project["tool"]["pytest"]["ini_options"]["asyncio_mode"] == "auto"
