@@ -598,6 +598,29 @@ def test_gitea_init_makes_the_service_account_and_hands_its_token_to_mcp_gitea_o
     assert ("COPY", "servers/gitea/src/fleet_gitea/provision.py /opt/fleet/gitea_provision.py") in dockerfile
 
 
+@pytest.mark.parametrize("module", ["compose.py", "stack.py"])
+def test_the_stack_generator_names_no_server(module: str) -> None:
+    """What a server needs in the stack comes from its deploy hook (fleet_core.deploy), so a server added
+    with `fleet new` needs no edit here: the generator's code mentions no server of the manifest."""
+    source = (ROOT / "frontdoor" / "src" / "fleet_frontdoor" / module).read_text()
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    for name in manifest_servers(MANIFEST):
+        prefix, package = env_prefix(name), "fleet_" + name.replace("-", "_")
+        named = re.findall(rf"[\"']{re.escape(name)}[\"'-]|{prefix}|{package}\b", code)
+        assert not named, f"{module} names {name}: {named}"
+
+
+def test_stack_init_fills_the_secrets_each_deploy_hook_names(tmp_path: Path) -> None:
+    from fleet_frontdoor.compose import backends
+    from fleet_frontdoor.stack import init_stack
+
+    result = init_stack(manifest(), tmp_path)
+    wanted = {name for backend in backends(manifest()).values() for name in backend.generated_secrets}
+    assert wanted
+    assert wanted <= set(result.generated)
+    assert not wanted & set(result.to_fill)
+
+
 def test_authgate_init_registers_the_manifest_clients_and_hands_them_to_the_operator_only() -> None:
     """No manual AuthGate step: the one-shot job (fleet_frontdoor.authgate_init, tested against a fake of
     AuthGate's admin web UI in test_authgate_init.py) gets the clients of fleet.toml, the admin password and

@@ -7,6 +7,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import yaml
+
 from fleet_core import env_prefix
 from fleet_frontdoor import devrun
 from fleet_frontdoor.compose import render_compose, render_env_example
@@ -40,3 +42,19 @@ def test_every_generated_variable_of_a_hyphenated_server_uses_the_underscored_pr
     assert "FLEET_MY_SVC_PUBLIC_URL" in names
     assert "FLEET_GATEWAY_SECRET_MY_SVC" in names
     assert not [n for n in names if "-" in n], names  # no FLEET_MY-SVC_…: not a shell variable name
+
+
+def test_a_server_without_a_deploy_hook_gets_its_container_and_no_backend() -> None:
+    """`my-svc` has no `fleet_my_svc.deploy` (it is not even installed): its container is on the `mcp`
+    network (and the JWKS one) only, with the core settings and its own gateway secret, and nothing else."""
+    manifest = with_my_svc()
+    compose = yaml.safe_load(render_compose(manifest))
+    service = compose["services"]["mcp-my-svc"]
+    assert service["networks"] == ["mcp", "authgate-keys"]
+    assert "depends_on" not in service
+    assert "volumes" not in service
+    assert not [n for n in compose["networks"] if n.startswith("my-svc")]
+    assert service["environment"]["FLEET_MY_SVC_PORT"] == "8719"
+    env_example = render_env_example(manifest)
+    assert "FLEET_GATEWAY_SECRET_MY_SVC=" in env_example.splitlines()
+    assert "my-svc" not in env_example  # no section of its own

@@ -10,7 +10,7 @@ from ._reaper import Reaper, pid_alive
 from ._retry import Retries, RetryPolicy, retry_after_seconds
 from ._scopes import DESTRUCTIVE, READ_ONLY, WRITE, requires
 from ._serve import bind_loopback, die_with_parent, free_port, running_app, serve
-from ._settings import BackendUrl, ServerSettings, TrustMode, env_prefix, is_loopback
+from ._settings import BackendUrl, ServerSettings, TrustMode, env_prefix, is_loopback, package_name
 
 __all__ = [
     "DESTRUCTIVE",
@@ -40,6 +40,7 @@ __all__ = [
     "env_prefix",
     "free_port",
     "is_loopback",
+    "package_name",
     "pid_alive",
     "requires",
     "retry_after_seconds",

@@ -16,7 +16,7 @@ from ._errors import ToolError
 from ._identity import Identity, clean_account
 from .http import prm_url
 
-__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "env_prefix", "is_loopback"]
+__all__ = ["BackendUrl", "ServerSettings", "TrustMode", "env_prefix", "is_loopback", "package_name"]
 
 
 def env_prefix(server: str) -> str:
@@ -25,6 +25,12 @@ def env_prefix(server: str) -> str:
     if not server or not all(c.isascii() and (c.isalnum() or c in "-_") for c in server):
         raise ValueError(f"{server!r} is not a server name (ASCII letters, digits, '-' and '_')")
     return "FLEET_" + server.upper().replace("-", "_") + "_"
+
+
+def package_name(server: str) -> str:
+    """The one import name of a server: `my-svc` → `fleet_my_svc` (its hooks are `fleet_my_svc.dev` and
+    `fleet_my_svc.deploy`; `python -m fleet_my_svc` runs it)."""
+    return env_prefix(server).removesuffix("_").lower()
 
 
 class TrustMode(StrEnum):

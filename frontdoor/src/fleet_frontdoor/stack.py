@@ -24,17 +24,16 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .compose import AUTHGATE_CLIENTS_DIR, render_env_example
+from .compose import AUTHGATE_CLIENTS_DIR, backends, render_env_example
 from .manifest import Manifest
 
 __all__ = ["GENERATED_SECRETS", "KEY_FILE", "InitResult", "StackInitError", "init_stack"]
 
 KEY_FILE = ".secrets/authgate-jwt.pem"
-# the variables `.env.example` names that the stack's own secrets fill; everything else is the operator's
+# the front door's variables of `.env.example` that the stack's own secrets fill; each server's deploy hook
+# names its own (Backend.generated_secrets); everything else is the operator's
 GENERATED_SECRETS = re.compile(
-    r"^(FLEET_GATEWAY_SECRET_[A-Z0-9_]+|AUTHGATE_(JWT_SECRET|SESSION_SECRET|ADMIN_PASSWORD|DB_PASSWORD)"
-    r"|FLEET_POSTGRES_PASSWORD|FLEET_DB_AUTHENTICATOR_PASSWORD|FLEET_GITEA_SECRET_KEY"
-    r"|FLEET_WIKI_(ADMIN|BOT)_PASSWORD)$"
+    r"^(FLEET_GATEWAY_SECRET_[A-Z0-9_]+|AUTHGATE_(JWT_SECRET|SESSION_SECRET|ADMIN_PASSWORD|DB_PASSWORD))$"
 )
 
 
@@ -63,11 +62,12 @@ def init_stack(manifest: Manifest, root: Path, *, force: bool = False) -> InitRe
     if env_file.exists() and not force:
         raise StackInitError(f"{env_file} exists; keep it, or pass --force to replace every secret in it")
     lines, generated, to_fill = [], [], []
+    servers_own = {name for backend in backends(manifest).values() for name in backend.generated_secrets}
     for line in render_env_example(manifest).splitlines():
         name, eq, value = line.partition("=")
         if line.startswith("#") or not eq:
             lines.append(line)
-        elif GENERATED_SECRETS.match(name):
+        elif GENERATED_SECRETS.match(name) or name in servers_own:
             lines.append(f"{name}={secrets.token_hex(32)}")
             generated.append(name)
         elif name == "AUTHGATE_JWT_KEY_FILE":
