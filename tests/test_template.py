@@ -36,12 +36,14 @@ GIT = {
 }
 
 
-def run(repo: Path, *command: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    repo: Path, *command: str, ok: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(LEAKS)}
     done = subprocess.run(
         command,
         cwd=repo,
-        env=base | GIT | {"UV_OFFLINE": "1", "UV_NO_PROGRESS": "1"} | env,
+        env=base | GIT | {"UV_OFFLINE": "1", "UV_NO_PROGRESS": "1"} | (env or {}),
         capture_output=True,
         text=True,
         timeout=600,
@@ -53,7 +55,15 @@ def run(repo: Path, *command: str, ok: bool = True, **env: str) -> subprocess.Co
 
 
 def fleet(repo: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    """The command as a team runs it (`uv run` also checks the lock is current after `uv add`)."""
     return run(repo, UV, "run", "--locked", "fleet", *args, ok=ok)
+
+
+def tool(
+    repo: Path, name: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A tool of the copy's own virtualenv, without `uv run`'s lock check each time."""
+    return run(repo, str(repo / ".venv" / "bin" / name), *args, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +111,16 @@ def test_fleet_new_demo_gives_a_registered_tested_server(repo: Path, tmp_path: P
     for config in ("vscode", "claude"):
         generated = repo / "client" / "mcp-configs" / f"{config}.mcp.json"
         assert "fleet-demo" in generated.read_text(encoding="utf-8")
-    listed = run(repo, UV, "run", "--locked", "fleet-client", "servers", XDG_CONFIG_HOME=str(tmp_path))
+    listed = tool(repo, "fleet-client", "servers", env={"XDG_CONFIG_HOME": str(tmp_path)})
     assert "demo" in listed.stdout
 
     # the copy is as clean as the repository: lint, types, generated files, snippets
     run(repo, "git", "add", "-A")
-    run(repo, UV, "run", "--locked", "ruff", "check", ".")
-    run(repo, UV, "run", "--locked", "ruff", "format", "--check", ".")
-    run(repo, UV, "run", "--locked", "mypy", "servers/demo")
-    fleet(repo, "gateway", "kong", "--check")
-    run(repo, UV, "run", "--locked", "python", "scripts/snippets.py")
+    tool(repo, "ruff", "check", ".")
+    tool(repo, "ruff", "format", "--check", ".")
+    tool(repo, "mypy", "servers/demo")  # strict, as the repository's mypy config says
+    tool(repo, "fleet", "gateway", "kong", "--check")
+    tool(repo, "python", "scripts/snippets.py")
     # the tests that read the manifest, with the new server in it (other servers' cases are run by the
     # repository's own suite; db's PostgreSQL provisioning doesn't involve the new server)
     files = [
@@ -120,7 +130,7 @@ def test_fleet_new_demo_gives_a_registered_tested_server(repo: Path, tmp_path: P
         "tests/test_docs_snippets.py",
         "tests/test_server_registration.py",
     ]
-    collected = run(repo, UV, "run", "--locked", "pytest", "--collect-only", "-q", *files).stdout.splitlines()
+    collected = tool(repo, "pytest", "--collect-only", "-q", *files).stdout.splitlines()
     others = [s.name for s in load_manifest(repo / "fleet.toml").servers if s.name != "demo"]
     chosen = [
         test
@@ -128,7 +138,7 @@ def test_fleet_new_demo_gives_a_registered_tested_server(repo: Path, tmp_path: P
         if "::" in test and not any(f"[{name}" in test for name in others) and "real_postgresql" not in test
     ]
     assert any("[demo" in test for test in chosen), chosen
-    result = run(repo, UV, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", *chosen)
+    result = tool(repo, "pytest", "-q", "-p", "no:cacheprovider", *chosen)
     assert "failed" not in result.stdout, result.stdout
     run(repo, "git", "commit", "-qm", "fleet new demo --item thing")
 
@@ -152,6 +162,6 @@ def test_an_update_brings_template_changes_and_keeps_the_teams_edits(repo: Path)
     assert "TEAM_EDIT = 1  # ours" in ops.read_text(encoding="utf-8")
     head = run(repo, "git", "rev-parse", "--short", "HEAD").stdout.strip()
     assert f"_commit: {head}" in (demo / ".copier-answers.yml").read_text(encoding="utf-8")
-    tests = run(repo, UV, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", "servers/demo")
+    tests = tool(repo, "pytest", "-q", "-p", "no:cacheprovider", "servers/demo")
     assert "failed" not in tests.stdout, tests.stdout
-    run(repo, UV, "run", "--locked", "ruff", "check", "servers/demo")
+    tool(repo, "ruff", "check", "servers/demo")
