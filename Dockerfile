@@ -4,6 +4,8 @@
 #   docker build --build-arg SERVER=db --build-arg PORT=8710 -t mcp-fleet-db .
 # compose.yaml (generated from fleet.toml by `uv run fleet gateway kong`) builds it once per server.
 # The image holds no secret and no configuration: everything comes from FLEET_<NAME>_* at run time.
+# A server runs one worker process per CPU the container may use (FLEET_SERVER_WORKERS=auto; set
+# FLEET_<NAME>_WORKERS to choose), all on its one port.
 
 FROM ghcr.io/astral-sh/uv:python3.11-bookworm-slim AS build
 ARG SERVER
@@ -27,7 +29,8 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     FLEET_SERVER=${SERVER} \
-    FLEET_SERVER_PORT=${PORT}
+    FLEET_SERVER_PORT=${PORT} \
+    FLEET_SERVER_WORKERS=auto
 USER 10001:10001
 EXPOSE ${PORT}
 # Liveness from inside the container, with the Python the image already has (no curl in the image):

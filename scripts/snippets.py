@@ -2,6 +2,10 @@
 
 A fenced block right after `<!-- snippet: PATH -->` (or `<!-- snippet: PATH#NAME -->`) must equal
 that file (or the region between `--8<-- [start:NAME]` and `--8<-- [end:NAME]` lines in it).
+A fenced block right after `<!-- snippet-diff: NN FILE -->` must equal the computed "what changed" diff of
+workshop chapter NN for `workshop/work/FILE` (from the chapter's start state to its end state).
+The lines between `<!-- agenda: en -->` (or `zh-TW`) and `<!-- /agenda -->` must be the workshop agenda
+generated from `workshop/chapters.toml`.
 
     uv run python scripts/snippets.py          # check every tracked Markdown file; exit 1 if stale
     uv run python scripts/snippets.py --write  # rewrite stale blocks from their sources
@@ -16,8 +20,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(
-    r"<!-- snippet: (?P<path>[^#\s]+)(?:#(?P<name>[\w-]+))? -->\n(?P<fence>```+)(?P<lang>[^\n]*)\n"
+    r"<!-- (?:snippet: (?P<path>[^#\s]+)(?:#(?P<name>[\w-]+))?"
+    r"|snippet-diff: (?P<chapter>\d\d) (?P<file>\S+)) -->\n"
+    r"(?P<fence>```+)(?P<lang>[^\n]*)\n"
 )
+
+
+AGENDA = re.compile(r"<!-- agenda: (?P<lang>en|zh-TW) -->\n(?P<body>.*?)<!-- /agenda -->\n", re.DOTALL)
+
+
+def agenda(lang: str) -> str:
+    """The workshop agenda table, generated from workshop/chapters.toml."""
+    from fleet_frontdoor.workshop import load_workshop
+    from fleet_frontdoor.workshop.chapters import agenda as table
+
+    return table(load_workshop(ROOT), lang)
+
+
+def chapter_diff(chapter: str, file: str) -> str:
+    """The "what changed" diff of a workshop chapter, computed from the chapter states (never typed)."""
+    from fleet_frontdoor.workshop import changed, load_workshop
+
+    workshop = load_workshop(ROOT)
+    return changed(workshop, workshop.chapter(chapter), file)
 
 
 def source(path: str, name: str | None) -> str:
@@ -39,18 +64,28 @@ def sync(markdown: Path, write: bool) -> list[str]:
     for match in MARKER.finditer(text):
         close = text.index("\n" + match["fence"] + "\n", match.end() - 1)
         shown = text[match.end() : close + 1]
-        wanted = source(match["path"], match["name"])
+        if match["chapter"]:
+            wanted = chapter_diff(match["chapter"], match["file"])
+            what = f"diff {match['chapter']} {match['file']}"
+        else:
+            wanted = source(match["path"], match["name"])
+            what = f"{match['path']}{'#' + match['name'] if match['name'] else ''}"
         if not wanted.endswith("\n"):
             wanted += "\n"
         if shown != wanted:
-            stale.append(
-                f"{markdown.relative_to(ROOT)}: {match['path']}{'#' + match['name'] if match['name'] else ''}"
-            )
+            stale.append(f"{markdown.relative_to(ROOT)}: {what}")
         out.append(text[pos : match.end()] + wanted)
         pos = close + 1
     out.append(text[pos:])
+    result = "".join(out)
+    for found in AGENDA.finditer(result):
+        if found["body"] != (table := agenda(found["lang"])):
+            stale.append(f"{markdown.relative_to(ROOT)}: agenda {found['lang']}")
+            result = result.replace(
+                found.group(0), f"<!-- agenda: {found['lang']} -->\n{table}<!-- /agenda -->\n"
+            )
     if write and stale:
-        markdown.write_text("".join(out))
+        markdown.write_text(result)
     return stale
 
 

@@ -66,11 +66,14 @@ def stock(tmp_path: Path) -> tuple[Path, dict[str, str], dict[str, int]]:
     modules = ROOT / "client" / "conformance" / "node_modules"
     if modules.is_dir():
         (repo / "client" / "conformance" / "node_modules").symlink_to(modules)
-    ports = {name: free_port() for name in ("gateway", "issuer", "db", "gitea", "sentry", "wiki")}
     manifest = (repo / "fleet.toml").read_text()
-    for name, default in (("gateway", 8700), ("issuer", 8701), ("db", 8710)):
-        manifest = manifest.replace(f"127.0.0.1:{default}", f"127.0.0.1:{ports[name]}")
-    for name, default in (("gitea", 8711), ("sentry", 8712), ("wiki", 8713)):
+    data = tomllib.loads(manifest)
+    # every listener of the manifest (gateway, issuer, each server's upstream) moves to a fresh port
+    origins = {"gateway": data["gateway"]["origin"], "issuer": data["issuer"]["url"]}
+    origins |= {s["name"]: s["upstream"] for s in data["servers"]}
+    ports = {name: free_port() for name in origins}
+    for name, url in origins.items():
+        default = urlsplit(url).port
         manifest = manifest.replace(f"127.0.0.1:{default}", f"127.0.0.1:{ports[name]}")
     (repo / "fleet.toml").write_text(manifest)
     home = tmp_path / "home"

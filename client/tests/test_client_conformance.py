@@ -12,16 +12,18 @@ when an expected failure starts passing.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from fleet_core import bind_loopback, build_app, create_server
+from fleet_core import ServerSettings, bind_loopback, create_server, package_name
 from fleet_core.testing import (
     TEST_SECRET,
     identity,
@@ -30,10 +32,10 @@ from fleet_core.testing import (
     running_app,
     settings_for,
 )
+from fleet_core.testing.differential import BothPaths
 
 CONFORMANCE = Path(__file__).resolve().parents[1] / "conformance"
 EXPECTED = CONFORMANCE / "expected-failures.yml"
-WIKI_REQUIRED = {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
 SERVER_SCENARIOS = [
     "server-initialize",
     "ping",
@@ -121,37 +123,52 @@ def _front_door(app: Any, audience: str, scopes: str) -> Any:
     return shim
 
 
-def _fleet_server(name: str, port: int) -> tuple[Any, str]:
+def _fleet_server(name: str, port: int) -> tuple[Any, ServerSettings, str]:
+    """How to build the server (a context manager factory), its settings, and its URL."""
     url = f"http://127.0.0.1:{port}/mcp"
     if name == "core":
         settings = settings_for(name="core", path="/mcp", public_url=url, port=port)
-        return build_app(create_server("core"), settings), url
-    package = "fleet_" + name.replace("-", "_")
+        return _yielding(lambda: create_server("core")), settings, url
+    package = package_name(name)
     module = importlib.import_module(f"{package}.server")
     settings_cls = next(
         v
         for k, v in vars(importlib.import_module(f"{package}.settings")).items()
         if k.endswith("Settings") and k != "ServerSettings"
     )
-    extra = (
-        {"url": "http://127.0.0.1:9/w", "bot_username": "bot@fleet", "bot_password": "x"}
-        if name == "wiki"
-        else {}
-    )
+    # required backend settings (URL, credentials) get placeholders: these scenarios never reach the backend
+    extra = {
+        field: "http://127.0.0.1:9/" if field == "url" or field.endswith("_url") else "placeholder"
+        for field, info in settings_cls.model_fields.items()
+        if info.is_required() and field not in ServerSettings.model_fields
+    }
     settings = settings_for(settings_cls, name=name, path="/mcp", public_url=url, port=port, **extra)
     # initialize / tools/list / dns checks never reach the backend: none is started.
-    return build_app(module.build_server(settings, object()), settings), url
+    return _yielding(lambda: module.build_server(settings, object())), settings, url
+
+
+def _yielding(build: Any) -> Any:
+    @contextlib.asynccontextmanager
+    async def built() -> AsyncIterator[Any]:
+        yield build()
+
+    return built
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("server", ["core", *manifest_servers(Path(__file__))])
 async def test_conformance_server_scenarios(server: str) -> None:
+    """Each request of the suite goes to the server through both the core's fast path and the SDK's
+    session manager (fleet_core.testing.differential): the responses must be identical too."""
     sock = bind_loopback()  # bound now: a port picked now and bound later can be taken in between
     port = sock.getsockname()[1]
-    app, url = _fleet_server(server, port)
+    build, settings, url = _fleet_server(server, port)
     scopes = f"{server}:read {server}:write"
     failures = []
-    async with running_app(_front_door(app, url, scopes), sock=sock):
+    async with (
+        BothPaths(build, settings) as both,
+        running_app(_front_door(both.relay, url, scopes), sock=sock, lifespan="off"),
+    ):
         with anyio.fail_after(120):
             for scenario in SERVER_SCENARIOS:
                 result = await anyio.run_process(
@@ -166,3 +183,5 @@ async def test_conformance_server_scenarios(server: str) -> None:
                         f"{scenario}:\n{_summary(result.stdout.decode() + result.stderr.decode())}"
                     )
     assert not failures, "\n".join(failures)
+    assert not both.differences, "\n".join(both.differences)
+    assert both.compared >= len(SERVER_SCENARIOS)

@@ -27,7 +27,9 @@ import httpx2
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
@@ -144,11 +146,12 @@ def chromium() -> Iterator[WebDriver]:
     if missing:
         pytest.fail(f"{' and '.join(missing)} missing: run scripts/setup.d/50-chromium.sh as root")
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never looks anything up
+    options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"):
         options.add_argument(arg)
     if os.geteuid() == 0:
         options.add_argument("--no-sandbox")  # CI runs as root, where Chromium's sandbox can't start
+    # a driver path given: Selenium Manager (which would look for and download drivers) is skipped
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(15)
     try:
@@ -228,11 +231,12 @@ def text(driver: WebDriver) -> str:
 
 
 def focused(driver: WebDriver) -> str:
-    """Where the keyboard is: `body`, `input[name=user_code]`, `input[name=user]=alice`, …"""
+    """Where the keyboard is: `body`, `input[name=user_code]`, `input[name=user]=alice`,
+    `button[name=decision]=approve`, …"""
     described: str = driver.execute_script(
         "const e = document.activeElement;"
         "return e.tagName.toLowerCase() + (e.name ? `[name=${e.name}]` : '')"
-        " + (e.type === 'radio' ? `=${e.value}` : '');"
+        " + (e.type === 'radio' || e.tagName === 'BUTTON' ? `=${e.value}` : '');"
     )
     return described
 
@@ -297,6 +301,8 @@ def test_sign_in_consent_and_back_to_the_application_with_a_code(
     assert "db:write" in page
     # Enter must not approve by accident: nothing on the consent page starts focused
     assert focused(browser) == "body"
+    form = button(browser, "Approve").find_element(By.XPATH, "./ancestor::form")
+    assert form.get_attribute("action") == f"{site.issuer}/oauth/consent"
     look(browser, tmp_path, "consent")
 
     submit(browser, "Approve")
@@ -306,6 +312,20 @@ def test_sign_in_consent_and_back_to_the_application_with_a_code(
     assert got["state"] == "st-browser"
     assert got["iss"] == site.issuer
     assert exchange(site, got["code"], verifier)["scope"] == "db:read db:write"
+
+
+def test_keyboard_only_sign_in(browser: WebDriver, site: Site) -> None:
+    """Arrow keys move through the users from the focused first one; Enter signs in."""
+    browser.get(authorize_url(site)[0])
+    ActionChains(browser).send_keys(Keys.ARROW_DOWN).perform()
+    assert focused(browser) == "input[name=user]=bob"
+    old = browser.find_element(By.TAG_NAME, "html")
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    WebDriverWait(browser, 10).until(lambda d: old.id != d.find_element(By.TAG_NAME, "html").id)
+    assert "Signed in as bob" in text(browser)
+    assert focused(browser) == "body"
+    ActionChains(browser).send_keys(Keys.TAB).perform()  # the first Tab reaches Approve
+    assert focused(browser) == "button[name=decision]=approve"
 
 
 def test_signed_in_user_goes_straight_to_consent_and_deny_tells_the_application(
@@ -345,8 +365,10 @@ def test_consent_with_nothing_grantable_offers_no_approve_button(
     browser.get(url)
     pick(browser, "bob")
     submit(browser, "Sign in")
+    assert heading(browser) == "Nothing to approve"
     page = text(browser)
     assert "None of the requested permissions can be granted to bob" in page
+    assert "this computer" not in page  # the "approve only if" warning: there is no Approve
     assert "bob does not hold db:write" in page
     assert browser.find_elements(By.XPATH, "//button[normalize-space()='Approve']") == []
     look(browser, tmp_path, "consent-nothing")
@@ -380,6 +402,9 @@ def test_wrong_password_keeps_the_user_and_focuses_the_password(
     carol = browser.find_element(By.CSS_SELECTOR, "input[name=user][value=carol]")
     assert carol.is_selected()
     assert focused(browser) == "input[name=password]"
+    error = browser.find_element(By.ID, "error")
+    assert error.get_attribute("role") == "alert"  # read out by a screen reader
+    assert browser.find_element(By.TAG_NAME, "fieldset").get_attribute("aria-describedby") == "error"
     look(browser, tmp_path, "login-error")
     browser.find_element(By.NAME, "password").send_keys("carol-dev-pw")
     submit(browser, "Sign in")
@@ -414,6 +439,37 @@ def test_device_flow_code_entry_and_approval(browser: WebDriver, site: Site, tmp
         timeout=10,
     ).json()
     assert token["scope"] == "db:read"
+
+
+def test_device_request_with_nothing_grantable_can_only_be_cancelled(
+    browser: WebDriver, site: Site, tmp_path: pathlib.Path
+) -> None:
+    started = start_device(site, "db:write")
+    browser.get(started["verification_uri_complete"])
+    pick(browser, "bob")
+    submit(browser, "Continue")
+    assert heading(browser) == "Nothing to approve"
+    assert "bob does not hold db:write" in text(browser)
+    assert browser.find_elements(By.XPATH, "//button[normalize-space()='Approve']") == []
+    submit(browser, "Cancel")
+    assert heading(browser) == "Request denied"
+    look(browser, tmp_path, "device-denied")
+
+
+def test_device_wrong_password_keeps_the_code_and_the_user(browser: WebDriver, site: Site) -> None:
+    started = start_device(site)
+    browser.get(started["verification_uri_complete"])
+    pick(browser, "carol")
+    browser.find_element(By.NAME, "password").send_keys("not-her-password")
+    submit(browser, "Continue")
+    assert "Unknown user or wrong password." in text(browser)
+    code = browser.find_element(By.NAME, "user_code").get_attribute("value")
+    assert code == started["user_code"].replace("-", "")
+    assert browser.find_element(By.CSS_SELECTOR, "input[name=user][value=carol]").is_selected()
+    assert focused(browser) == "input[name=password]"
+    browser.find_element(By.NAME, "password").send_keys("carol-dev-pw")
+    submit(browser, "Continue")
+    assert "Signed in as carol" in text(browser)
 
 
 def test_device_link_with_the_code_focuses_the_next_empty_field(browser: WebDriver, site: Site) -> None:

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from fleet_core.testing import manifest_servers
 from fleet_frontdoor.authgate_init import AdminSession, ClientSpec, InitError, main, run
 from fleet_frontdoor.compose import authgate_client_specs
 from fleet_frontdoor.fake_authgate import FakeAuthGate, FakeClient, running
 from fleet_frontdoor.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVERS = manifest_servers(ROOT)
 PASSWORD = "0123456789abcdef0123456789abcdef"
 ORIGIN = "https://mcp.example.com"
 
@@ -56,9 +58,7 @@ def test_registers_the_manifest_clients_once_and_hands_over_ids_and_the_secret(t
             False,
         )
         assert public.redirect_uris == ["http://127.0.0.1:8765/callback"]
-        assert public.scopes.split() == [
-            f"{s}:{m}" for s in ("db", "gitea", "sentry", "wiki") for m in ("read", "write")
-        ]
+        assert public.scopes.split() == [f"{s}:{m}" for s in SERVERS for m in ("read", "write")]
         # ci-bot: confidential, client credentials only, its own scopes
         assert (bot.client_type, bot.client_credentials, bot.device, bot.auth_code) == (
             "confidential",
@@ -66,7 +66,7 @@ def test_registers_the_manifest_clients_once_and_hands_over_ids_and_the_secret(t
             False,
             False,
         )
-        assert bot.scopes == "db:read gitea:read sentry:read wiki:read"
+        assert bot.scopes == " ".join(f"{s}:read" for s in SERVERS)
         assert public.status == bot.status == "active"
         # what the operator and `fleet stack verify --clients` get: ids in clients.json, the secret in a 0600
         # file, nothing secret in clients.json
@@ -79,9 +79,7 @@ def test_registers_the_manifest_clients_once_and_hands_over_ids_and_the_secret(t
         assert state["ci-bot"]["client_id"] == bot.client_id
         assert state["ci-bot"]["secret_file"] == "ci-bot.secret"
         assert state["fleet-client"]["secret_file"] is None
-        assert state["ci-bot"]["resources"] == [
-            f"{ORIGIN}/mcp/{s}" for s in ("db", "gitea", "sentry", "wiki")
-        ]
+        assert state["ci-bot"]["resources"] == [f"{ORIGIN}/mcp/{s}" for s in SERVERS]
         assert public.secret not in (out / "clients.json").read_text()
         assert secret not in (out / "clients.json").read_text()
         assert not (out / "fleet-client.secret").exists()  # a public client's secret is never kept

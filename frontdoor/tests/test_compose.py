@@ -27,7 +27,7 @@ import pytest
 import yaml
 from anyio.from_thread import start_blocking_portal
 
-from fleet_core import dev_subject, env_prefix
+from fleet_core import dev_subject, env_prefix, package_name
 from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, free_port, manifest_servers
 from fleet_db.embedded import SUPERUSER, EmbeddedPostgres
 from fleet_frontdoor.cli import main
@@ -610,7 +610,7 @@ def test_the_stack_generator_names_no_server(module: str) -> None:
     source = (ROOT / "frontdoor" / "src" / "fleet_frontdoor" / module).read_text()
     code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
     for name in manifest_servers(MANIFEST):
-        prefix, package = env_prefix(name), "fleet_" + name.replace("-", "_")
+        prefix, package = env_prefix(name), package_name(name)
         named = re.findall(rf"[\"']{re.escape(name)}[\"'-]|{prefix}|{package}\b", code)
         assert not named, f"{module} names {name}: {named}"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from fleet_core import env_prefix
+from fleet_core import env_prefix, package_name
 from fleet_frontdoor import devrun
 from fleet_frontdoor.compose import render_compose, render_env_example
 from fleet_frontdoor.manifest import Manifest
@@ -36,6 +36,9 @@ def test_every_generated_variable_of_a_hyphenated_server_uses_the_underscored_pr
     server = manifest.server("my-svc")
     assert env_prefix("my-svc") == "FLEET_MY_SVC_"
     assert devrun._env_name(server) == "FLEET_MY_SVC_"
+    assert package_name("my-svc") == "fleet_my_svc"  # its hooks: fleet_my_svc.dev / fleet_my_svc.deploy
+    command = devrun._server_command("my-svc")  # not installed: `python -m` its package
+    assert command[-2:] == ["-m", "fleet_my_svc"], command
     assert gateway_secret_var(server) == "FLEET_GATEWAY_SECRET_MY_SVC"
     text = render_compose(manifest) + render_env_example(manifest)
     names = set(re.findall(r"\bFLEET_[A-Z0-9_-]*MY[-_]SVC[A-Z0-9_-]*", text))

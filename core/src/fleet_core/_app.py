@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._arguments import ArgumentCheck
 from ._audit import AuditMiddleware, audit, configure_audit_logging
 from ._errors import ToolError
+from ._fast import FastPath
 from ._gate import Gate
 from ._guard import guard
 from ._identity import Identity
@@ -200,6 +201,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
     session_manager = mcp.session_manager
     endpoints = (settings.path, settings.path + "/")
     limit = CallerLimit(mcp.name, settings.max_concurrent_calls)
+    mcp_endpoint = FastPath(session_manager) if settings.fast_path else session_manager.asgi_app
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         # The SDK's Starlette app only routes this one path to its session manager; calling the
@@ -212,7 +214,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             # holding a connection at every hop (finding 12.4). The spec allows 405 here.
             await _no_stream(send, mcp.name, settings.public_url, scope["headers"])
         else:
-            await limit(session_manager.asgi_app, scope, receive, send)
+            await limit(mcp_endpoint, scope, receive, send)
 
     gate = Gate(endpoint, settings, mcp.name, LiveToolScopes(mcp))
 

@@ -1,19 +1,34 @@
-"""What every server's `main()` needs: settings or a readable exit, and the explicit stdio caller."""
+"""What every server's `main()` needs: settings or a readable exit, the explicit stdio caller, and
+`server_main`, which puts them together so each server's `__main__` is a few lines:
+
+    def _start(settings: NotesSettings, stack: contextlib.ExitStack) -> Started:
+        backend = stack.enter_context(NotesClient(settings))  # or a plain object
+        return build_server(settings, backend), backend.ping   # the MCPServer, and /readyz's check
+
+    def main() -> None:
+        server_main("notes", NotesSettings, _start, stdio_user="the notes account to act as")
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from mcp.server.mcpserver import MCPServer
 from pydantic import ValidationError
 
+from ._app import Ready, build_app, run_stdio
 from ._identity import Identity
+from ._serve import serve
 from ._settings import ServerSettings, env_prefix
 
-__all__ = ["settings_or_exit", "stdio_caller"]
+__all__ = ["Started", "server_main", "settings_or_exit", "stdio_caller"]
+
+Started = tuple[MCPServer, Ready | None]  # the server, and what /readyz awaits (None: always ready)
 
 S = TypeVar("S", bound=ServerSettings)
 
@@ -47,3 +62,31 @@ def stdio_caller(server: str, *, who: str) -> Identity:
         expires_at=datetime.now(UTC) + timedelta(days=3650),
         account=user,
     )
+
+
+def server_main(
+    name: str,
+    settings_class: type[S],
+    start: Callable[[S, contextlib.ExitStack], Started],
+    *,
+    stdio_user: str,
+    argv: Sequence[str] | None = None,
+) -> None:
+    """`fleet-<name>`: stateless Streamable HTTP behind the front door, or with `--stdio` one local user
+    named by FLEET_<NAME>_STDIO_USER (`stdio_user` says what that name means to the backend).
+
+    `start` builds the backend and the server; what it enters on `stack` (an embedded database, a client)
+    is closed when serving ends. On stdio the caller is checked before anything is started."""
+    program = f"fleet-{name}"
+    if "--stdio" in (sys.argv[1:] if argv is None else argv):
+        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
+        settings = settings_or_exit(lambda: settings_class(trust_mode="insecure-dev"), program)
+        who = stdio_caller(name, who=stdio_user)
+        with contextlib.ExitStack() as stack:
+            mcp, _ = start(settings, stack)
+            run_stdio(mcp, who)
+        return
+    settings = settings_or_exit(settings_class, program)
+    with contextlib.ExitStack() as stack:
+        mcp, ready = start(settings, stack)
+        serve(build_app(mcp, settings, ready=ready), settings)

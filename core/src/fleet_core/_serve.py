@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -20,7 +21,17 @@ from starlette.types import ASGIApp
 from ._settings import ServerSettings
 from .http import BoundedHttpToolsProtocol
 
-__all__ = ["bind_loopback", "die_with_parent", "free_port", "running_app", "serve"]
+__all__ = [
+    "Workers",
+    "bind_loopback",
+    "default_workers",
+    "die_with_parent",
+    "free_port",
+    "running_app",
+    "serve",
+]
+
+logger = logging.getLogger("fleet.core")
 
 
 def die_with_parent() -> None:
@@ -41,16 +52,26 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def default_workers() -> int:
+    """Worker processes when FLEET_<NAME>_WORKERS is unset: the image's FLEET_SERVER_WORKERS (the
+    Dockerfile sets `auto`: the CPUs this container may use), else 1 (`fleet dev`, a plain run)."""
+    value = os.environ.get("FLEET_SERVER_WORKERS", "").strip().lower()
+    if value == "auto":
+        return max(
+            1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        )
+    return int(value) if value.isdigit() and int(value) > 0 else 1
+
+
 def serve(app: ASGIApp, settings: ServerSettings) -> None:
-    """Run the app on uvicorn with uvloop and httptools (blocking)."""
+    """Run the app on uvicorn with uvloop and httptools (blocking), in `settings.workers` processes
+    (default: `default_workers()`) sharing one listening socket."""
     die_with_parent()
     # uvicorn re-raises the SIGTERM it shut down for; the default action would kill the process before
     # the caller's `with` blocks close what it started (an embedded database, say). Exit instead.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     logging.basicConfig(level=settings.log_level)
-    # Everything built so far lives as long as the process: keep it out of the collector's way.
-    gc.freeze()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -61,6 +82,101 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
         log_level=settings.log_level.lower(),
         server_header=False,
     )
+    # Everything built so far lives as long as the process: keep it out of the collector's way (and,
+    # with workers, out of the pages each fork would otherwise copy when the collector touches them).
+    gc.freeze()
+    workers = settings.workers or default_workers()
+    if workers == 1:
+        uvicorn.Server(config).run()
+    else:
+        Workers(config, workers).run()
+
+
+class Workers:
+    """N forks of this process serving one pre-bound socket: the kernel hands each new connection to
+    whichever worker accepts first, so any worker serves any request. The app is built once, before
+    the fork (its pages are shared until written); each worker runs its own event loop and lifespan.
+
+    SIGTERM/SIGINT: every worker gets SIGTERM, stops accepting and finishes its in-flight requests
+    (uvicorn's graceful shutdown), and this process exits when the last one has. A worker that dies
+    is replaced; one that dies within CRASH_WINDOW seconds of its start stops the whole server
+    (a start-up failure would only repeat) with a non-zero exit.
+    """
+
+    CRASH_WINDOW = 5.0
+
+    def __init__(self, config: uvicorn.Config, count: int) -> None:
+        self.config, self.count = config, count
+        self.children: dict[int, float] = {}  # pid -> start time
+        self.stopping = False
+
+    def run(self) -> None:
+        sock = self.config.bind_socket()
+        logger.info("%d workers on %s:%d", self.count, self.config.host, self.config.port)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        failed = False
+        try:
+            for _ in range(self.count):
+                self._spawn(sock)
+            while self.children:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:
+                    break
+                except InterruptedError:  # pragma: no cover - PEP 475 retries wait() itself
+                    continue
+                started = self.children.pop(pid, None)
+                if started is None or self.stopping:
+                    continue
+                code = os.waitstatus_to_exitcode(status)
+                logger.error("worker %d exited (%d)", pid, code)
+                if time.monotonic() - started < self.CRASH_WINDOW:
+                    failed = True
+                    self._stop(signal.SIGTERM, None)
+                else:
+                    self._spawn(sock)
+        finally:
+            sock.close()
+        if failed:
+            sys.exit("a worker failed at start-up; the server stopped")
+
+    def _spawn(self, sock: socket.socket) -> None:
+        # a signal between fork and the worker's own handlers would run the supervisor's in the worker
+        stops = {signal.SIGTERM, signal.SIGINT}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        pid = os.fork()
+        if pid:
+            self.children[pid] = time.monotonic()
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+            return
+        # the worker: uvicorn installs its own SIGTERM/SIGINT handlers while it serves
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+            if sys.platform.startswith("linux"):  # never outlive the supervisor, even a SIGKILLed one
+                import ctypes
+
+                ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            uvicorn.Server(self.config).run(sockets=[sock])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        except BaseException:
+            logger.exception("worker crashed")
+            code = 1
+        finally:
+            # Never run the supervisor's `finally` blocks and `with` exits (an embedded database's
+            # stop, say) in a worker: leave at once.
+            logging.shutdown()
+            os._exit(code)
+
+    def _stop(self, signum: int, _frame: object) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
 
 def free_port() -> int:

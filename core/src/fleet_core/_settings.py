@@ -116,6 +116,20 @@ class ServerSettings(BaseSettings):
         default_factory=list, description="Extra Origin values accepted besides the public URL's origin."
     )
     log_level: str = Field(default="WARNING", description="Log level of the server's own loggers.")
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Processes serving the one port (any of them answers any request; SIGTERM drains "
+        "all). Unset: FLEET_SERVER_WORKERS (the container image sets `auto`, its CPU count), else 1. "
+        "max_concurrent_calls then holds per process.",
+    )
+    fast_path: bool = Field(
+        default=True,
+        description="Serve plain stateless requests through the core's direct path to the SDK's handler "
+        "(issue 18; same answers, less per-request overhead). false: every request takes the SDK's "
+        "session manager.",
+    )
     otel_spans: bool = Field(
         default=False, description="Keep the MCP SDK's OpenTelemetry span per message (for an OTel setup)."
     )

@@ -1,6 +1,7 @@
 """The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong` (generated production config),
 `fleet stack init` / `fleet stack verify` (the compose stack's secrets, and a smoke check of a front door),
-`fleet new` (a new server from the template, registered everywhere; `--update` brings template changes)."""
+`fleet new` (a new server from the template, registered everywhere; `--update` brings template changes),
+`fleet workshop …` (the hands-on workshop: progress, check, catch-up, doctor)."""
 
 from __future__ import annotations
 
@@ -217,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--client-secret-env", default=None, help="the variable holding its secret (default: the manifest's)"
     )
     verify.set_defaults(func=cmd_stack_verify)
+
+    from .workshop.cli import add_workshop_parser
+
+    add_workshop_parser(commands)
     return parser
 
 

@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fleet_core import DevBackendUnavailable, env_prefix, pid_alive
+from fleet_core import DevBackendUnavailable, env_prefix, package_name, pid_alive
 
 from .manifest import Manifest, ServerEntry
 from .topology import gateway_secret_var, trust_settings
@@ -130,7 +130,7 @@ def _server_command(name: str) -> list[str]:
     if script.is_file():
         return [str(script)]
     found = shutil.which(f"fleet-{name}")
-    return [found] if found else [sys.executable, "-m", f"fleet_{name}"]
+    return [found] if found else [sys.executable, "-m", package_name(name)]
 
 
 def try_commands(manifest: Manifest, server: ServerEntry | None = None) -> list[str]:
@@ -250,9 +250,9 @@ class DevFleet:
     async def _run_server(self, server: ServerEntry, base: dict[str, str]) -> None:
         comp = self.components[server.name]
         try:
-            hook = importlib.import_module(f"fleet_{server.name.replace('-', '_')}.dev").backend
+            hook = importlib.import_module(f"{package_name(server.name)}.dev").backend
         except (ImportError, AttributeError) as exc:
-            self._unavailable(comp, f"no dev hook fleet_{server.name}.dev.backend ({exc})")
+            self._unavailable(comp, f"no dev hook {package_name(server.name)}.dev.backend ({exc})")
             return
         workdir = self.state_dir / server.name
         workdir.mkdir(parents=True, exist_ok=True)

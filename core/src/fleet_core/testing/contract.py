@@ -39,7 +39,7 @@ from pydantic import SecretStr
 
 from .._app import build_app
 from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
-from .._settings import ServerSettings, TrustMode, env_prefix
+from .._settings import ServerSettings, TrustMode, env_prefix, package_name
 from . import (
     MCP_HEADERS,
     TEST_SECRET,
@@ -51,6 +51,7 @@ from . import (
     running_app,
     serve_server,
 )
+from .differential import BothPaths, request_shapes
 
 __all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
 
@@ -278,7 +279,7 @@ async def _stdio_names_its_missing_user(c: Contract, mcp: MCPServer) -> None:
     traceback: stdio has no front door, so the one local user is never guessed."""
     prefix = env_prefix(c.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)} | dict(c.stdio_env)
-    package = "fleet_" + c.name.replace("-", "_")
+    package = package_name(c.name)
     command = c.stdio_command or [sys.executable, "-m", package, "--stdio"]
     done = await anyio.run_process(list(command), env=env, check=False)
     stderr = done.stderr.decode(errors="replace")
@@ -355,6 +356,20 @@ async def _front_door_reads_and_challenges_writes(c: Contract, mcp: MCPServer) -
         assert f'scope="{c.read_scope} {c.write_scope}"' in challenge, challenge
 
 
+async def _fast_path_gives_the_sdks_answers(c: Contract, mcp: MCPServer) -> None:
+    """Every request shape (both protocol eras, refusals included) and a call to every tool get the same
+    response — status, headers, body — from the core's fast path as from the SDK's session manager
+    (issue 18), both apps built on one more server (so on one backend: the SDK path calls first)."""
+    tools = await _tools(mcp)
+    who = identity("alice", f"{c.read_scope} {c.write_scope}", audience=c.settings.public_url)
+    headers = identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    shapes = request_shapes(headers, tools)
+    async with BothPaths(c.build, c.settings) as both:
+        for shape in shapes:
+            await both.exchange(shape)
+    assert both.compared == len(shapes)
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -367,6 +382,7 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "stdio_names_its_missing_user": _stdio_names_its_missing_user,
     "sentry_event_tagged": _sentry_event_is_tagged_and_holds_no_secret,
     "front_door_read_and_step_up": _front_door_reads_and_challenges_writes,
+    "fast_path_identical": _fast_path_gives_the_sdks_answers,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)
 

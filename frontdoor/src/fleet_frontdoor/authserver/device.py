@@ -109,7 +109,11 @@ async def device_submit(ctx: Context, request: Request) -> Response:
         user = sessions.authenticate(ctx, form)
         if user is None:
             return pages.device_entry_page(
-                csrf=browser.csrf, user_code=user_code, users=ctx.manifest.dev.users, error="Sign in first."
+                csrf=browser.csrf,
+                user_code=user_code,
+                users=ctx.manifest.dev.users,
+                error="Unknown user or wrong password.",
+                selected=str(form.get("user") or ""),
             )
         browser = sessions.sign_in(ctx, browser, user.name)
     row = _pending_device(ctx, user_code)

@@ -140,7 +140,7 @@ def _user_picker(
     return "".join(rows)
 
 
-def _describe(view: RequestView, *, user: str | None = None) -> str:
+def _describe(view: RequestView, *, user: str | None = None, warn: bool = True) -> str:
     """The request, as the user must see it before approving. With `user` (the consent page) the
     permissions are the ones that would be granted, and the withheld ones are listed with why."""
     if view.is_cimd:
@@ -168,7 +168,7 @@ def _describe(view: RequestView, *, user: str | None = None) -> str:
         )
         parts.append(f'<dt>Not granted</dt><dd id="not-granted"><ul>{withheld}</ul></dd>')
     parts.append("</dl>")
-    if view.redirect_uri is not None and is_loopback(view.redirect_host):
+    if warn and view.redirect_uri is not None and is_loopback(view.redirect_host):
         # MCP 2025-11-25 "Localhost Redirect URI Risks": any local program can listen there
         parts.append(
             '<p class="warn">The code goes to a program on <b>this computer</b> (localhost). '
@@ -202,28 +202,36 @@ def consent_page(
 ) -> HTMLResponse:
     # Nothing starts focused here: a stray Enter must not approve.
     if view.scopes:
+        title = "Allow access?"
         buttons = (
             '<button type="submit" name="decision" value="approve" class="primary">Approve</button>'
             '<button type="submit" name="decision" value="deny">Deny</button>'
         )
         nothing = ""
     else:
+        title = "Nothing to approve"
         back = "Back to the application" if view.redirect_uri is not None else "Cancel"
         buttons = f'<button type="submit" name="decision" value="deny" class="primary">{back}</button>'
         nothing = (
-            f'<p class="warn" role="status">None of the requested permissions can be granted to '
-            f"{escape(user)}, so there is nothing to approve.</p>"
+            f'<p class="warn">None of the requested permissions can be granted to {escape(user)}, '
+            "so there is nothing to approve.</p>"
         )
+    described = _describe(view, user=user, warn=bool(view.scopes))
     body = (
-        f"<p>Signed in as <b>{escape(user)}</b>.</p>{_describe(view, user=user)}{nothing}"
+        f"<p>Signed in as <b>{escape(user)}</b>.</p>{nothing}{described}"
         f'<form method="post" action="{escape(action)}">{_hidden(csrf=csrf, **fields)}'
         f'<div class="actions">{buttons}</div></form>'
     )
-    return page("Allow access?", body)
+    return page(title, body)
 
 
 def device_entry_page(
-    *, csrf: str, user_code: str, users: Iterable[DevUser] | None, error: str = ""
+    *,
+    csrf: str,
+    user_code: str,
+    users: Iterable[DevUser] | None,
+    error: str = "",
+    selected: str | None = None,
 ) -> HTMLResponse:
     # The keyboard starts in the first empty field: the code, or (code from the link) the user.
     code_attrs = ' id="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required'
@@ -232,7 +240,7 @@ def device_entry_page(
         if error:
             code_attrs += ' aria-invalid="true" aria-describedby="error"'
     picker = (
-        _user_picker(users, focus=bool(user_code), error=bool(error and user_code))
+        _user_picker(users, selected=selected, focus=bool(user_code), error=bool(error and user_code))
         if users is not None
         else ""
     )

@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import sys
 
-from fleet_core import Identity, build_app, run_stdio, serve, settings_or_exit, stdio_caller
+from fleet_core import Started, server_main
 
 from .backend import Database
 from .server import build_server
@@ -42,20 +41,13 @@ def _database_url(settings: DbSettings, stack: contextlib.ExitStack) -> str:
     return url
 
 
+def _start(settings: DbSettings, stack: contextlib.ExitStack) -> Started:
+    db = Database(settings, _database_url(settings, stack))
+    return build_server(settings, db), db.ready
+
+
 def main() -> None:
-    who: Identity | None = None  # set when serving stdio
-    if "--stdio" in sys.argv[1:]:
-        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-        settings = settings_or_exit(lambda: DbSettings(trust_mode="insecure-dev"), "fleet-db")
-        who = stdio_caller("db", who="the subject row-level security sees")
-    else:
-        settings = settings_or_exit(DbSettings, "fleet-db")
-    with contextlib.ExitStack() as stack:
-        db = Database(settings, _database_url(settings, stack))
-        if who is not None:
-            run_stdio(build_server(settings, db), who)
-        else:
-            serve(build_app(build_server(settings, db), settings, ready=db.ready), settings)
+    server_main("db", DbSettings, _start, stdio_user="the subject row-level security sees")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ FLEET_GITEA_STDIO_SCOPES (default "gitea:read"; add "gitea:write" to allow write
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
+from fleet_core import Started, server_main
 
 from .backend import GiteaClient
 from .server import build_server
@@ -27,20 +28,17 @@ def _client(settings: GiteaSettings) -> GiteaClient:
     )
 
 
-def main() -> None:
-    if "--stdio" in sys.argv[1:]:
-        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-        settings = settings_or_exit(lambda: GiteaSettings(trust_mode="insecure-dev"), "fleet-gitea")
-        who = stdio_caller("gitea", who="the Gitea user to act as")
-        run_stdio(build_server(settings, _client(settings)), who)
-        return
-    settings = settings_or_exit(GiteaSettings, "fleet-gitea")
+def _start(settings: GiteaSettings, stack: contextlib.ExitStack) -> Started:
     backend = _client(settings)
 
     async def ready() -> None:
         await backend.version()  # service token only: no Sudo, no user's power
 
-    serve(build_app(build_server(settings, backend), settings, ready=ready), settings)
+    return build_server(settings, backend), ready
+
+
+def main() -> None:
+    server_main("gitea", GiteaSettings, _start, stdio_user="the Gitea user to act as")
 
 
 if __name__ == "__main__":

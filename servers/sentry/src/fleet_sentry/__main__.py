@@ -7,9 +7,10 @@ FLEET_SENTRY_STDIO_SCOPES (default "sentry:read"; add "sentry:write" to allow ch
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
+from fleet_core import Started, server_main
 
 from .backend import SentryClient
 from .server import build_server
@@ -22,21 +23,18 @@ def _client(settings: SentrySettings) -> SentryClient:
     return SentryClient(settings)
 
 
-def main() -> None:
-    if "--stdio" in sys.argv[1:]:
-        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-        settings = settings_or_exit(lambda: SentrySettings(trust_mode="insecure-dev"), "fleet-sentry")
-        who = stdio_caller("sentry", who="the name changes in Sentry are attributed to")
-        run_stdio(build_server(settings, _client(settings)), who)
-        return
-    settings = settings_or_exit(SentrySettings, "fleet-sentry")
+def _start(settings: SentrySettings, stack: contextlib.ExitStack) -> Started:
     client = _client(settings)
 
     async def ready() -> None:
         if settings.org:
             await client.organization(settings.org)
 
-    serve(build_app(build_server(settings, client), settings, ready=ready), settings)
+    return build_server(settings, client), ready
+
+
+def main() -> None:
+    server_main("sentry", SentrySettings, _start, stdio_user="the name changes in Sentry are attributed to")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ FLEET_WIKI_STDIO_SCOPES (default "wiki:read"; add "wiki:write" to allow edits).
 
 from __future__ import annotations
 
-import sys
+import contextlib
 
-from fleet_core import build_app, run_stdio, serve, settings_or_exit, stdio_caller
+from fleet_core import Started, server_main
 
 from .backend import MediaWikiClient
 from .server import build_server
@@ -27,17 +27,14 @@ def _client(settings: WikiSettings) -> MediaWikiClient:
     )
 
 
-def main() -> None:
-    if "--stdio" in sys.argv[1:]:
-        # No gateway in front of stdio: the HTTP trust settings don't apply, so don't demand them.
-        settings = settings_or_exit(lambda: WikiSettings(trust_mode="insecure-dev"), "fleet-wiki")
-        who = stdio_caller("wiki", who="the name credited in edit summaries")
-        run_stdio(build_server(settings, _client(settings)), who)
-        return
-    # Required fields come from the environment (FLEET_WIKI_*).
-    settings = settings_or_exit(WikiSettings, "fleet-wiki")
+def _start(settings: WikiSettings, stack: contextlib.ExitStack) -> Started:
     backend = _client(settings)
-    serve(build_app(build_server(settings, backend), settings, ready=backend.ping), settings)
+    return build_server(settings, backend), backend.ping
+
+
+def main() -> None:
+    # Required fields come from the environment (FLEET_WIKI_*).
+    server_main("wiki", WikiSettings, _start, stdio_user="the name credited in edit summaries")
 
 
 if __name__ == "__main__":

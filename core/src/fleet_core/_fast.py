@@ -1,0 +1,164 @@
+"""The stateless request shapes, served without the SDK's per-request session machinery.
+
+For a handshake-era (2025-11-25) POST the SDK's stateless mode builds a whole session per request:
+a transport, two memory-stream pairs, a JSON-RPC dispatcher, a task group with a router task and a
+handler task. Measured (issue 18), that costs more than the tool call itself. A stateless server
+needs none of it: one request in, one response out. So the common shape — one JSON-RPC request,
+JSON response, not `initialize` — goes straight to the SDK's own single-exchange driver
+(`serve_one`: the same ServerRunner, middleware chain, params validation and tool invocation every
+other SDK path uses), framed with the SDK's own checks and types (TransportSecurityMiddleware,
+`check_accept_headers`, `jsonrpc_message_adapter`, JSONRPCResponse/JSONRPCError) and the exact
+error mapping of the SDK's JSONRPCDispatcher. 2026-07-28 requests go to the SDK's single-exchange
+entry (`handle_modern_request`) directly, past the session manager's router.
+
+Anything else — an `initialize`, a notification, a batch, a bad header, a body that is not one valid
+JSON-RPC request — is handed to the SDK's app unchanged, so it answers every unusual shape itself.
+tests/test_fast_path.py sends the conformance suite's request shapes and a call to every tool of
+every server through both paths and requires identical responses.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pydantic_core
+from mcp.server._streamable_http_modern import _SingleExchangeDispatchContext, handle_modern_request
+from mcp.server.connection import Connection
+from mcp.server.runner import serve_one
+from mcp.server.streamable_http import check_accept_headers
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecurityMiddleware
+from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.message import ServerMessageMetadata
+from mcp.shared.transport_context import TransportContext
+from mcp.types import (
+    DEFAULT_NEGOTIATED_VERSION,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCRequest,
+    JSONRPCResponse,
+    jsonrpc_message_adapter,
+)
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+__all__ = ["FastPath"]
+
+# The SDK's JSONRPCDispatcher logs a handler's unmapped exception under this name; so do we.
+dispatcher_logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
+
+_VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class FastPath:
+    """ASGI app for the MCP endpoint's POSTs; `manager` must be stateless with JSON responses."""
+
+    def __init__(self, manager: StreamableHTTPSessionManager) -> None:
+        if not (manager.stateless and manager.json_response):
+            raise ValueError("the fast path serves stateless JSON-response servers only")
+        self.manager = manager
+        self.server = manager.app
+        self.security = TransportSecurityMiddleware(manager.security_settings)
+        self.fallback = manager.asgi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        version: str | None = None
+        for name, value in scope["headers"]:
+            if name == _VERSION_HEADER:
+                version = value.decode("latin-1")
+                break
+        if scope["method"] != "POST" or self.manager._task_group is None:
+            await self.fallback(scope, receive, send)
+        elif version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            # The SDK's own 2026-07-28 entry; the manager would call exactly this after its router.
+            await handle_modern_request(
+                self.server,
+                self.manager.security_settings,
+                True,
+                self.manager._lifespan_state,
+                scope,
+                receive,
+                send,
+            )
+        else:
+            await self._legacy(version, scope, receive, send)
+
+    async def _legacy(self, version: str | None, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        body = await request.body()
+        message = await self._plain_request(request, body)
+        if message is None:
+            await self.fallback(scope, _replay(body, receive), send)
+            return
+        dctx = _SingleExchangeDispatchContext(
+            # what the SDK's stateless transport and dispatcher give a handler: no back channel, and
+            # notifications about the request have no wire in JSON-response mode (they are dropped)
+            transport=TransportContext(kind="streamable-http", can_send_request=False),
+            request_id=message.id,
+            message_metadata=ServerMessageMetadata(request_context=request, can_send_request=False),
+        )
+        connection = Connection.from_envelope(
+            version if version is not None else DEFAULT_NEGOTIATED_VERSION, None, None
+        )
+        answer: JSONRPCResponse | JSONRPCError
+        try:
+            result = await serve_one(
+                self.server,
+                dctx,
+                message.method,
+                message.params,
+                connection=connection,
+                lifespan_state=self.manager._lifespan_state,
+            )
+        except Exception as exc:
+            # JSONRPCDispatcher._handle_request's mapping, code 0 and all (the SDK's v1 compatibility)
+            error = handler_exception_to_error_data(exc)
+            if error is None:
+                dispatcher_logger.exception("handler for %r raised", message.method)
+                error = ErrorData(code=0, message=str(exc))
+            answer = JSONRPCError(jsonrpc="2.0", id=message.id, error=error)
+        else:
+            answer = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
+        payload = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        headers = [(b"content-length", str(len(payload)).encode()), *_JSON_HEADERS]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _plain_request(self, request: Request, body: bytes) -> JSONRPCRequest | None:
+        """The one JSON-RPC request this POST carries, if it is the plain shape; None hands it back
+        to the SDK (which then answers it, refusals included, exactly as it always does)."""
+        if await self.security.validate_request(request, is_post=True) is not None:
+            return None
+        has_json, _ = check_accept_headers(request)
+        content_type = request.headers.get("content-type", "")
+        if not has_json or "application/json" not in (
+            part.strip() for part in content_type.split(";")[0].split(",")
+        ):
+            return None
+        try:
+            message: Any = jsonrpc_message_adapter.validate_python(
+                pydantic_core.from_json(body), by_name=False
+            )
+        except (ValueError, ValidationError):
+            return None
+        if not isinstance(message, JSONRPCRequest) or message.method == "initialize":
+            return None
+        return message

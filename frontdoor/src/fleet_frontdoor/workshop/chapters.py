@@ -1,0 +1,116 @@
+"""`workshop/chapters.toml`, the one list of chapters, and where a chapter's files live."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "WORK",
+    "Chapter",
+    "Workshop",
+    "WorkshopError",
+    "agenda",
+    "find_root",
+    "load_workshop",
+]
+
+WORK = "workshop/work"  # the attendee's folder (git-ignored); every chapter state lives in it
+
+
+class WorkshopError(Exception):
+    """chapters.toml or the workshop folder is not as the engine expects (a message for the attendee)."""
+
+
+class Chapter(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=r"^\d\d$")
+    slug: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+    title: str = Field(min_length=1)
+    title_zh_tw: str = Field(alias="title_zh_TW", min_length=1)
+    minutes: int = Field(ge=1, le=30)
+    needs: tuple[Literal["fleet-dev", "postgres", "php", "docker", "browser"], ...] = ()
+    # end-state files taken from elsewhere in the repo instead of solution/ (work file -> repo path)
+    solution_from: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def folder(self) -> str:
+        return f"workshop/{self.id}-{self.slug}"
+
+    def title_in(self, lang: str) -> str:
+        return self.title_zh_tw if lang == "zh-TW" else self.title
+
+
+@dataclass(frozen=True)
+class Workshop:
+    root: Path
+    chapters: tuple[Chapter, ...]
+
+    def chapter(self, ref: str) -> Chapter:
+        wanted = ref.zfill(2) if ref.isdigit() else ref
+        for chapter in self.chapters:
+            if wanted in (chapter.id, chapter.slug):
+                return chapter
+        known = ", ".join(c.id for c in self.chapters)
+        raise WorkshopError(f"no chapter {ref!r} (chapters: {known})")
+
+    def before(self, chapter: Chapter) -> tuple[Chapter, ...]:
+        return self.chapters[: self.chapters.index(chapter)]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repo whose `workshop/chapters.toml` is at or above `start` (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "workshop" / "chapters.toml").is_file():
+            return folder
+    raise WorkshopError(f"no workshop/chapters.toml at or above {here}: run this inside your mcp-fleet clone")
+
+
+def load_workshop(root: Path | None = None) -> Workshop:
+    root = root or find_root()
+    data = tomllib.loads((root / "workshop" / "chapters.toml").read_text(encoding="utf-8"))
+    try:
+        chapters = tuple(Chapter.model_validate(raw) for raw in data.get("chapters", []))
+    except ValidationError as exc:
+        raise WorkshopError(f"workshop/chapters.toml: {exc}") from exc
+    ids = [c.id for c in chapters]
+    if ids != sorted(set(ids)):
+        raise WorkshopError(f"chapters.toml: ids must be unique and in order: {ids}")
+    return Workshop(root, chapters)
+
+
+_NEEDS = {
+    "en": {
+        "fleet-dev": "`uv run fleet dev`",
+        "postgres": "PostgreSQL",
+        "php": "PHP",
+        "docker": "Docker",
+        "browser": "a browser (optional)",
+    },
+    "zh-TW": {
+        "fleet-dev": "`uv run fleet dev`",
+        "postgres": "PostgreSQL",
+        "php": "PHP",
+        "docker": "Docker",
+        "browser": "瀏覽器（選用）",
+    },
+}
+
+
+def agenda(ws: Workshop, lang: str) -> str:
+    """The agenda table of workshop/README.md (and .zh-TW.md), generated from chapters.toml."""
+    page = "README.zh-TW.md" if lang == "zh-TW" else "README.md"
+    head = "| # | 章節 | 分鐘 | 需要 |" if lang == "zh-TW" else "| # | chapter | minutes | needs |"
+    rows = [head, "|---|---|---|---|"]
+    for c in ws.chapters:
+        needs = ", ".join(_NEEDS[lang][n] for n in c.needs) or "—"
+        rows.append(f"| {c.id} | [{c.title_in(lang)}]({c.id}-{c.slug}/{page}) | {c.minutes} | {needs} |")
+    total = sum(c.minutes for c in ws.chapters)
+    rows.append(f"| | {'合計' if lang == 'zh-TW' else 'total'} | {total} | |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,205 @@
+"""The workshop engine (`fleet workshop …`) on a small made-up workshop: chapters.toml, computed chapter
+states, catch-up with its backup, the check runner and its hints, the language, the doctor's port check.
+The real chapters are tested in tests/test_workshop.py."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fleet_frontdoor.cli import main
+from fleet_frontdoor.workshop import (
+    WorkshopError,
+    catch_up,
+    changed,
+    end_state,
+    load_workshop,
+    start_state,
+)
+from fleet_frontdoor.workshop.checks import Check, CheckFailed, Target, run_checks
+from fleet_frontdoor.workshop.cli import language
+from fleet_frontdoor.workshop.doctor import port_findings
+from fleet_frontdoor.workshop.states import solve
+
+CHAPTERS = """
+[[chapters]]
+id = "00"
+slug = "first"
+title = "First"
+title_zh_TW = "第一"
+minutes = 10
+
+[[chapters]]
+id = "01"
+slug = "second"
+title = "Second"
+title_zh_TW = "第二"
+minutes = 15
+needs = ["fleet-dev"]
+solution_from = { "b.txt" = "src/b.txt" }
+"""
+
+
+def make(root: Path, chapters: str = CHAPTERS) -> Path:
+    (root / "workshop").mkdir(parents=True)
+    (root / "workshop" / "chapters.toml").write_text(chapters)
+    files = {
+        "workshop/00-first/start/a.txt": "a0\n",
+        "workshop/00-first/solution/a.txt": "a1\n# --8<-- [start:x]\nshown\n# --8<-- [end:x]\n",
+        "workshop/01-second/start/c.txt": "c0\n",
+        "src/b.txt": "b from the repo\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_chapter_starts_where_the_last_ended_and_only_changed_files_are_stored(tmp_path: Path) -> None:
+    ws = load_workshop(make(tmp_path))
+    first, second = ws.chapters
+    assert second.needs == ("fleet-dev",)
+    assert start_state(ws, first) == {"a.txt": b"a0\n"}
+    assert end_state(ws, first) == {"a.txt": b"a1\nshown\n"}  # snippet markers are not the attendee's
+    assert start_state(ws, second) == {"a.txt": b"a1\nshown\n", "c.txt": b"c0\n"}
+    assert end_state(ws, second) == {"a.txt": b"a1\nshown\n", "c.txt": b"c0\n", "b.txt": b"b from the repo\n"}
+    assert changed(ws, first, "a.txt").splitlines() == [
+        "--- a/workshop/work/a.txt",
+        "+++ b/workshop/work/a.txt",
+        "@@ -1 +1,2 @@",
+        "-a0",
+        "+a1",
+        "+shown",
+    ]
+    assert changed(ws, second, "b.txt").startswith("--- /dev/null\n+++ b/workshop/work/b.txt\n")
+    assert ws.chapter("1") is second
+    assert ws.chapter("second") is second
+    with pytest.raises(WorkshopError, match="no chapter '07'"):
+        ws.chapter("07")
+
+
+def test_catch_up_backs_up_the_attendees_files_then_writes_the_start_state(tmp_path: Path) -> None:
+    ws = load_workshop(make(tmp_path))
+    work = tmp_path / "workshop" / "work"
+    (work / "notes").mkdir(parents=True)
+    (work / "a.txt").write_text("my own a\n")
+    (work / "notes" / "mine.txt").write_text("keep me somewhere\n")
+    (work / "doctor.json").write_text('{"result": "passed"}\n')
+    done = catch_up(ws, ws.chapter("01"), now=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert done.backup == tmp_path / ".fleet" / "workshop" / "backup-20260102T030405000000Z"
+    assert (done.backup / "a.txt").read_text() == "my own a\n"
+    assert (done.backup / "notes" / "mine.txt").read_text() == "keep me somewhere\n"
+    assert sorted(done.written) == ["a.txt", "c.txt"]
+    assert done.removed == ["notes/mine.txt"]
+    assert (work / "a.txt").read_text() == "a1\nshown\n"
+    assert not (work / "notes" / "mine.txt").exists()
+    assert (work / "doctor.json").read_text() == '{"result": "passed"}\n'  # the machine's record stays
+    again = catch_up(ws, ws.chapter("01"))
+    assert again.backup is None  # already there: nothing to back up, nothing written
+    assert (again.written, again.removed) == ([], [])
+    solved = solve(ws, ws.chapter("01"))
+    assert solved.written == ["b.txt"]
+
+
+def test_chapters_toml_is_validated(tmp_path: Path) -> None:
+    with pytest.raises(WorkshopError, match="needs"):
+        load_workshop(make(tmp_path / "a", CHAPTERS.replace('"fleet-dev"', '"kubernetes"')))
+    with pytest.raises(WorkshopError, match="in order"):
+        load_workshop(make(tmp_path / "b", CHAPTERS.replace('id = "01"', 'id = "00"')))
+    with pytest.raises(WorkshopError, match="id"):
+        load_workshop(make(tmp_path / "c", CHAPTERS.replace('id = "01"', 'id = "1"')))
+
+
+def test_the_checks_run_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def ok(target: Target) -> None:
+        seen.append("ok")
+
+    def bad(target: Target) -> None:
+        raise CheckFailed("expected x, found y")
+
+    def never(target: Target) -> None:
+        seen.append("never")
+
+    results = run_checks((Check("a", ok), Check("b", bad), Check("c", never)), Target(tmp_path, tmp_path))
+    assert [(r.id, r.ok, r.detail) for r in results] == [
+        ("a", True, ""),
+        ("b", False, "expected x, found y"),
+        ("c", None, ""),
+    ]
+    assert seen == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("requested", "env", "expected"),
+    [
+        (None, {"LANG": "zh_TW.UTF-8"}, "zh-TW"),
+        (None, {"LC_ALL": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh-TW"),
+        (None, {"LC_ALL": "en_US.UTF-8", "LANG": "zh_TW.UTF-8"}, "en"),
+        (None, {"LANG": "zh_CN.UTF-8"}, "en"),
+        (None, {}, "en"),
+        ("zh-TW", {"LANG": "en_US.UTF-8"}, "zh-TW"),
+        ("en", {"LANG": "zh_TW.UTF-8"}, "en"),
+    ],
+)
+def test_the_language_comes_from_lang_or_the_locale(
+    requested: str | None, env: dict[str, str], expected: str
+) -> None:
+    assert language(requested, env) == expected
+
+
+def test_the_doctor_names_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "fleet.toml").write_text(
+            f'[gateway]\norigin = "http://127.0.0.1:{port}"\n[issuer]\nurl = "http://127.0.0.1:1"\n'
+            '[[servers]]\nname = "gitea"\nupstream = "http://127.0.0.1:2"\nscopes = ["gitea:read"]\n'
+        )
+        findings = {f.name: f for f in port_findings(tmp_path)}
+    gateway = findings[f"port {port} (the gateway)"]
+    assert not gateway.ok
+    assert gateway.found == "in use"
+    assert str(port) in gateway.fix
+
+
+def test_fleet_workshop_check_on_a_fresh_clone_fails_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    fresh = load_workshop(root)
+    assert fresh.chapters[1].id == "01"
+    monkeypatch.chdir(root)
+    monkeypatch.setattr("fleet_frontdoor.workshop.cli.WORK", "workshop/no-such-work")
+    with pytest.raises(SystemExit) as exit_:
+        main(["workshop", "check", "01", "--lang", "en"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 1
+    assert "✗ workshop/work/hello.py has build_server()" in out
+    assert "Run `uv run fleet workshop catch-up 01` to get the starter file" in out
+    assert "workshop/work/hello.py does not exist" in out
+    with pytest.raises(SystemExit):
+        main(["workshop", "check", "01", "--lang", "zh-TW"])
+    assert "執行 `uv run fleet workshop catch-up 01` 取得起始檔案" in capsys.readouterr().out
+
+
+def test_progress_shows_what_passed_and_the_next_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(tmp_path)
+    (tmp_path / ".fleet" / "workshop").mkdir(parents=True)
+    (tmp_path / ".fleet" / "workshop" / "progress.json").write_text(json.dumps({"00": "2026-01-01T00:00:00"}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["workshop", "--lang", "en"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "✓ 00  First  (10 min)" in out
+    assert "· 01  Second  (15 min)" in out
+    assert "Next: read workshop/01-second/README.md, then run `uv run fleet workshop check 01`" in out

@@ -1,0 +1,328 @@
+"""The workshop (workshop/): every chapter in both languages and in the same shape, every command and
+code block from an executed or tested file, links and paths that resolve, translations in step with the
+English, and each chapter proven both ways: its check fails on the chapter's start state and passes on
+its end state. The attendee dry-run (every steps.sh in order, in a scratch copy) is at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from fleet_core.testing import free_port
+from fleet_frontdoor.workshop import end_state, load_workshop, start_state, write_state
+from fleet_frontdoor.workshop.chapter_checks import CHECKS
+from fleet_frontdoor.workshop.chapters import Chapter
+from fleet_frontdoor.workshop.checks import LANGS, Target, load_hints, run_checks
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+try:
+    import snippets
+    import translations
+finally:
+    sys.path.remove(str(ROOT / "scripts"))
+
+WS = load_workshop(ROOT)
+SECTIONS = {
+    "en": ["Goal", "Type this", "Check", "What just happened", "If it fails"],
+    "zh-TW": ["目標", "動手做", "檢查", "剛剛發生了什麼", "常見問題"],
+}
+PAGE = {"en": "README.md", "zh-TW": "README.zh-TW.md"}
+FENCE = re.compile(r"^(```+)[^\n]*\n.*?^\1\n", re.MULTILINE | re.DOTALL)
+TOP_LEVEL = {
+    "core",
+    "frontdoor",
+    "servers",
+    "client",
+    "scripts",
+    "workshop",
+    "docs",
+    "gateway",
+    "tests",
+    "bench",
+}
+
+
+def pages() -> list[Path]:
+    return sorted(
+        p for p in (ROOT / "workshop").rglob("*.md") if "work" not in p.relative_to(ROOT).parts[1:2]
+    )
+
+
+def chapter_ids() -> list[str]:
+    return [c.id for c in WS.chapters]
+
+
+def prose(text: str) -> str:
+    return FENCE.sub("", text)
+
+
+def test_chapters_toml_and_the_folders_agree() -> None:
+    folders = sorted(
+        p.name for p in (ROOT / "workshop").iterdir() if p.is_dir() and re.match(r"\d\d-", p.name)
+    )
+    assert folders == [f"{c.id}-{c.slug}" for c in WS.chapters]
+    assert chapter_ids() == ["00", "01", "02", "04"]
+    for chapter in WS.chapters:
+        folder = ROOT / chapter.folder
+        assert {"README.md", "README.zh-TW.md", "steps.sh"} <= {p.name for p in folder.iterdir()}
+        assert os.access(folder / "steps.sh", os.X_OK)
+        assert set(p.name for p in folder.iterdir()) <= {
+            "README.md",
+            "README.zh-TW.md",
+            "steps.sh",
+            "start",
+            "solution",
+        }
+        assert CHECKS.get(chapter.id), f"chapter {chapter.id} has no checks"
+        assert 10 <= chapter.minutes <= 20
+
+
+def test_every_check_has_a_title_and_a_hint_in_both_languages() -> None:
+    hints = load_hints(ROOT)
+    ids = [check.id for checks in CHECKS.values() for check in checks]
+    assert len(ids) == len(set(ids))
+    assert set(hints) == set(ids)
+    for check in ids:
+        for lang in LANGS:
+            assert hints[check][lang].title.strip()
+            assert hints[check][lang].hint.strip()
+
+
+@pytest.mark.parametrize("chapter", WS.chapters, ids=lambda c: c.id)
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_each_chapter_page_has_the_same_sections_in_the_same_order(chapter: Chapter, lang: str) -> None:
+    text = (ROOT / chapter.folder / PAGE[lang]).read_text(encoding="utf-8")
+    switch = "English | [繁體中文](README.zh-TW.md)" if lang == "en" else "[English](README.md) | 繁體中文"
+    assert switch in text.splitlines()[:2]
+    assert f"# {chapter.id} · {chapter.title_in(lang)}\n" in text
+    assert re.findall(r"^## (.+)$", prose(text), re.MULTILINE) == SECTIONS[lang]
+
+
+@pytest.mark.parametrize("chapter", WS.chapters, ids=lambda c: c.id)
+def test_every_command_on_a_chapter_page_is_a_region_of_its_steps_sh(chapter: Chapter) -> None:
+    steps = (ROOT / chapter.folder / "steps.sh").read_text(encoding="utf-8")
+    regions = re.findall(r"# --8<-- \[start:([\w-]+)\]", steps)
+    assert "check" in regions
+    for lang in ("en", "zh-TW"):
+        text = (ROOT / chapter.folder / PAGE[lang]).read_text(encoding="utf-8")
+        shown = re.findall(rf"<!-- snippet: {chapter.folder}/steps.sh#([\w-]+) -->", text)
+        assert shown == regions, f"{lang}: every steps.sh region, in order, and nothing else"
+        check_section = text.split(f"## {SECTIONS[lang][2]}\n")[1].split("\n## ")[0]
+        assert (
+            f"<!-- snippet: {chapter.folder}/steps.sh#check -->\n```bash\n"
+            f"uv run fleet workshop check {chapter.id}\n```" in check_section
+        )
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_code_block_comes_from_a_tested_file(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    for block in FENCE.finditer(text):
+        before = text[: block.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        assert before.startswith(("<!-- snippet: ", "<!-- snippet-diff: ")), (
+            f"a code block typed by hand after: {before!r}"
+        )
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in pages() if not p.name.endswith(".zh-TW.md")], ids=lambda p: p.parent.name
+)
+def test_code_blocks_are_the_same_in_both_languages(page: Path) -> None:
+    english = page.read_text(encoding="utf-8")
+    chinese = translations.translation_of(page).read_text(encoding="utf-8")
+    assert [m.group(0) for m in FENCE.finditer(english)] == [m.group(0) for m in FENCE.finditer(chinese)]
+    markers = re.compile(r"<!-- snippet(?:-diff)?: [^>]+ -->")
+    assert markers.findall(english) == markers.findall(chinese)
+
+
+def _work_files() -> set[str]:
+    return {f"workshop/work/{name}" for c in WS.chapters for name in end_state(WS, c)}
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_and_backticked_repo_path_resolves(page: Path) -> None:
+    text = prose(page.read_text(encoding="utf-8"))
+    assert not re.search(r"#L\d+", text), "no line anchors: they rot"
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+://", target):
+            continue
+        path = target.split("#")[0]
+        assert (page.parent / path).exists(), f"{page.relative_to(ROOT)}: link {target}"
+    work = _work_files()
+    for token in re.findall(r"`([^`\s]+)`", text):
+        path = token.removeprefix("./").rstrip("/")
+        if "/" not in path or path.split("/")[0] not in TOP_LEVEL or re.search(r"[<>*]|NN", path):
+            continue
+        if path.startswith("workshop/work"):
+            assert path == "workshop/work" or path in work, (
+                f"{page.relative_to(ROOT)}: {token} is in no chapter state"
+            )
+        else:
+            assert (ROOT / path).exists(), f"{page.relative_to(ROOT)}: `{token}` does not exist"
+
+
+def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -> None:
+    for lang, page in PAGE.items():
+        text = (ROOT / "workshop" / page).read_text(encoding="utf-8")
+        assert f"<!-- agenda: {lang} -->\n" in text
+        for chapter in WS.chapters:
+            assert f"[{chapter.title_in(lang)}]({chapter.id}-{chapter.slug}/{page})" in text
+    stale = [item for page in pages() for item in snippets.sync(page, write=False)]
+    assert stale == []
+
+
+def test_the_root_readme_links_the_workshop_in_both_languages() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(workshop/README.md)" in text
+    assert "(workshop/README.zh-TW.md)" in text
+
+
+def test_every_translation_is_current() -> None:
+    found = [problem for page in translations.english_pages() for problem in translations.problems(page)]
+    assert found == []
+    assert len(translations.english_pages()) == len(WS.chapters) + 1
+
+
+def test_an_english_section_changed_without_its_translation_fails(tmp_path: Path) -> None:
+    chapter = WS.chapters[1]
+    folder = ROOT / chapter.folder
+    copy = tmp_path / chapter.folder
+    copy.mkdir(parents=True)
+    shutil.copy(folder / "README.md", copy / "README.md")
+    shutil.copy(folder / "README.zh-TW.md", copy / "README.zh-TW.md")
+    english = (copy / "README.md").read_text(encoding="utf-8")
+    assert translations.problems(copy / "README.md", root=tmp_path) == []
+    (copy / "README.md").write_text(english.replace("## Goal\n\n", "## Goal\n\nA new first sentence. "))
+    assert translations.problems(copy / "README.md", root=tmp_path) == [
+        f"{chapter.folder}/README.zh-TW.md: section 'goal' changed in README.md since it was translated"
+    ]
+    (copy / "README.md").write_text(english.replace("## If it fails\n", "## If it fails\n\n### More\n"))
+    assert any("headings" in p for p in translations.problems(copy / "README.md", root=tmp_path))
+    translations.stamp(copy / "README.zh-TW.md")  # the translator's step, after updating the section
+    (copy / "README.md").write_text(english)
+    translations.stamp(copy / "README.zh-TW.md")
+    assert translations.problems(copy / "README.md", root=tmp_path) == []
+    (copy / "README.zh-TW.md").unlink()
+    assert translations.problems(copy / "README.md", root=tmp_path) == [
+        f"{chapter.folder}/README.zh-TW.md: missing (translate {chapter.folder}/README.md)"
+    ]
+
+
+def test_the_chinese_pages_follow_the_glossary() -> None:
+    glossary = json.loads((ROOT / "workshop" / "glossary.zh-TW.json").read_text(encoding="utf-8"))
+    problems = []
+    for page in translations.english_pages():
+        english = re.sub(r"`[^`]*`|\]\([^)]*\)|<!--.*?-->", "", prose(page.read_text(encoding="utf-8")))
+        zh_page = translations.translation_of(page)
+        chinese = re.sub(r"`[^`]*`|\]\([^)]*\)|<!--.*?-->", "", prose(zh_page.read_text(encoding="utf-8")))
+        name = zh_page.relative_to(ROOT)
+        problems += [f"{name}: avoid {word}" for word in glossary["avoid"] if word in chinese]
+        for word in glossary["keep"]:
+            if re.search(rf"\b{re.escape(word)}\b", english) and word not in chinese:
+                problems.append(f"{name}: keep '{word}' in English")
+        for word, rendering in glossary["terms"].items():
+            if re.search(rf"\b{re.escape(word)}s?\b", english, re.IGNORECASE) and rendering not in chinese:
+                problems.append(f"{name}: '{word}' is {rendering}")
+        if re.search(r"\b你們\b|您", chinese):
+            problems.append(f"{name}: address the reader as 你")
+    assert problems == []
+
+
+def test_a_glossary_breach_is_caught() -> None:
+    glossary = json.loads((ROOT / "workshop" / "glossary.zh-TW.json").read_text(encoding="utf-8"))
+    assert {"服务器", "默认", "代码", "用户", "您"} <= set(glossary["avoid"])
+    assert {"token", "scope", "gateway", "issuer"} <= set(glossary["keep"])
+    assert glossary["terms"]["server"] == "伺服器"
+
+
+# -- each chapter, both ways (the rustlings rule) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("chapter", WS.chapters, ids=lambda c: c.id)
+def test_the_check_fails_on_the_start_state_and_passes_on_the_end_state(
+    chapter: Chapter, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    write_state(work, start_state(WS, chapter))
+    before = run_checks(CHECKS[chapter.id], Target(ROOT, work))
+    assert any(r.ok is False for r in before), (
+        f"chapter {chapter.id}'s check passes before the chapter is done"
+    )
+    write_state(work, end_state(WS, chapter))
+    after = run_checks(CHECKS[chapter.id], Target(ROOT, work))
+    assert [(r.id, r.ok, r.detail) for r in after] == [(r.id, True, "") for r in after]
+
+
+# -- the attendee dry-run ----------------------------------------------------------------------------------
+
+
+def _scratch_copy(dest: Path) -> None:
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+
+
+def _free_ports_manifest(path: Path) -> None:
+    """The scratch copy's fleet on free ports: other fleets (and tests) may run on this machine."""
+    text = path.read_text(encoding="utf-8")
+    for port in sorted(set(re.findall(r"127\.0\.0\.1:(87\d\d)", text))):
+        text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    tomllib.loads(text)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each(tmp_path: Path) -> None:
+    scratch = tmp_path / "clone"
+    _scratch_copy(scratch)
+    _free_ports_manifest(scratch / "fleet.toml")
+    uv = os.environ.get("UV") or shutil.which("uv")
+    assert uv, "uv runs the attendee's commands"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "UV_", "VIRTUAL_ENV"))}
+    env |= {
+        "WORKSHOP_DRY_RUN": "1",
+        "PATH": f"{Path(uv).parent}{os.pathsep}{env.get('PATH', '')}",
+        "UV_PROJECT_ENVIRONMENT": str(Path(sys.prefix)),  # this workspace's environment: no install
+        "UV_NO_SYNC": "1",
+        "UV_FROZEN": "1",
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "LANG": "C.UTF-8",
+    }
+    for chapter in WS.chapters:
+        done = subprocess.run(
+            ["bash", f"{chapter.folder}/steps.sh"],
+            cwd=scratch,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"chapter {chapter.id}'s steps.sh failed:\n{output[-4000:]}"
+        assert f"All {len(CHECKS[chapter.id])} checks passed" in done.stdout, output[-4000:]
+    assert (scratch / "workshop" / "work" / "doctor.json").is_file()
+    assert json.loads((scratch / ".fleet" / "workshop" / "progress.json").read_text()).keys() == set(
+        chapter_ids()
+    )
