@@ -3,7 +3,7 @@
 `create()` renders `template/server/` (copier; root `copier.yml`) into `servers/<name>/` and does every
 step a hand-made server needs, in order: the `fleet.toml` entry (tomlkit, so comments and layout stay)
 with the next free upstream port and the new scopes for the dev users and client-credentials clients;
-the workspace member (`uv add`) and the isort / mypy lists; every file generated from the manifest
+the workspace member (`uv add`) and mypy's source path; every file generated from the manifest
 (`fleet gateway kong`'s, the client configs, the docs snippets); then the new server's lint and tests.
 If any step fails, every file it touched is put back as it was and the server folder is removed.
 
@@ -240,19 +240,17 @@ def _add_workspace_member(root: Path, new: NewServer, undo: Undo) -> str:
     project = root / "pyproject.toml"
     undo.keep(project, root / "uv.lock")
     _run([_uv(), "add", "--no-sync", f"fleet-{new.name}"], root)
-    # the lists uv doesn't keep: isort's first-party packages and mypy's source roots
+    # the one list uv doesn't keep: mypy's source roots (no globs there; ruff finds packages by glob)
     doc = tomlkit.parse(project.read_text(encoding="utf-8"))
     tool = doc["tool"]
     assert isinstance(tool, Table)
-    first_party = tool["ruff"]["lint"]["isort"]["known-first-party"]
-    first_party.append(new.package)
     mypy_path = tool["mypy"]["mypy_path"]
     servers = [i for i, p in enumerate(mypy_path) if str(p).startswith("servers/")]
     mypy_path.insert(servers[-1] + 1 if servers else len(mypy_path), f"servers/{new.name}/src")
     project.write_text(tomlkit.dumps(doc), encoding="utf-8")
     _run([_uv(), "sync", "--locked", "--inexact"], root)
     undo.uninstall = f"fleet-{new.name}"
-    return f"workspace member fleet-{new.name} (uv add; isort and mypy know {new.package})"
+    return f"workspace member fleet-{new.name} (uv add; mypy_path += servers/{new.name}/src)"
 
 
 def _regenerate(root: Path, new: NewServer, undo: Undo) -> str:
