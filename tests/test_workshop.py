@@ -70,7 +70,7 @@ def test_chapters_toml_and_the_folders_agree() -> None:
         p.name for p in (ROOT / "workshop").iterdir() if p.is_dir() and re.match(r"\d\d-", p.name)
     )
     assert folders == [f"{c.id}-{c.slug}" for c in WS.chapters]
-    assert chapter_ids() == ["00", "01", "02", "04"]
+    assert chapter_ids() == ["00", "01", "02", "03", "04", "05"]
     for chapter in WS.chapters:
         folder = ROOT / chapter.folder
         assert {"README.md", "README.zh-TW.md", "steps.sh"} <= {p.name for p in folder.iterdir()}
@@ -234,7 +234,17 @@ def test_the_chinese_pages_follow_the_glossary() -> None:
                 problems.append(f"{name}: '{word}' is {rendering}")
         if re.search(r"\b你們\b|您", chinese):
             problems.append(f"{name}: address the reader as 你")
-    assert problems == []
+    assert problems == [], "\n".join(problems)
+
+
+def test_what_fleet_workshop_prints_in_chinese_follows_the_glossary_too() -> None:
+    from fleet_frontdoor.workshop.cli import TEXT
+
+    avoid = json.loads((ROOT / "workshop" / "glossary.zh-TW.json").read_text(encoding="utf-8"))["avoid"]
+    hints = load_hints(ROOT)
+    texts = [h["zh-TW"].title + h["zh-TW"].hint for h in hints.values()] + list(TEXT["zh-TW"].values())
+    assert [(word, text) for text in texts for word in avoid if word in text] == []
+    assert TEXT["en"].keys() == TEXT["zh-TW"].keys()
 
 
 def test_a_glossary_breach_is_caught() -> None:
@@ -263,6 +273,14 @@ def test_the_check_fails_on_the_start_state_and_passes_on_the_end_state(
     assert [(r.id, r.ok, r.detail) for r in after] == [(r.id, True, "") for r in after]
 
 
+def test_caught_up_to_chapter_05_the_tree_passes_chapter_04(tmp_path: Path) -> None:
+    """The done-when line `fleet workshop catch-up 05 && fleet workshop check 04`, on the states."""
+    assert end_state(WS, WS.chapter("04")).items() <= start_state(WS, WS.chapter("05")).items()
+    write_state(tmp_path, start_state(WS, WS.chapter("05")))
+    results = run_checks(CHECKS["04"], Target(ROOT, tmp_path))
+    assert all(r.ok for r in results), results
+
+
 # -- the attendee dry-run ----------------------------------------------------------------------------------
 
 
@@ -284,19 +302,25 @@ def _scratch_copy(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-def _free_ports_manifest(path: Path) -> None:
-    """The scratch copy's fleet on free ports: other fleets (and tests) may run on this machine."""
+def _scratch_manifest(path: Path) -> str:
+    """The scratch copy's fleet on free ports (other fleets and tests may run on this machine), with
+    only the servers part A uses: db and wiki would start PostgreSQL and MediaWiki for nothing.
+    Returns the gateway origin."""
     text = path.read_text(encoding="utf-8")
     for port in sorted(set(re.findall(r"127\.0\.0\.1:(87\d\d)", text))):
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
-    tomllib.loads(text)
+    for name in ("db", "wiki"):
+        text = text.replace(f'name = "{name}"\n', f'name = "{name}"\nenabled = false\n', 1)
+    manifest = tomllib.loads(text)
+    assert [s["name"] for s in manifest["servers"] if s.get("enabled", True)] == ["gitea", "sentry"]
     path.write_text(text, encoding="utf-8")
+    return str(manifest["gateway"]["origin"])
 
 
 def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each(tmp_path: Path) -> None:
     scratch = tmp_path / "clone"
     _scratch_copy(scratch)
-    _free_ports_manifest(scratch / "fleet.toml")
+    gateway = _scratch_manifest(scratch / "fleet.toml")
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv, "uv runs the attendee's commands"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "UV_", "VIRTUAL_ENV"))}
@@ -308,6 +332,7 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
         "UV_FROZEN": "1",
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
+        "GATEWAY": gateway,
     }
     for chapter in WS.chapters:
         done = subprocess.run(

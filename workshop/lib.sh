@@ -27,3 +27,45 @@ stop_background() {  # the servers a chapter started with `&`
     if [[ -n "$pids" ]]; then kill $pids 2>/dev/null || true; wait $pids 2>/dev/null || true; fi
 }
 trap stop_background EXIT
+
+wait_for_fleet() {  # until `fleet dev` serves the gitea and sentry servers through its gateway (at most 90 s)
+    uv run python - <<'PY'
+import time
+
+import httpx2
+
+from fleet_frontdoor.manifest import load_manifest
+
+manifest = load_manifest()
+urls = [manifest.gateway.origin + "/healthz", manifest.issuer.url + "/.well-known/oauth-authorization-server"]
+urls += [s.upstream + "/readyz" for s in manifest.enabled_servers if s.name in ("gitea", "sentry")]
+deadline = time.monotonic() + 90
+for url in urls:
+    while True:
+        try:
+            if httpx2.get(url, timeout=2, trust_env=False).status_code == 200:
+                break
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"fleet dev did not come up: {url}")
+        time.sleep(0.3)
+PY
+}
+
+approve_device_in_dry_run() {  # CI only: a "user" approves the device code the next command prints
+    [[ -n "${WORKSHOP_DRY_RUN:-}" ]] || return 0
+    local log
+    log=$(mktemp)
+    exec 5>&2 2> >(tee "$log" >&5)
+    (
+        for _ in $(seq 300); do
+            url=$(grep -o 'http[^ ]*/device[^ ]*' "$log" | head -n1 || true)
+            [[ -n "$url" ]] && break
+            sleep 0.2
+        done
+        uv run python -c 'import sys, anyio
+from fleet_frontdoor.authserver.browser import approve_device
+anyio.run(lambda: approve_device(sys.argv[1], user="alice"))' "$url"
+    ) &
+}

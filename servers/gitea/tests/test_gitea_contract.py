@@ -13,14 +13,18 @@ from fleet_core.testing.contract import CHECKS, Contract, check_server
 from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea, serve_fake
 from fleet_gitea.server import build_server
-from fleet_gitea.testing import TOKEN, gitea_settings
+from fleet_gitea.testing import TOKEN, VALID, gitea_settings
 
 SETTINGS = gitea_settings("http://127.0.0.1:9")  # the URL of the fake is only known once it serves
 
 
+FAKES: list[FakeGitea] = []  # the fake each build serves (the contract counts its requests)
+
+
 @contextlib.asynccontextmanager
 async def build() -> AsyncIterator[MCPServer]:
-    async with serve_fake(FakeGitea()) as url:
+    FAKES.append(FakeGitea())
+    async with serve_fake(FAKES[-1]) as url:
         client = GiteaClient(url, TOKEN, timeout=5.0)
         try:
             yield build_server(gitea_settings(url), client)
@@ -28,7 +32,16 @@ async def build() -> AsyncIterator[MCPServer]:
             await client.aclose()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
-    await check_server(Contract("gitea", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)
+    contract = Contract(
+        "gitea",
+        SETTINGS,
+        build,
+        Path(__file__).parents[1] / "README.md",
+        stdio_env={"FLEET_GITEA_URL": "http://127.0.0.1:9", "FLEET_GITEA_TOKEN": TOKEN},
+        calls=VALID,
+        write_call=("create_issue", VALID["create_issue"]),
+        backend_requests=lambda: len(FAKES[-1].requests),
+    )
+    await check_server(contract, check)

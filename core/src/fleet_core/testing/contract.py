@@ -4,11 +4,16 @@ A server's tests describe it once (its name, test settings, how to build it on a
 README) and parametrize over `CHECKS`:
 
     from fleet_core.testing.contract import CHECKS, Contract, check_server
-
-    @pytest.mark.anyio
     @pytest.mark.parametrize("check", CHECKS)
     async def test_contract(check: str) -> None:
         await check_server(Contract("notes", settings, build, README), check)
+
+That is the whole of it for a server whose tools work on arguments built from their input schemas, whose
+`python -m fleet_notes --stdio` starts on `stdio_env`, and whose `fleet_notes.dev.backend` hook gives a
+backend. The optional fields sharpen checks: `calls` (example arguments a tool needs, e.g. a repository the
+fake has), `write_call` (a write that succeeds on the test backend: then "a write token writes" means
+a successful result), `backend_requests` (the fake's request count: then "an unmapped caller is refused
+before any backend request" is counted, not only read from the refusal).
 
 A change of behaviour lands here, in fleet-core, and so reaches every server (and every team's server)
 on its next test run, instead of through copies of these tests that drift apart.
@@ -17,22 +22,24 @@ on its next test run, instead of through copies of these tests that drift apart.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
 import re
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import httpx2
 import sentry_sdk
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
 from pydantic import SecretStr
@@ -46,6 +53,7 @@ from . import (
     SentryCapture,
     call_body,
     connect,
+    free_port,
     identity,
     identity_headers,
     running_app,
@@ -53,7 +61,7 @@ from . import (
 )
 from .differential import BothPaths, request_shapes
 
-__all__ = ["CHECKS", "Contract", "check_server", "readme_tools"]
+__all__ = ["CHECKS", "Contract", "check_server", "example_arguments", "readme_tools"]
 
 _ROW = re.compile(
     r"^\|\s*`(?P<name>[a-z][a-z0-9_]*)`\s*\|.*\|\s*`?(?P<scope>[\w-]+:\w+)`?\s*\|\s*(?P<ro>yes|no)\b[^|]*\|$"
@@ -76,6 +84,16 @@ class Contract:
     stdio_command: Sequence[str] | None = None
     # the fleet.toml naming it (its scopes, the dev users); default: the nearest one
     manifest: Path | None = None
+    # example arguments per tool; a tool not named gets minimal arguments built from its input schema
+    calls: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # a write (tool, arguments) that succeeds on the test backend for alice behind the dev front door
+    write_call: tuple[str, Mapping[str, Any]] | None = None
+    # how many requests the test backend has answered so far (e.g. `lambda: len(fake.requests)`)
+    backend_requests: Callable[[], int] | None = None
+    # how to start it as a program serving HTTP; default `python -m fleet_<name>`
+    command: Sequence[str] | None = None
+    # its `fleet dev` hook (workdir → env); default `fleet_<name>.dev.backend`
+    dev_backend: Callable[[Path], AbstractAsyncContextManager[Mapping[str, str]]] | None = None
 
     @property
     def read_scope(self) -> str:
@@ -330,14 +348,21 @@ async def _sentry_event_is_tagged_and_holds_no_secret(c: Contract, mcp: MCPServe
 
 async def _front_door_reads_and_challenges_writes(c: Contract, mcp: MCPServer) -> None:
     """Behind the dev front door (authorization server + gateway, the manifest's topology): alice's
-    read token reads, and the same token on a write tool gets the 403 step-up challenge."""
+    read token reads, the same token on a write tool gets the 403 step-up challenge, and her write token
+    writes — the call passes the gate and her account, and with `write_call` it succeeds."""
     try:
         from fleet_frontdoor.manifest import load_manifest
         from fleet_frontdoor.testing import front_door
     except ImportError as exc:  # pragma: no cover - the monorepo always has it
         raise AssertionError("this check needs fleet-frontdoor (the dev front door)") from exc
-    writes = [t.name for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    tools = {t.name: t for t in await _tools(mcp) if _scope(t) == c.write_scope}
+    assert tools, f"{c.name} has no write tool to check"
+    name, arguments = c.write_call or (
+        next(iter(tools)),
+        example_arguments(next(iter(tools.values())), c.calls),
+    )
     manifest = load_manifest(c.manifest)
+    before = c.backend_requests() if c.backend_requests else None
     with tempfile.TemporaryDirectory() as state:
         async with front_door(Path(state), [c.name], manifest=manifest) as fd:
             values = c.settings.model_dump() | fd.server_settings(c.name)
@@ -347,13 +372,20 @@ async def _front_door_reads_and_challenges_writes(c: Contract, mcp: MCPServer) -
                 async with fd.connect(c.name, read) as client:
                     me = await client.call_tool("whoami", {})
                 bearer = {"Authorization": f"Bearer {read}"}
-                denied = [await _post(fd.resource(c.name), bearer, tool) for tool in writes[:1]]
+                denied = await _post(fd.resource(c.name), bearer, name, dict(arguments))
+                write = await fd.token("alice", f"{c.read_scope} {c.write_scope}")
+                async with fd.connect(c.name, write) as client:
+                    wrote = await client.call_tool(name, dict(arguments))
     assert not me.is_error, me
-    for response in denied:
-        challenge = response.headers.get("www-authenticate", "")
-        assert response.status_code == 403, response.text
-        assert 'error="insufficient_scope"' in challenge, challenge
-        assert f'scope="{c.read_scope} {c.write_scope}"' in challenge, challenge
+    challenge = denied.headers.get("www-authenticate", "")
+    assert denied.status_code == 403, denied.text
+    assert 'error="insufficient_scope"' in challenge, challenge
+    assert f'scope="{c.read_scope} {c.write_scope}"' in challenge, challenge
+    assert "account name" not in _text(wrote), f"alice's write token was refused her account: {_text(wrote)}"
+    if c.write_call is not None:
+        assert not wrote.is_error, f"alice's write token could not write with {name}: {_text(wrote)}"
+    if c.backend_requests is not None:
+        assert c.backend_requests() > (before or 0), f"{name} with a write token never reached the backend"
 
 
 async def _fast_path_gives_the_sdks_answers(c: Contract, mcp: MCPServer) -> None:
@@ -370,6 +402,173 @@ async def _fast_path_gives_the_sdks_answers(c: Contract, mcp: MCPServer) -> None
     assert both.compared == len(shapes)
 
 
+def example_arguments(tool: Tool, calls: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Arguments for `tool`: the contract's example for it if given, else the smallest its input schema
+    accepts (each required property: its default, first enum value, or a plain value of its type), with
+    `confirm` true (the fleet's flag a destructive tool wants before it acts)."""
+    if calls and tool.name in calls:
+        return dict(calls[tool.name])
+    schema = tool.input_schema or {}
+    defs = schema.get("$defs", {})
+    required = schema.get("required", [])
+    properties = schema.get("properties", {})
+    arguments = {name: _example(properties.get(name, {}), defs) for name in required}
+    if properties.get("confirm", {}).get("type") == "boolean":
+        arguments["confirm"] = True
+    return arguments
+
+
+def _example(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    if "$ref" in schema:
+        return _example(defs.get(str(schema["$ref"]).rsplit("/", 1)[-1], {}), defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [o for o in schema.get(key, []) if o.get("type") != "null"]
+        if options:
+            return _example(options[0], defs)
+    if "default" in schema:
+        return schema["default"]
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
+        return max(1, int(low)) if kind == "integer" else max(1.0, float(low))
+    if kind == "boolean":
+        return False
+    if kind == "string" and schema.get("format") in ("date", "date-time"):
+        return "2026-01-01" if schema["format"] == "date" else "2026-01-01T00:00:00Z"
+    if kind == "array":
+        return [_example(schema.get("items", {}), defs)] * int(schema.get("minItems", 0))
+    if kind == "object":
+        return {
+            k: _example(v, defs)
+            for k, v in schema.get("properties", {}).items()
+            if k in schema.get("required", [])
+        }
+    return "contract" * max(1, -(-int(schema.get("minLength", 0)) // 8))
+
+
+_NOBODY = "contract-unmapped-caller"
+
+
+async def _unmapped_caller_is_refused_before_the_backend(c: Contract, mcp: MCPServer) -> None:
+    """A caller with write scopes but no backend account name (no user-map entry, and the server told to
+    look nowhere else) gets, from every write tool, a tool error that names them, and the backend sees
+    no request: never the service account's power (DESIGN §3.3)."""
+    settings = c.settings.model_copy(update={"account_source": "user_map"})
+    assert _NOBODY not in settings.user_map
+    nobody = identity(_NOBODY, f"{c.read_scope} {c.write_scope}", audience=c.settings.public_url)
+    tools = [t for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    before = c.backend_requests() if c.backend_requests else None
+    answers: dict[str, str] = {}
+    async with serve_server(mcp, settings) as url, connect(url, identity=nobody) as client:
+        for tool in tools:
+            result = await client.call_tool(tool.name, example_arguments(tool, c.calls))
+            answers[tool.name] = _text(result) if result.is_error else f"answered: {_text(result)[:200]}"
+    # a refusal of this caller names them; a tool that failed on its input, or reached the backend, doesn't
+    wrong = {name: text for name, text in answers.items() if _NOBODY not in text}
+    assert not wrong, f"write tools that did not refuse the unmapped caller for want of an account: {wrong}"
+    if c.backend_requests is not None:
+        made = c.backend_requests() - (before or 0)
+        assert made == 0, f"the backend got {made} request(s) for a caller the server has no account for"
+
+
+def _text(result: Any) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+async def _stdio_serves_its_user(c: Contract, mcp: MCPServer) -> None:
+    """`fleet-<name> --stdio` with FLEET_<NAME>_STDIO_USER (on the `fleet dev` hook's backend) serves that
+    one user over stdio: whoami names them, and with the default read scope every write tool is refused
+    (the scope rules still apply without a front door)."""
+    from mcp import StdioServerParameters
+
+    prefix = env_prefix(c.name)
+    command = list(c.stdio_command or [sys.executable, "-m", package_name(c.name), "--stdio"])
+    writes = [t for t in await _tools(mcp) if _scope(t) == c.write_scope]
+    refused: dict[str, bool] = {}
+    async with _dev_env(c) as extra:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)} | dict(c.stdio_env)
+        env |= dict(extra) | {prefix + "STDIO_USER": "contract-stdio-user"}
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env)
+        async with Client(params) as client:
+            me = await client.call_tool("whoami", {})
+            for tool in writes:
+                try:
+                    result = await client.call_tool(tool.name, example_arguments(tool, c.calls))
+                except MCPError:
+                    refused[tool.name] = True
+                else:
+                    refused[tool.name] = result.is_error and c.write_scope in _text(result)
+    assert not me.is_error, me
+    assert me.structured_content is not None
+    assert me.structured_content.get("subject", me.structured_content) == "contract-stdio-user", me
+    assert all(refused.values()), f"write tools a read-only stdio user could call: {refused}"
+
+
+@contextlib.asynccontextmanager
+async def _dev_env(c: Contract) -> AsyncIterator[Mapping[str, str]]:
+    """The environment the server's `fleet dev` hook gives it (its backend, started for the check)."""
+    hook = c.dev_backend or importlib.import_module(package_name(c.name) + ".dev").backend
+    with tempfile.TemporaryDirectory() as work:
+        async with hook(Path(work)) as extra:
+            yield extra
+
+
+async def _dev_backend_is_ready(c: Contract, mcp: MCPServer) -> None:
+    """The `fleet dev` hook yields an environment under which the server, started as a program, answers
+    /readyz 200 (its backend is there and the service credential works)."""
+    prefix = env_prefix(c.name)
+    port = free_port()
+    own = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUBLIC_URL": c.settings.public_url,
+        "TRUST_MODE": "gateway-secret",
+        "GATEWAY_SECRETS": TEST_SECRET,
+        "WORKERS": "1",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
+    command = list(c.command or [sys.executable, "-m", package_name(c.name)])
+    statuses: list[int] = []
+    with tempfile.TemporaryFile() as log:
+        async with _dev_env(c) as extra:
+            env |= dict(extra) | {prefix + k: v for k, v in own.items()}
+            process = await anyio.open_process(command, env=env, stdout=log, stderr=log)
+            try:
+                statuses = await _readyz(f"http://127.0.0.1:{port}/readyz", process)
+            finally:
+                process.terminate()
+                with anyio.move_on_after(10):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+        log.seek(0)
+        output = log.read().decode(errors="replace")[-2000:]
+    assert statuses, f"the server never answered /readyz:\n{output}"
+    assert statuses[-1] == 200, f"/readyz answered {statuses} under the dev hook's environment:\n{output}"
+
+
+async def _readyz(url: str, process: anyio.abc.Process) -> list[int]:
+    """/readyz's answers until it is 200, or for 5 s after the first answer (a backend still starting)."""
+    statuses: list[int] = []
+    async with httpx2.AsyncClient(timeout=5) as http:
+        with anyio.move_on_after(45):
+            while process.returncode is None:
+                try:
+                    statuses.append((await http.get(url)).status_code)
+                except httpx2.TransportError:
+                    await anyio.sleep(0.1)
+                    continue
+                if statuses[-1] == 200 or len(statuses) > 25:
+                    break
+                await anyio.sleep(0.2)
+    return statuses
+
+
 _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "scopes_and_annotations": _declared_scopes_and_honest_annotations,
     "readme_tools_table": _readme_tools_table_is_tools_list,
@@ -382,6 +581,9 @@ _CHECKS: dict[str, Callable[[Contract, MCPServer], Awaitable[None]]] = {
     "stdio_names_its_missing_user": _stdio_names_its_missing_user,
     "sentry_event_tagged": _sentry_event_is_tagged_and_holds_no_secret,
     "front_door_read_and_step_up": _front_door_reads_and_challenges_writes,
+    "unmapped_caller_refused": _unmapped_caller_is_refused_before_the_backend,
+    "stdio_serves_its_user": _stdio_serves_its_user,
+    "dev_backend_ready": _dev_backend_is_ready,
     "fast_path_identical": _fast_path_gives_the_sdks_answers,
 }
 CHECKS: tuple[str, ...] = tuple(_CHECKS)

@@ -5,20 +5,26 @@ its end state (frontdoor/tests/test_workshop.py)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import tomllib
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
+import jwt
 
 from .checks import Check, CheckFailed, Target
 
@@ -200,21 +206,26 @@ def _greet_body() -> dict[str, Any]:
 def _serving_hello(target: Target, version: str) -> None:
     from fleet_core.testing import free_port
 
-    port = free_port()
     hello = _file(target, "hello.py")
-    url = f"http://127.0.0.1:{port}/mcp"
-    with subprocess.Popen(  # noqa: S603 - this Python, on the attendee's own file
-        [sys.executable, str(hello), "--http", "--port", str(port)],
-        cwd=target.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        try:
-            response = _first_answer(process, url, version)
-        finally:
-            process.terminate()
-            output, _ = process.communicate(timeout=10)
+    response: httpx2.Response | None = None
+    output, port, url = "", 0, ""
+    for _ in range(3):  # the port is picked here and bound by the attendee's server: another may take it
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/mcp"
+        with subprocess.Popen(  # noqa: S603 - this Python, on the attendee's own file
+            [sys.executable, str(hello), "--http", "--port", str(port)],
+            cwd=target.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            try:
+                response = _first_answer(process, url, version)
+            finally:
+                process.terminate()
+                output, _ = process.communicate(timeout=10)
+        if response is not None or "address already in use" not in output:
+            break
     if response is None:
         tail = " | ".join(output.strip().splitlines()[-3:])
         raise CheckFailed(
@@ -248,6 +259,135 @@ def _http_legacy(target: Target) -> None:
 
 def _http_current(target: Target) -> None:
     _serving_hello(target, CURRENT)
+
+
+# -- 03 the front door tour --------------------------------------------------------------------------
+
+
+def _answers(target: Target, name: str) -> dict[str, Any]:
+    path = _file(target, name)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CheckFailed(f"workshop/work/{name} is not valid TOML: {exc}") from exc
+
+
+@functools.cache
+def _door_facts(root: Path) -> dict[str, Any]:
+    """What the front door really answers, observed on a throwaway one built from the repo's manifest
+    (the dev authorization server and the dev gateway, in-process): the answers are checked against
+    this, not against values written into the check."""
+    from ..manifest import load_manifest
+    from ..testing import front_door
+
+    async def observe() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as state:
+            manifest = load_manifest(root / "fleet.toml")
+            async with (
+                front_door(Path(state), ["gitea", "sentry"], manifest=manifest) as door,
+                httpx2.AsyncClient(timeout=10, trust_env=False) as http,
+            ):
+                anonymous = await http.post(door.resource("gitea"))
+                challenge = anonymous.headers.get("www-authenticate", "")
+                prm_url = re.search(r'resource_metadata="([^"]+)"', challenge)
+                assert prm_url is not None, challenge
+                prm = (await http.get(prm_url.group(1))).json()
+                token = await door.token("alice", "gitea:read")
+                wrong = await http.post(door.resource("sentry"), headers={"Authorization": f"Bearer {token}"})
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return {
+            "status_without_token": anonymous.status_code,
+            "resource_metadata_path": urlsplit(prm_url.group(1)).path,
+            "scopes_supported": prm["scopes_supported"],
+            "status_gitea_token_at_sentry": wrong.status_code,
+            "subject_is_the_username": claims["sub"] == "alice",
+            "account": claims.get("extra_uid", claims["sub"]),
+        }
+
+    return _run(observe)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (not isinstance(value, bool) and value in (0, "", []))
+
+
+def _door_answered(target: Target) -> None:
+    answers = _answers(target, "03-answers.toml")
+    blank = [key for key in _door_facts(target.root) if _blank(answers.get(key))]
+    if blank:
+        raise CheckFailed(f"not filled in yet: {', '.join(blank)}")
+
+
+def _door_compare(target: Target, keys: tuple[str, ...]) -> None:
+    answers, facts = _answers(target, "03-answers.toml"), _door_facts(target.root)
+    wrong = [f"{key} = {answers.get(key)!r}" for key in keys if answers.get(key) != facts[key]]
+    if wrong:
+        raise CheckFailed("not what the front door answers: " + ", ".join(wrong))
+
+
+def _door_challenge(target: Target) -> None:
+    _door_compare(target, ("status_without_token", "resource_metadata_path", "scopes_supported"))
+
+
+def _door_one_resource(target: Target) -> None:
+    _door_compare(target, ("status_gitea_token_at_sentry",))
+
+
+def _door_identity(target: Target) -> None:
+    _door_compare(target, ("subject_is_the_username", "account"))
+
+
+# -- 05 log in like a client -------------------------------------------------------------------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _login_answers(target: Target) -> None:
+    answers = _answers(target, "05-answers.toml")
+    expected = {"ci_job": {"client_credentials"}, "no_browser": {"device_code", DEVICE_GRANT}}
+    expected["laptop"] = {"authorization_code"}
+    blank = [key for key in expected if _blank(answers.get(key))]
+    if blank:
+        raise CheckFailed(f"not filled in yet: {', '.join(blank)}")
+    wrong = [f"{key} = {answers[key]!r}" for key, right in expected.items() if answers[key] not in right]
+    if wrong:
+        raise CheckFailed("not the grant that fits: " + ", ".join(wrong))
+
+
+def _login_client_credentials(target: Target) -> None:
+    from ..manifest import load_manifest
+
+    config = _answers(target, "fleet-client.toml").get("client_credentials")
+    if not isinstance(config, dict) or not config.get("client_id"):
+        raise CheckFailed("workshop/work/fleet-client.toml has no [client_credentials] client_id")
+    clients = {c.client_id: c for c in load_manifest(target.root / "fleet.toml").clients}
+    client = clients.get(str(config["client_id"]))
+    if client is None or "client_credentials" not in client.grant_types:
+        able = [c.client_id for c in clients.values() if "client_credentials" in c.grant_types]
+        raise CheckFailed(f"client_id {config['client_id']!r} is not one of fleet.toml's {able}")
+    if config.get("client_secret_env") != client.secret_env:
+        raise CheckFailed(
+            f"client_secret_env is {config.get('client_secret_env')!r}; fleet dev reads "
+            f"{client.client_id}'s secret from ${client.secret_env}"
+        )
+
+
+def _login_cimd(target: Target) -> None:
+    # the dev authorization server's own parser of a fetched Client ID Metadata Document
+    from ..authserver.cimd import CimdError, _parse
+
+    path = _file(target, "client-metadata.json")
+    try:
+        client_id = json.loads(path.read_text(encoding="utf-8")).get("client_id", "")
+    except (ValueError, AttributeError) as exc:
+        raise CheckFailed(f"workshop/work/client-metadata.json is not a JSON object: {exc}") from exc
+    url = urlsplit(client_id) if isinstance(client_id, str) else None
+    if url is None or url.scheme != "https" or url.path in ("", "/"):
+        raise CheckFailed(f"client_id {client_id!r} is not an https URL with a path")
+    try:
+        _parse(client_id, path.read_bytes())
+    except CimdError as exc:
+        raise CheckFailed(f"the authorization server would refuse it: {exc}") from exc
 
 
 # -- 04 trust the door ---------------------------------------------------------------------------------
@@ -382,11 +522,22 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("hello-runs", _hello_runs),
     ),
     "02": (Check("http-legacy", _http_legacy), Check("http-current", _http_current)),
+    "03": (
+        Check("door-answered", _door_answered),
+        Check("door-challenge", _door_challenge),
+        Check("door-one-resource", _door_one_resource),
+        Check("door-identity", _door_identity),
+    ),
     "04": (
         Check("notes-builds", _notes_builds),
         Check("notes-tools", _notes_tools),
         Check("notes-as-caller", _notes_as_caller),
         Check("notes-scope", _notes_scope),
         Check("notes-forged", _notes_forged),
+    ),
+    "05": (
+        Check("login-answers", _login_answers),
+        Check("login-client-credentials", _login_client_credentials),
+        Check("login-cimd", _login_cimd),
     ),
 }
