@@ -6,9 +6,13 @@ A throwaway embedded PostgreSQL gets the demo schema plus demo.bench_rows (10,00
 int, text, numeric, timestamptz, bool, text). `fleet-db` runs in its own process (uvloop + httptools,
 gateway-secret trust, scope gate, audit) on loopback; requests go over real HTTP as JSON-RPC tools/call.
 
+- json_agg:   the floor (issue 18): PostgreSQL builds the JSON itself, `SELECT json_agg(t) FROM (…) t`, as
+              the caller's role (SET LOCAL ROLE fleet_reader) in a READ ONLY transaction; the text is
+              fetched, not parsed
 - raw:        psycopg AsyncConnection, SELECT * … fetchall() + json.dumps(rows, default=str)
-- tool/http:  POST tools/call run_query → fleet-db → PostgreSQL (caller's role, READ ONLY, caps) → JSON
-              response parsed by the client (json.loads)
+- tool/http:  POST tools/call run_query → fleet-db → PostgreSQL (caller's role, READ ONLY, caps) → the
+              whole JSON response received (like json_agg: not parsed); then again with the client's
+              json.loads
 - tool/mcp:   the same through the MCP SDK client (adds its own output-schema validation)
 - one-row:    run_query "SELECT 1" calls/s over HTTP, sequential and with `--concurrency` connections
 """
@@ -39,6 +43,7 @@ from fleet_db.provision import provision
 SECRET = "bench-gateway-secret-0123456789"  # noqa: S105 - a throwaway benchmark value
 PUBLIC_URL = "http://127.0.0.1:8700/mcp/db"
 QUERY = "SELECT * FROM demo.bench_rows"
+JSON_AGG = "SELECT json_agg(t) FROM (SELECT * FROM demo.bench_rows) t"
 
 BENCH_TABLE = """
 CREATE TABLE demo.bench_rows AS
@@ -67,6 +72,9 @@ async def repeat(n: int, fn: Callable[[], Awaitable[int]]) -> list[float]:
     return samples
 
 
+TARGET_JSON_AGG_RATIO = 1.3
+
+
 async def measure(admin_url: str, base: str, reads: int, seconds: float, concurrency: int) -> None:
     async with await psycopg.AsyncConnection.connect(admin_url) as conn:
 
@@ -75,19 +83,45 @@ async def measure(admin_url: str, base: str, reads: int, seconds: float, concurr
             return len(json.loads(json.dumps(rows, default=str)))
 
         raw_samples = await repeat(reads, raw)
+        conn.adapters.register_loader("json", psycopg.types.string.TextLoader)  # the text, unparsed
+        floor_text = ""
+
+        async def json_agg() -> int:
+            nonlocal floor_text
+            async with conn.transaction():
+                await conn.execute("SET TRANSACTION READ ONLY")
+                await conn.execute("SET LOCAL ROLE fleet_reader")
+                row = await (await conn.execute(JSON_AGG)).fetchone()
+            assert row is not None
+            floor_text = row[0]
+            return 10_000 if floor_text.startswith("[") else 0
+
+        agg_samples = await repeat(reads, json_agg)
 
     headers = MCP_HEADERS | identity_headers(identity("alice", "db:read", audience=PUBLIC_URL))
     headers["X-MCP-Gateway-Secret"] = SECRET
     url = base + "/mcp"
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        request = call_body("run_query", {"sql": QUERY})
+        answer = await http.post(url, json=request)
+        checked = answer.json()["result"]
+        assert not checked.get("isError"), checked
+        assert len(checked["structuredContent"]["rows"]) == 10_000
 
         async def tool_http() -> int:
-            response = await http.post(url, json=call_body("run_query", {"sql": QUERY}))
+            response = await http.post(url, json=request)
+            assert response.status_code == 200
+            assert len(response.content) > len(floor_text)
+            return 10_000
+
+        async def tool_http_parsed() -> int:
+            response = await http.post(url, json=request)
             result = response.json()["result"]
             assert not result.get("isError"), result
             return len(result["structuredContent"]["rows"])
 
         http_samples = await repeat(reads, tool_http)
+        parsed_samples = await repeat(reads, tool_http_parsed)
 
         async with Client(streamable_http_client(url, http_client=http)) as client:
 
@@ -97,11 +131,23 @@ async def measure(admin_url: str, base: str, reads: int, seconds: float, concurr
 
             mcp_samples = await repeat(max(3, reads // 3), tool_mcp)
 
-    raw_median = statistics.median(raw_samples)
-    print("10,000-row read (6 columns)")
-    print(f"  raw psycopg + json : {timed(raw_samples)}")
-    for label, samples in (("tool over HTTP     ", http_samples), ("tool via MCP client", mcp_samples)):
-        print(f"  {label}: {timed(samples)}   ratio {statistics.median(samples) / raw_median:.2f}x")
+    floor = statistics.median(agg_samples)
+    print(
+        f"10,000-row read (6 columns); ratio = median / json_agg's median ({len(floor_text):,} bytes of JSON)"
+    )
+    print(f"  PostgreSQL json_agg      : {timed(agg_samples)}   (the floor)")
+    raw_ratio = statistics.median(raw_samples) / floor
+    print(f"  raw psycopg + json       : {timed(raw_samples)}   ratio {raw_ratio:.2f}x")
+    rows = (
+        ("tool over HTTP           ", http_samples),
+        ("tool over HTTP + loads   ", parsed_samples),
+        ("tool via MCP client      ", mcp_samples),
+    )
+    for label, samples in rows:
+        print(f"  {label}: {timed(samples)}   ratio {statistics.median(samples) / floor:.2f}x")
+    ratio = statistics.median(http_samples) / floor
+    verdict = "PASS" if ratio <= TARGET_JSON_AGG_RATIO else "FAIL"
+    print(f"  target: tool over HTTP <= {TARGET_JSON_AGG_RATIO}x json_agg: {ratio:.2f}x {verdict}")
 
     async def worker(http: httpx2.AsyncClient, body: Any, deadline: float, latencies: list[float]) -> None:
         while time.perf_counter() < deadline:
@@ -151,6 +197,7 @@ def main() -> None:
             "FLEET_DB_MAX_ROWS": "10000",
             "FLEET_DB_MAX_BYTES": "50000000",
             "FLEET_DB_POOL_MAX_SIZE": str(max(args.concurrency, 2)),
+            "FLEET_DB_MAX_CONCURRENT_CALLS": str(max(args.concurrency, 4)),  # one bench caller, N at once
         }
         server = subprocess.Popen(
             [sys.executable, "-m", "fleet_db"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -22,8 +22,6 @@ from fleet_sentry.backend import SentryClient
 from fleet_sentry.settings import SentrySettings
 from fleet_wiki.backend import MediaWikiClient
 
-pytestmark = pytest.mark.anyio
-
 CONNECT_TIMEOUT = 0.5  # what each call would wait without the outage memory (seconds in real life)
 
 

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx2
-import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
@@ -27,8 +26,6 @@ from mcp.shared.auth import (
 from fleet_core import WRITE, ServerSettings, build_app, caller, create_server, dev_subject, requires
 from fleet_frontdoor.authserver.browser import approve_device, approve_in_browser
 from fleet_frontdoor.testing import FrontDoor, front_door
-
-pytestmark = pytest.mark.anyio
 
 
 def notes_server(changes: list[str]) -> MCPServer:

@@ -273,6 +273,14 @@ def test_the_check_fails_on_the_start_state_and_passes_on_the_end_state(
     assert [(r.id, r.ok, r.detail) for r in after] == [(r.id, True, "") for r in after]
 
 
+def test_caught_up_to_chapter_05_the_tree_passes_chapter_04(tmp_path: Path) -> None:
+    """The done-when line `fleet workshop catch-up 05 && fleet workshop check 04`, on the states."""
+    assert end_state(WS, WS.chapter("04")).items() <= start_state(WS, WS.chapter("05")).items()
+    write_state(tmp_path, start_state(WS, WS.chapter("05")))
+    results = run_checks(CHECKS["04"], Target(ROOT, tmp_path))
+    assert all(r.ok for r in results), results
+
+
 # -- the attendee dry-run ----------------------------------------------------------------------------------
 
 

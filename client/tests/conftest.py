@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from fleet_client.config import ClientConfig, ServerEntry
-from fleet_core.testing import running_app
+from fleet_core.testing import in_own_task, running_app
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -304,7 +304,7 @@ async def second_as(prefix: str = "as2-") -> AsyncIterator[StubAS]:
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    async with stub_stack(tmp_path) as running:
+    async with in_own_task(stub_stack(tmp_path)) as running:
         yield running
 
 

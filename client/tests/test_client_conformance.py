@@ -85,7 +85,6 @@ async def _run_client_scenario(scenario: str, failures: dict[str, str]) -> None:
 TIMING_SENSITIVE = {"sse-retry"}
 
 
-@pytest.mark.anyio
 async def test_conformance_client_scenarios() -> None:
     failures: dict[str, str] = {}
     with anyio.fail_after(170):
@@ -155,7 +154,6 @@ def _yielding(build: Any) -> Any:
     return built
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("server", ["core", *manifest_servers(Path(__file__))])
 async def test_conformance_server_scenarios(server: str) -> None:
     """Each request of the suite goes to the server through both the core's fast path and the SDK's

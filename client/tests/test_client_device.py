@@ -59,7 +59,6 @@ SLOW = {"error": "slow_down"}
 OK = {"ok": True}
 
 
-@pytest.mark.anyio
 async def test_device_flow_polls_at_the_interval_and_slows_down_by_five_seconds(stack: Stack) -> None:
     token, fake, shown = await _run(stack, [PENDING, SLOW, PENDING, SLOW, OK], interval=3)
     assert fake.waits == [3, 3, 8, 8, 13]
@@ -72,33 +71,28 @@ async def test_device_flow_polls_at_the_interval_and_slows_down_by_five_seconds(
     assert all(p["device_code"] == "dev-code" and p["resource"] == stack.rs.url for p in polls)
 
 
-@pytest.mark.anyio
 async def test_device_flow_default_interval_is_five_seconds(stack: Stack) -> None:
     _, fake, _ = await _run(stack, [PENDING, OK], interval=None)
     assert fake.waits == [5, 5]
 
 
-@pytest.mark.anyio
 async def test_device_flow_stops_on_expired_token(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="expired"):
         await _run(stack, [PENDING, {"error": "expired_token"}, OK])
     assert len(stack.auth.device_script) == 1  # no poll after expired_token
 
 
-@pytest.mark.anyio
 async def test_device_flow_stops_on_access_denied(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="denied"):
         await _run(stack, [{"error": "access_denied"}, OK])
     assert len(stack.auth.device_script) == 1
 
 
-@pytest.mark.anyio
 async def test_device_flow_stops_on_an_unknown_error(stack: Stack) -> None:
     with pytest.raises(DeviceFlowError, match="invalid_client"):
         await _run(stack, [{"error": "invalid_client", "error_description": "who?"}])
 
 
-@pytest.mark.anyio
 async def test_device_flow_gives_up_when_the_code_lifetime_has_passed(stack: Stack) -> None:
     stack.auth.device_script = [PENDING] * 500
     fake = FakeTime()
@@ -118,7 +112,6 @@ async def test_device_flow_gives_up_when_the_code_lifetime_has_passed(stack: Sta
     assert len(fake.waits) == 121  # 600 s / 5 s, then the deadline check stops it
 
 
-@pytest.mark.anyio
 async def test_device_login_stores_a_token_the_client_then_uses(stack: Stack) -> None:
     async def no_browser(url: str) -> None:
         raise AssertionError(f"the browser flow must not run: {url}")

@@ -130,7 +130,6 @@ async def no_browser(url: str) -> None:
     raise AssertionError(f"no browser sign-in expected here: {url}")
 
 
-@pytest.mark.anyio
 async def test_login_read_call_and_step_up_on_write(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
@@ -154,7 +153,6 @@ async def test_login_read_call_and_step_up_on_write(tmp_path: pathlib.Path) -> N
     assert grant.issuer == door.issuer
 
 
-@pytest.mark.anyio
 async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
@@ -170,7 +168,6 @@ async def test_a_user_without_the_write_scope_gets_a_clear_refusal(tmp_path: pat
     assert "granted 'demo:read'" in message
 
 
-@pytest.mark.anyio
 async def test_device_flow_then_calls_without_a_browser(tmp_path: pathlib.Path) -> None:
     async def approve(code: DeviceCode) -> None:
         assert code.verification_uri_complete is not None  # the dev AS sends it
@@ -189,7 +186,6 @@ async def test_device_flow_then_calls_without_a_browser(tmp_path: pathlib.Path) 
     assert me.structured_content["client_id"] == "fleet-client"
 
 
-@pytest.mark.anyio
 async def test_refresh_after_expiry_needs_no_browser(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
@@ -211,7 +207,6 @@ async def test_refresh_after_expiry_needs_no_browser(tmp_path: pathlib.Path) -> 
     assert expires_at > 0
 
 
-@pytest.mark.anyio
 async def test_tokens_stay_with_their_resource(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo", "other") as door:
@@ -229,7 +224,6 @@ async def test_tokens_stay_with_their_resource(tmp_path: pathlib.Path) -> None:
     }
 
 
-@pytest.mark.anyio
 async def test_client_credentials(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLEET_CLIENT_E2E_BOT_SECRET", BOT_SECRET)  # the dev AS reads it (secret_env)
     env = {"FLEET_CLIENT_CC_SECRET": BOT_SECRET}
@@ -242,7 +236,6 @@ async def test_client_credentials(tmp_path: pathlib.Path, monkeypatch: pytest.Mo
     assert me.structured_content["subject"] == "client:e2e-bot"
 
 
-@pytest.mark.anyio
 async def test_logout_then_the_next_call_signs_in_again(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with fleet(tmp_path, "demo") as door:
@@ -261,7 +254,6 @@ async def _refuse(url: str) -> None:
     raise LoginError("the user closed the browser")
 
 
-@pytest.mark.anyio
 async def test_cli_headless_login_call_whoami_and_logout(tmp_path: pathlib.Path) -> None:
     async with fleet(tmp_path, "demo") as door:
         config_file = tmp_path / "config.toml"
@@ -321,7 +313,6 @@ def test_readme_shows_the_example_verbatim() -> None:
     assert f"```python\n{EXAMPLE.read_text()}```" in readme
 
 
-@pytest.mark.anyio
 async def test_the_example_runs_against_the_front_door(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -48,7 +48,6 @@ def test_fleet_client_gateway_wins_over_the_manifest(tmp_path: Path) -> None:
     assert pinned.server("pinned").url == "https://pinned.example/mcp"  # a full url is kept
 
 
-@pytest.mark.anyio
 async def test_client_credentials_on_a_write_tool_names_the_missing_scope(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,7 +69,6 @@ async def test_client_credentials_on_a_write_tool_names_the_missing_scope(
     assert "granted 'demo:read' to client 'e2e-bot'" in message
 
 
-@pytest.mark.anyio
 async def test_a_wrong_or_missing_client_secret_says_where_each_side_lives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,7 +93,6 @@ async def test_a_wrong_or_missing_client_secret_says_where_each_side_lives(
     assert "add a [client_credentials] section" in (explain(missing.value) or "")
 
 
-@pytest.mark.anyio
 async def test_a_step_up_says_why_before_it_signs_in_again(tmp_path: Path) -> None:
     out = io.StringIO()
     with anyio.fail_after(60):
@@ -119,7 +116,6 @@ async def _no_wait(_: float) -> None:
     await anyio.lowlevel.checkpoint()
 
 
-@pytest.mark.anyio
 async def test_after_a_device_login_a_step_up_uses_the_device_flow_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

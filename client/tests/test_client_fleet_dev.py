@@ -116,7 +116,6 @@ async def cli(env: dict[str, str], cwd: Path, *args: str) -> str:
     return result.stdout.decode()
 
 
-@pytest.mark.anyio
 async def test_cli_against_fleet_dev(tmp_path: pathlib.Path) -> None:
     (tmp_path / "fleet.toml").write_text(manifest_text(free_port(), free_port(), free_port()))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "XDG_CONFIG_HOME"))}

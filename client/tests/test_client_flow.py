@@ -15,7 +15,6 @@ if TYPE_CHECKING:  # conftest is not importable at run time (--import-mode=impor
     from client.tests.conftest import Browser, OtherAS, Stack
 
 
-@pytest.mark.anyio
 async def test_login_then_call_read_tool(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20):
@@ -30,7 +29,6 @@ async def test_login_then_call_read_tool(stack: Stack, browser: Browser) -> None
     assert authorize[0]["client_id"] == "fleet-client"
 
 
-@pytest.mark.anyio
 async def test_step_up_requests_the_union_of_scopes_and_retries_once(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(20):
@@ -42,7 +40,6 @@ async def test_step_up_requests_the_union_of_scopes_and_retries_once(stack: Stac
     assert scopes == ["demo:read", "demo:read demo:write"]  # SEP-2350 union, one step-up
 
 
-@pytest.mark.anyio
 async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack: Stack, browser: Browser) -> None:
     with anyio.fail_after(30):
         async with FleetClient(stack.config(), opener=browser).connect("demo") as client:
@@ -53,7 +50,6 @@ async def test_step_up_after_a_restart_keeps_the_granted_scopes(stack: Stack, br
     assert scopes == ["demo:read", "demo:read demo:write"]
 
 
-@pytest.mark.anyio
 async def test_stored_token_is_reused_and_refreshed_after_expiry(stack: Stack, browser: Browser) -> None:
     stack.auth.access_ttl = 1
     with anyio.fail_after(30):
@@ -78,7 +74,6 @@ async def test_stored_token_is_reused_and_refreshed_after_expiry(stack: Stack, b
     assert first_token not in stack.rs.seen_tokens[seen_before:]  # refreshed before sending
 
 
-@pytest.mark.anyio
 async def test_tokens_from_a_previous_authorization_server_are_never_sent(
     stack: Stack, browser: Browser, other_as: OtherAS
 ) -> None:
@@ -101,7 +96,6 @@ async def test_tokens_from_a_previous_authorization_server_are_never_sent(
     assert second.count("authorize") == 1
 
 
-@pytest.mark.anyio
 async def test_logout_forgets_the_tokens(stack: Stack, browser: Browser) -> None:
     fleet = FleetClient(stack.config(), opener=browser)
     with anyio.fail_after(30):
@@ -112,7 +106,6 @@ async def test_logout_forgets_the_tokens(stack: Stack, browser: Browser) -> None
     assert stack.auth.count("authorize") == 2
 
 
-@pytest.mark.anyio
 async def test_dynamic_registration_when_no_client_is_preregistered(stack: Stack, browser: Browser) -> None:
     stack.auth.registration = True
     fleet = FleetClient(stack.config(client_id=None), opener=browser)
@@ -126,7 +119,6 @@ async def test_dynamic_registration_when_no_client_is_preregistered(stack: Stack
     assert authorize["client_id"] == "dcr-client"
 
 
-@pytest.mark.anyio
 async def test_step_up_is_tried_once_then_refused_clearly(stack: Stack, browser: Browser) -> None:
     stack.auth.grant_only = "demo:read"  # the user may not write: the AS never grants it
     fleet = FleetClient(stack.config(), opener=browser)

@@ -58,7 +58,6 @@ def test_authorization_url_over_plain_http_to_a_remote_host_is_refused() -> None
     assert check_browser_url("https://auth.example.com/authorize") == "https://auth.example.com/authorize"
 
 
-@pytest.mark.anyio
 async def test_metadata_with_a_javascript_authorization_endpoint_never_reaches_the_browser(
     stack: Stack, browser: Browser
 ) -> None:
@@ -102,7 +101,6 @@ def test_fetch_guard_allows_loopback_http_and_https() -> None:
         check_fetch_url("https://169.254.169.254/x", allow_private=True)
 
 
-@pytest.mark.anyio
 async def test_prm_pointing_at_a_link_local_address_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.resource_metadata_url = "http://169.254.169.254/latest/meta-data/iam"
     message = await _login_error(stack, browser)
@@ -110,7 +108,6 @@ async def test_prm_pointing_at_a_link_local_address_is_refused(stack: Stack, bro
     assert stack.auth.log == []
 
 
-@pytest.mark.anyio
 async def test_mismatched_prm_resource_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = "https://evil.example/mcp"
     message = await _login_error(stack, browser)
@@ -118,7 +115,6 @@ async def test_mismatched_prm_resource_is_refused(stack: Stack, browser: Browser
     assert stack.auth.count("authorize") == 0
 
 
-@pytest.mark.anyio
 async def test_prm_naming_a_sibling_resource_is_refused(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = stack.rs.base + "/other"
     message = await _login_error(stack, browser)
@@ -143,7 +139,6 @@ def test_which_prm_resources_are_acceptable(prm: str, ok: bool) -> None:
     assert acceptable_prm_resource(prm, "https://gw.example/mcp/gitea") is ok
 
 
-@pytest.mark.anyio
 async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack: Stack, browser: Browser) -> None:
     stack.rs.prm_resource = stack.rs.base
     fleet = FleetClient(stack.config(), opener=browser)
@@ -155,7 +150,6 @@ async def test_a_root_prm_still_gets_a_token_for_exactly_this_server(stack: Stac
     assert authorize["resource"] == token["resource"] == stack.rs.url
 
 
-@pytest.mark.anyio
 async def test_callback_with_a_wrong_state_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.state_mode = "tamper"
     message = await _login_error(stack, browser)
@@ -163,7 +157,6 @@ async def test_callback_with_a_wrong_state_is_refused(stack: Stack, browser: Bro
     assert _no_tokens_issued(stack)
 
 
-@pytest.mark.anyio
 async def test_callback_with_a_wrong_iss_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.iss_mode = "wrong"
     message = await _login_error(stack, browser)
@@ -171,7 +164,6 @@ async def test_callback_with_a_wrong_iss_is_refused(stack: Stack, browser: Brows
     assert _no_tokens_issued(stack)
 
 
-@pytest.mark.anyio
 async def test_callback_without_iss_is_refused_when_the_as_advertises_it(
     stack: Stack, browser: Browser
 ) -> None:
@@ -181,7 +173,6 @@ async def test_callback_without_iss_is_refused_when_the_as_advertises_it(
     assert _no_tokens_issued(stack)
 
 
-@pytest.mark.anyio
 async def test_authorization_server_without_pkce_s256_is_refused(stack: Stack, browser: Browser) -> None:
     stack.auth.pkce_methods = None
     message = await _login_error(stack, browser)
@@ -189,7 +180,6 @@ async def test_authorization_server_without_pkce_s256_is_refused(stack: Stack, b
     assert stack.auth.count("authorize") == 0
 
 
-@pytest.mark.anyio
 async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path: pathlib.Path) -> None:
     storage = FileTokenStorage(tmp_path, "https://gw.example/mcp/gitea")
     async with httpx2.AsyncClient() as http:
@@ -212,7 +202,6 @@ async def test_the_bearer_is_only_attached_to_its_own_resource(tmp_path: pathlib
     assert "authorization" not in prefix.headers
 
 
-@pytest.mark.anyio
 async def test_a_hostname_resolving_to_a_link_local_address_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import stat
 
-import pytest
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from fleet_client.config import load_config
@@ -20,7 +19,6 @@ def _mode(path: pathlib.Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.anyio
 async def test_token_files_are_readable_only_by_the_user(tmp_path: pathlib.Path) -> None:
     storage = FileTokenStorage(tmp_path / "state", GITEA, issuer=AS1)
     await storage.set_tokens(OAuthToken(access_token="a", expires_in=60, refresh_token="r"))
@@ -33,7 +31,6 @@ async def test_token_files_are_readable_only_by_the_user(tmp_path: pathlib.Path)
     assert stored.access_token == "a"
 
 
-@pytest.mark.anyio
 async def test_tokens_are_separated_per_resource(tmp_path: pathlib.Path) -> None:
     gitea = FileTokenStorage(tmp_path, GITEA, issuer=AS1)
     sentry = FileTokenStorage(tmp_path, SENTRY, issuer=AS1)
@@ -46,7 +43,6 @@ async def test_tokens_are_separated_per_resource(tmp_path: pathlib.Path) -> None
     assert gitea.path != sentry.path
 
 
-@pytest.mark.anyio
 async def test_tokens_are_separated_per_issuer(tmp_path: pathlib.Path) -> None:
     first = FileTokenStorage(tmp_path, GITEA, issuer=AS1)
     await first.set_tokens(OAuthToken(access_token="from-as1"))
@@ -54,7 +50,6 @@ async def test_tokens_are_separated_per_issuer(tmp_path: pathlib.Path) -> None:
     assert await FileTokenStorage(tmp_path, GITEA).get_tokens() is None  # issuer not known yet: nothing
 
 
-@pytest.mark.anyio
 async def test_a_file_copied_to_another_resource_is_not_trusted(tmp_path: pathlib.Path) -> None:
     gitea = FileTokenStorage(tmp_path, GITEA, issuer=AS1)
     await gitea.set_tokens(OAuthToken(access_token="gitea-token"))
@@ -66,7 +61,6 @@ async def test_a_file_copied_to_another_resource_is_not_trusted(tmp_path: pathli
     assert await sentry.get_tokens() is None
 
 
-@pytest.mark.anyio
 async def test_preregistered_client_is_used_until_a_registration_is_stored(tmp_path: pathlib.Path) -> None:
     pre = OAuthClientInformationFull(client_id="fleet-client")
     storage = FileTokenStorage(tmp_path, GITEA, issuer=AS1, preregistered=pre)
@@ -79,7 +73,6 @@ async def test_preregistered_client_is_used_until_a_registration_is_stored(tmp_p
     assert stored.client_id == "dcr-123"
 
 
-@pytest.mark.anyio
 async def test_stored_grants_and_forget(tmp_path: pathlib.Path) -> None:
     await FileTokenStorage(tmp_path, GITEA, issuer=AS1).set_tokens(
         OAuthToken(access_token="a", scope="gitea:read")

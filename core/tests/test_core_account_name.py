@@ -22,8 +22,6 @@ from fleet_core.testing import (
     settings_for,
 )
 
-pytestmark = pytest.mark.anyio
-
 RESOURCE = "http://127.0.0.1:8700/mcp/test"
 ALICE = dev_subject("alice")
 

@@ -43,8 +43,6 @@ from fleet_core.testing import (
     text_of,
 )
 
-pytestmark = pytest.mark.anyio
-
 
 def test_insecure_dev_refuses_a_non_loopback_bind() -> None:
     with pytest.raises(ValidationError, match="only binds to loopback"):

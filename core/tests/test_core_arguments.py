@@ -13,8 +13,6 @@ from pydantic import Field
 from fleet_core import READ_ONLY, create_server, requires
 from fleet_core.testing import acting_as, identity, text_of
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.fixture
 def shelf() -> tuple[MCPServer, list[int]]:

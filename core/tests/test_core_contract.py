@@ -18,8 +18,6 @@ from fleet_core import READ_ONLY, WRITE, ToolError, caller, create_server, requi
 from fleet_core.testing import settings_for
 from fleet_core.testing.contract import CHECKS, Contract, check_server, example_arguments, readme_tools
 
-pytestmark = pytest.mark.anyio
-
 SETTINGS = settings_for(name="notes")
 README = """# notes
 

@@ -14,7 +14,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import pytest
 from mcp import Client
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPError
@@ -28,8 +27,6 @@ from fleet_core.testing.differential import (
     Exchange,
     request_shapes,
 )
-
-pytestmark = pytest.mark.anyio
 
 SETTINGS = settings_for(name="fast")
 

@@ -20,8 +20,6 @@ from fleet_core.testing import (
     settings_for,
 )
 
-pytestmark = pytest.mark.anyio
-
 SETTINGS = settings_for(name="test", gateway_secrets=[TEST_SECRET, "next-secret-during-rotation-42"])
 ALICE = identity("alice", "test:read test:write", audience=SETTINGS.public_url)
 

@@ -6,7 +6,6 @@ import contextlib
 
 import anyio
 import httpx2
-import pytest
 from starlette.types import Receive, Scope, Send
 
 from fleet_core.http import (
@@ -18,8 +17,6 @@ from fleet_core.http import (
     token_in_query,
 )
 from fleet_core.testing import running_app
-
-pytestmark = pytest.mark.anyio
 
 
 def test_bearer_scheme_is_case_insensitive_and_needs_a_token() -> None:

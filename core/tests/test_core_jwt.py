@@ -15,8 +15,6 @@ from fleet_core import TrustMode
 from fleet_core.testing import MCP_HEADERS, JwtIssuer, call_body, identity_headers, serve_server, settings_for
 from fleet_core.testing import identity as make_identity
 
-pytestmark = pytest.mark.anyio
-
 RESOURCE = "http://127.0.0.1:8700/mcp/test"
 CHALLENGE = (
     'Bearer error="invalid_token", '

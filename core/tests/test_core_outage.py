@@ -8,8 +8,6 @@ import pytest
 
 from fleet_core import OutageTransport
 
-pytestmark = pytest.mark.anyio
-
 
 class Backend(httpx2.AsyncBaseTransport):
     """Answers 200 while up; while down, every connection attempt hangs until its connect timeout."""

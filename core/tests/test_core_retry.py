@@ -10,8 +10,6 @@ import pytest
 
 from fleet_core import RetryPolicy, retry_after_seconds
 
-pytestmark = pytest.mark.anyio
-
 NOW = 1_000_000.0
 
 

@@ -25,8 +25,6 @@ from fleet_core.testing import (
     text_of,
 )
 
-pytestmark = pytest.mark.anyio
-
 SETTINGS = settings_for(name="test")
 PRM = "http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/test"
 

@@ -6,8 +6,6 @@ from mcp.server.mcpserver import MCPServer
 
 from fleet_core.testing import connect, identity, serve_server, settings_for
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.mark.parametrize(("mode", "version"), [("auto", "2026-07-28"), ("legacy", "2025-11-25")])
 async def test_whoami_returns_the_caller_in_both_protocol_eras(

@@ -73,7 +73,6 @@ async def login_code(
     return got["code"], verifier
 
 
-@pytest.mark.anyio
 async def test_code_flow_issues_tokens(app: Starlette) -> None:
     with anyio.fail_after(10):
         async with asgi_client(app) as http:
@@ -88,7 +87,6 @@ async def test_code_flow_issues_tokens(app: Starlette) -> None:
     assert r.headers["cache-control"] == "no-store"
 
 
-@pytest.mark.anyio
 async def test_pkce_plain_is_refused_with_iss_and_state(app: Starlette) -> None:
     verifier, _ = pkce_pair()
     async with asgi_client(app) as http:
@@ -101,7 +99,6 @@ async def test_pkce_plain_is_refused_with_iss_and_state(app: Starlette) -> None:
     assert got["state"] == "st-1"
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("overrides", [{"code_challenge": None}, {"code_challenge_method": None}])
 async def test_missing_pkce_is_invalid_request(app: Starlette, overrides: dict[str, Any]) -> None:
     _, challenge = pkce_pair()
@@ -110,7 +107,6 @@ async def test_missing_pkce_is_invalid_request(app: Starlette, overrides: dict[s
     assert query(r.headers["location"])["error"] == "invalid_request"
 
 
-@pytest.mark.anyio
 async def test_wrong_verifier_is_invalid_grant(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, _ = await login_code(http)
@@ -119,7 +115,6 @@ async def test_wrong_verifier_is_invalid_grant(app: Starlette) -> None:
     assert r.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_token_request_without_verifier_is_invalid_request(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, _ = await login_code(http)
@@ -127,7 +122,6 @@ async def test_token_request_without_verifier_is_invalid_request(app: Starlette)
     assert r.json()["error"] == "invalid_request"
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     "redirect",
     [
@@ -153,7 +147,6 @@ async def test_redirect_uri_variants_get_no_redirect(app: Starlette, redirect: s
     assert "redirect_uri is not registered" in r.text
 
 
-@pytest.mark.anyio
 async def test_exact_match_for_non_loopback_redirects(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -169,7 +162,6 @@ async def test_exact_match_for_non_loopback_redirects(app: Starlette) -> None:
     assert "location" not in port.headers
 
 
-@pytest.mark.anyio
 async def test_unknown_client_gets_no_redirect(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -178,7 +170,6 @@ async def test_unknown_client_gets_no_redirect(app: Starlette) -> None:
     assert "location" not in r.headers
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     "resource",
     [
@@ -202,7 +193,6 @@ async def test_resource_must_be_an_allowlisted_url(app: Starlette, resource: str
     assert got["state"] == "st-1"
 
 
-@pytest.mark.anyio
 async def test_two_resources_are_refused(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -210,7 +200,6 @@ async def test_two_resources_are_refused(app: Starlette) -> None:
     assert query(r.headers["location"])["error"] == "invalid_target"
 
 
-@pytest.mark.anyio
 async def test_scope_of_another_server_is_invalid_scope(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -218,7 +207,6 @@ async def test_scope_of_another_server_is_invalid_scope(app: Starlette) -> None:
     assert query(r.headers["location"])["error"] == "invalid_scope"
 
 
-@pytest.mark.anyio
 async def test_unsupported_response_type(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -228,7 +216,6 @@ async def test_unsupported_response_type(app: Starlette) -> None:
     assert got["iss"] == ISSUER
 
 
-@pytest.mark.anyio
 async def test_repeated_parameter_is_invalid_request(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -236,7 +223,6 @@ async def test_repeated_parameter_is_invalid_request(app: Starlette) -> None:
     assert query(r.headers["location"])["error"] == "invalid_request"
 
 
-@pytest.mark.anyio
 async def test_scopes_are_limited_to_what_the_user_holds(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http, user="bob", scope="db:read db:write")
@@ -244,7 +230,6 @@ async def test_scopes_are_limited_to_what_the_user_holds(app: Starlette) -> None
     assert r.json()["scope"] == "db:read"
 
 
-@pytest.mark.anyio
 async def test_user_without_any_requested_scope_is_denied(app: Starlette) -> None:
     _verifier, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -255,7 +240,6 @@ async def test_user_without_any_requested_scope_is_denied(app: Starlette) -> Non
     assert got["state"] == "st-1"
 
 
-@pytest.mark.anyio
 async def test_deny_sends_access_denied_with_iss(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -263,7 +247,6 @@ async def test_deny_sends_access_denied_with_iss(app: Starlette) -> None:
     assert query(location) == {"error": "access_denied", "state": "st-1", "iss": ISSUER}
 
 
-@pytest.mark.anyio
 async def test_code_is_single_use_and_replay_revokes_its_tokens(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
@@ -283,7 +266,6 @@ async def test_code_is_single_use_and_replay_revokes_its_tokens(app: Starlette) 
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_token_redirect_uri_must_match_authorize(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
@@ -291,7 +273,6 @@ async def test_token_redirect_uri_must_match_authorize(app: Starlette) -> None:
     assert r.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_token_time_resource_must_be_the_authorized_one(app: Starlette) -> None:
     """Checklist A5: token-time resource ⊆ authorize-time resource."""
     async with asgi_client(app) as http:
@@ -301,7 +282,6 @@ async def test_token_time_resource_must_be_the_authorized_one(app: Starlette) ->
     assert r.json()["error"] == "invalid_target"
 
 
-@pytest.mark.anyio
 async def test_code_from_another_client_is_refused(app: Starlette) -> None:
     async with asgi_client(app) as http:
         code, verifier = await login_code(http)
@@ -309,7 +289,6 @@ async def test_code_from_another_client_is_refused(app: Starlette) -> None:
     assert r.json()["error"] in ("invalid_grant", "unauthorized_client")
 
 
-@pytest.mark.anyio
 async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app: Starlette) -> None:
     """Checklist A13 / P2: the consent page names the redirect host, scopes and resource."""
     _, challenge = pkce_pair()
@@ -331,7 +310,6 @@ async def test_consent_page_shows_hosts_scopes_resource_and_cannot_be_framed(app
         assert r.headers["cache-control"] == "no-store"
 
 
-@pytest.mark.anyio
 async def test_pages_escape_what_the_client_sent(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -342,7 +320,6 @@ async def test_pages_escape_what_the_client_sent(app: Starlette) -> None:
     assert "<script>" not in consent.text
 
 
-@pytest.mark.anyio
 async def test_login_without_csrf_token_is_refused(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -354,7 +331,6 @@ async def test_login_without_csrf_token_is_refused(app: Starlette) -> None:
     assert wrong.status_code == 403
 
 
-@pytest.mark.anyio
 async def test_consent_csrf_from_another_browser_is_refused(app: Starlette) -> None:
     """An attacker starts a request in their browser and makes the victim's browser approve it."""
     _, challenge = pkce_pair()
@@ -381,7 +357,6 @@ async def test_consent_csrf_from_another_browser_is_refused(app: Starlette) -> N
     assert "location" not in r.headers
 
 
-@pytest.mark.anyio
 async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_use(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -395,7 +370,6 @@ async def test_signed_in_browser_goes_straight_to_consent_and_pending_is_single_
     assert second.status_code == 400
 
 
-@pytest.mark.anyio
 async def test_password_user_needs_the_password(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -409,7 +383,6 @@ async def test_password_user_needs_the_password(app: Starlette) -> None:
     assert "Allow access" in good.text
 
 
-@pytest.mark.anyio
 async def test_session_cookie_is_httponly_and_lax(app: Starlette) -> None:
     _, challenge = pkce_pair()
     async with asgi_client(app) as http:
@@ -419,7 +392,6 @@ async def test_session_cookie_is_httponly_and_lax(app: Starlette) -> None:
     assert "samesite=lax" in cookie
 
 
-@pytest.mark.anyio
 async def test_https_issuer_uses_host_prefixed_secure_cookie(tmp_path: pathlib.Path) -> None:
     """Checklist P2: `__Host-` Secure HttpOnly SameSite=Lax session cookie when served over TLS."""
     manifest = manifest_with_issuer(sample_manifest(), "https://auth.example.com")

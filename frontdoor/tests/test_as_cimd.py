@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from fleet_core.testing import running_app
+from fleet_core.testing import in_own_task, running_app
 from fleet_frontdoor.authserver import build_auth_server
 from fleet_frontdoor.authserver.browser import approve_in_browser
 from fleet_frontdoor.authserver.cimd import CimdError, CimdFetcher
@@ -78,7 +78,7 @@ def metadata_server(hits: dict[str, int]) -> Starlette:
 @pytest.fixture
 async def docs() -> AsyncIterator[tuple[str, dict[str, int]]]:
     hits: dict[str, int] = {}
-    async with running_app(metadata_server(hits)) as base:
+    async with in_own_task(running_app(metadata_server(hits))) as base:
         yield base + "/clients", hits
 
 
@@ -102,7 +102,6 @@ async def refused(fetcher: CimdFetcher, url: str) -> CimdError:
     return info.value
 
 
-@pytest.mark.anyio
 async def test_valid_document(fetcher: CimdFetcher, docs: tuple[str, dict[str, int]]) -> None:
     base, _ = docs
     meta = await fetcher.get(f"{base}/ok.json")
@@ -111,7 +110,6 @@ async def test_valid_document(fetcher: CimdFetcher, docs: tuple[str, dict[str, i
     assert meta.client_name == "Good <b>App</b>"
 
 
-@pytest.mark.anyio
 async def test_http_client_id_is_unauthorized_without_the_dev_flag(docs: tuple[str, dict[str, int]]) -> None:
     base, hits = docs
     strict = CimdFetcher(allow_loopback=False, clock=time.time)
@@ -123,7 +121,6 @@ async def test_http_client_id_is_unauthorized_without_the_dev_flag(docs: tuple[s
     assert hits == {}
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     "url",
     [
@@ -150,7 +147,6 @@ async def test_non_public_addresses_are_refused_before_connecting(url: str) -> N
     assert "non-public address" in err.description
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     "url", ["https://10.0.0.1/c.json", "https://169.254.169.254/latest", "https://[fe80::1]/c.json"]
 )
@@ -158,7 +154,6 @@ async def test_private_and_link_local_refused_even_with_the_dev_flag(fetcher: Ci
     assert "non-public" in (await refused(fetcher, url)).description
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     "url",
     [
@@ -177,7 +172,6 @@ async def test_malformed_client_id_urls(fetcher: CimdFetcher, url: str) -> None:
     assert err.error in ("invalid_client", "unauthorized_client")
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("name", "message"),
     [
@@ -203,7 +197,6 @@ async def test_bad_documents_are_refused(
     assert message in err.description
 
 
-@pytest.mark.anyio
 async def test_cache_honours_max_age(
     fetcher: CimdFetcher, clock: Clock, docs: tuple[str, dict[str, int]]
 ) -> None:
@@ -218,7 +211,6 @@ async def test_cache_honours_max_age(
     assert hits["cached.json"] == 2
 
 
-@pytest.mark.anyio
 async def test_no_store_is_refetched(fetcher: CimdFetcher, docs: tuple[str, dict[str, int]]) -> None:
     base, hits = docs
     await fetcher.get(f"{base}/nostore.json")
@@ -240,7 +232,6 @@ def auth_query(client_id: str, challenge: str, redirect_uri: str = CALLBACK) -> 
     return f"{ISSUER}/oauth/authorize?{urlencode(params)}"
 
 
-@pytest.mark.anyio
 async def test_cimd_client_full_flow_and_consent_shows_client_host(
     tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
 ) -> None:
@@ -272,7 +263,6 @@ async def test_cimd_client_full_flow_and_consent_shows_client_host(
     assert r.json()["scope"] == "db:read"
 
 
-@pytest.mark.anyio
 async def test_cimd_redirect_uri_must_be_listed_exactly(
     tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
 ) -> None:
@@ -287,7 +277,6 @@ async def test_cimd_redirect_uri_must_be_listed_exactly(
         assert "location" not in r.headers
 
 
-@pytest.mark.anyio
 async def test_authorize_with_refused_cimd_shows_error_without_redirect(
     tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
 ) -> None:
@@ -304,7 +293,6 @@ async def test_authorize_with_refused_cimd_shows_error_without_redirect(
     assert "non-public" in mismatch.text
 
 
-@pytest.mark.anyio
 async def test_cimd_client_resource_must_be_allowlisted(
     tmp_path: pathlib.Path, docs: tuple[str, dict[str, int]]
 ) -> None:

@@ -42,7 +42,6 @@ async def poll(
     return await http.post("/oauth/token", data=data)
 
 
-@pytest.mark.anyio
 async def test_device_code_response_shape(app: Starlette) -> None:
     """Checklist A15."""
     async with asgi_client(app) as http:
@@ -56,7 +55,6 @@ async def test_device_code_response_shape(app: Starlette) -> None:
     assert body["user_code"][4] == "-"
 
 
-@pytest.mark.anyio
 async def test_device_flow_approved(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
@@ -76,7 +74,6 @@ async def test_device_flow_approved(app: Starlette, clock: Clock) -> None:
     assert again.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_polling_too_fast_gets_slow_down(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
@@ -89,7 +86,6 @@ async def test_polling_too_fast_gets_slow_down(app: Starlette, clock: Clock) -> 
         assert (await poll(http, body["device_code"])).json()["error"] == "authorization_pending"
 
 
-@pytest.mark.anyio
 async def test_denied_device_gets_access_denied(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
@@ -99,7 +95,6 @@ async def test_denied_device_gets_access_denied(app: Starlette, clock: Clock) ->
     assert r.json()["error"] == "access_denied"
 
 
-@pytest.mark.anyio
 async def test_expired_device_code(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
@@ -112,7 +107,6 @@ async def test_expired_device_code(app: Starlette, clock: Clock) -> None:
     assert "Unknown or expired code" in late.text
 
 
-@pytest.mark.anyio
 async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app: Starlette) -> None:
     async with asgi_client(app) as http:
         body = await start(http)
@@ -122,7 +116,6 @@ async def test_device_code_is_bound_to_its_client_and_unknown_codes_fail(app: St
     assert unknown.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_device_authorization_request_is_validated(app: Starlette) -> None:
     async with asgi_client(app) as http:
         bad_resource = await http.post(
@@ -139,7 +132,6 @@ async def test_device_authorization_request_is_validated(app: Starlette) -> None
     assert unknown.status_code == 401
 
 
-@pytest.mark.anyio
 async def test_device_confirm_page_shows_client_resource_and_scopes(app: Starlette) -> None:
     """Checklist A15: a resource-bound code shows a confirm page with client and resource."""
     async with asgi_client(app) as http:
@@ -157,7 +149,6 @@ async def test_device_confirm_page_shows_client_resource_and_scopes(app: Starlet
     assert 'value="approve"' in confirm.text
 
 
-@pytest.mark.anyio
 async def test_device_pages_need_csrf(app: Starlette) -> None:
     async with asgi_client(app) as http:
         body = await start(http)

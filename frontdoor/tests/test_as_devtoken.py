@@ -24,7 +24,6 @@ def claims_of(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-@pytest.mark.anyio
 async def test_dev_token_for_the_server_the_scope_names(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "alice", "scope": "gitea:write gitea:read"})
@@ -44,7 +43,6 @@ async def test_dev_token_for_the_server_the_scope_names(app: Starlette) -> None:
     assert me.status_code == 200
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -64,7 +62,6 @@ async def test_dev_token_refusals(app: Starlette, body: dict[str, Any], status: 
     assert "access_token" not in r.json()
 
 
-@pytest.mark.anyio
 async def test_dev_token_answers_loopback_peers_only(tmp_path: pathlib.Path) -> None:
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
     async with asgi_client(app, peer="192.168.1.20") as http:
@@ -72,7 +69,6 @@ async def test_dev_token_answers_loopback_peers_only(tmp_path: pathlib.Path) -> 
     assert r.status_code == 403
 
 
-@pytest.mark.anyio
 async def test_dev_token_refuses_browser_requests(app: Starlette) -> None:
     """A web page can POST to localhost: an Origin header or a form body is refused."""
     async with asgi_client(app) as http:
@@ -92,7 +88,6 @@ async def test_dev_token_refuses_browser_requests(app: Starlette) -> None:
     assert text.status_code == 415
 
 
-@pytest.mark.anyio
 async def test_dev_token_endpoint_is_off_by_default(tmp_path: pathlib.Path) -> None:
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
     async with asgi_client(app) as http:
@@ -100,7 +95,6 @@ async def test_dev_token_endpoint_is_off_by_default(tmp_path: pathlib.Path) -> N
     assert r.status_code == 404
 
 
-@pytest.mark.anyio
 async def test_mint_dev_token_uses_the_servers_keys(tmp_path: pathlib.Path) -> None:
     token = mint_dev_token(sample_manifest(), state_dir=seeded(tmp_path), user="bob", scope="db:read")
     app = build_auth_server(sample_manifest(), state_dir=seeded(tmp_path))
@@ -120,7 +114,6 @@ def test_mint_dev_token_refuses_scopes_the_user_lacks(tmp_path: pathlib.Path) ->
     assert info.value.status == 403
 
 
-@pytest.mark.anyio
 async def test_an_unknown_dev_user_is_told_who_exists(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post("/dev/token", json={"user": "carla", "scope": "db:read"})

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import anyio
 import httpx2
 import jwt
-import pytest
 from mcp import Client
 from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
@@ -43,7 +42,6 @@ async def jwks_key(http: httpx2.AsyncClient, issuer: str, token: str) -> Any:
     return jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]].key
 
 
-@pytest.mark.anyio
 async def test_code_flow_over_real_http(tmp_path: pathlib.Path) -> None:
     verifier, challenge = pkce_pair()
     with anyio.fail_after(20):
@@ -84,7 +82,6 @@ async def test_code_flow_over_real_http(tmp_path: pathlib.Path) -> None:
     assert claims["type"] == "access"
 
 
-@pytest.mark.anyio
 async def test_dev_token_over_real_http_from_loopback(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(20):
         served = serve_auth_server(sample_manifest(), state_dir=seeded(tmp_path), dev_token_endpoint=True)
@@ -102,7 +99,6 @@ async def test_dev_token_over_real_http_from_loopback(tmp_path: pathlib.Path) ->
     assert claims["extra_uid"] == "bob"
 
 
-@pytest.mark.anyio
 async def test_device_flow_over_real_http(tmp_path: pathlib.Path) -> None:
     clock = Clock()
     with anyio.fail_after(20):
@@ -193,7 +189,6 @@ def resource_server(issuer: str, resource: str, jwks: dict[str, Any]) -> ASGIApp
     return app
 
 
-@pytest.mark.anyio
 async def test_mcp_sdk_oauth_client_completes_the_code_flow(tmp_path: pathlib.Path) -> None:
     rs_sock = bind_loopback()
     origin = f"http://127.0.0.1:{rs_sock.getsockname()[1]}"

@@ -26,8 +26,6 @@ ISSUER = "http://127.0.0.1:8701"
 DB = "http://127.0.0.1:8700/mcp/db"
 REDIRECT = "http://127.0.0.1:5555/callback"
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.fixture
 def clock() -> Clock:

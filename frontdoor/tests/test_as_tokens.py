@@ -87,7 +87,6 @@ def verify(token: str, jwks: dict[str, Any], audience: str = DB) -> dict[str, An
     return jwt.decode(token, key, algorithms=["RS256"], audience=audience, issuer=ISSUER)
 
 
-@pytest.mark.anyio
 async def test_discovery_documents(app: Starlette) -> None:
     """Checklist A1, A9, RFC 9207: both metadata documents, exact issuer, S256 only."""
     async with asgi_client(app) as http:
@@ -118,7 +117,6 @@ async def test_discovery_documents(app: Starlette) -> None:
         assert "off:read" not in doc["scopes_supported"]
 
 
-@pytest.mark.anyio
 async def test_cimd_not_advertised_when_disabled(tmp_path: pathlib.Path) -> None:
     """Checklist A9."""
     manifest = sample_manifest(SAMPLE_TOML.replace("access_token_ttl_seconds = 300", "cimd_enabled = false"))
@@ -148,7 +146,6 @@ def test_non_loopback_http_issuer_is_refused(tmp_path: pathlib.Path) -> None:
         build_auth_server(manifest, state_dir=seeded(tmp_path))
 
 
-@pytest.mark.anyio
 async def test_access_token_verifies_against_jwks_with_authgate_claims(app: Starlette) -> None:
     """Checklist A6, A8: RS256 + kid, AuthGate claims, aud = resource, short TTL."""
     async with asgi_client(app) as http:
@@ -171,7 +168,6 @@ async def test_access_token_verifies_against_jwks_with_authgate_claims(app: Star
     assert all("d" not in k and "p" not in k for k in jwks["keys"])  # public halves only
 
 
-@pytest.mark.anyio
 async def test_refresh_token_is_typed_and_never_audienced_to_a_resource(app: Starlette) -> None:
     """Checklist A7."""
     async with asgi_client(app) as http:
@@ -182,7 +178,6 @@ async def test_refresh_token_is_typed_and_never_audienced_to_a_resource(app: Sta
     assert claims["aud"] == ISSUER
 
 
-@pytest.mark.anyio
 async def test_refresh_rotates(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -194,7 +189,6 @@ async def test_refresh_rotates(app: Starlette) -> None:
         assert (await refresh(http, rotated["refresh_token"])).status_code == 200
 
 
-@pytest.mark.anyio
 async def test_refresh_reuse_revokes_the_family(app: Starlette) -> None:
     """Checklist A7 / RFC 9700 §4.14.2: a replayed refresh token revokes the whole grant."""
     async with asgi_client(app) as http:
@@ -208,7 +202,6 @@ async def test_refresh_reuse_revokes_the_family(app: Starlette) -> None:
         assert (await userinfo(http, tokens["access_token"])).status_code == 401
 
 
-@pytest.mark.anyio
 async def test_refresh_may_narrow_but_not_widen_scope(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http, scope="db:read")
@@ -219,7 +212,6 @@ async def test_refresh_may_narrow_but_not_widen_scope(app: Starlette) -> None:
     assert r.json()["scope"] == "db:read"
 
 
-@pytest.mark.anyio
 async def test_refresh_cannot_switch_resource(app: Starlette) -> None:
     """Checklist A5: widening the resource on refresh → 400 invalid_target."""
     async with asgi_client(app) as http:
@@ -233,7 +225,6 @@ async def test_refresh_cannot_switch_resource(app: Starlette) -> None:
     assert same.status_code == 200
 
 
-@pytest.mark.anyio
 async def test_refresh_token_is_not_an_access_token_and_vice_versa(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -242,7 +233,6 @@ async def test_refresh_token_is_not_an_access_token_and_vice_versa(app: Starlett
     assert r.json()["error"] == "invalid_grant"
 
 
-@pytest.mark.anyio
 async def test_refresh_by_another_client_is_refused(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -257,7 +247,6 @@ async def test_refresh_by_another_client_is_refused(app: Starlette) -> None:
     assert r.json()["error"] in ("invalid_grant", "unauthorized_client")
 
 
-@pytest.mark.anyio
 async def test_expired_access_token_is_rejected(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -265,7 +254,6 @@ async def test_expired_access_token_is_rejected(app: Starlette, clock: Clock) ->
         assert (await userinfo(http, tokens["access_token"])).status_code == 401
 
 
-@pytest.mark.anyio
 async def test_client_credentials(app: Starlette) -> None:
     async with asgi_client(app) as http:
         r = await http.post(
@@ -283,7 +271,6 @@ async def test_client_credentials(app: Starlette) -> None:
     assert claims["scope"] == "gitea:read"
 
 
-@pytest.mark.anyio
 async def test_client_credentials_post_auth_and_scope_limits(app: Starlette) -> None:
     async with asgi_client(app) as http:
         base = {"grant_type": "client_credentials", "client_id": "ci-bot", "client_secret": CI_SECRET}
@@ -297,7 +284,6 @@ async def test_client_credentials_post_auth_and_scope_limits(app: Starlette) -> 
     assert unlisted.json()["error"] == "invalid_target"
 
 
-@pytest.mark.anyio
 async def test_client_credentials_needs_the_secret(app: Starlette) -> None:
     async with asgi_client(app) as http:
         data = {"grant_type": "client_credentials", "resource": DB}
@@ -311,7 +297,6 @@ async def test_client_credentials_needs_the_secret(app: Starlette) -> None:
     assert public.json()["error"] == "unauthorized_client"
 
 
-@pytest.mark.anyio
 async def test_confidential_client_without_configured_secret_cannot_authenticate(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,7 +309,6 @@ async def test_confidential_client_without_configured_secret_cannot_authenticate
     assert r.status_code == 401
 
 
-@pytest.mark.anyio
 async def test_token_endpoint_rejects_bad_requests(app: Starlette) -> None:
     async with asgi_client(app) as http:
         unknown = await http.post(
@@ -337,7 +321,6 @@ async def test_token_endpoint_rejects_bad_requests(app: Starlette) -> None:
     assert get.status_code == 405
 
 
-@pytest.mark.anyio
 async def test_revoke_refresh_token_revokes_the_grant(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -349,7 +332,6 @@ async def test_revoke_refresh_token_revokes_the_grant(app: Starlette) -> None:
         assert (await userinfo(http, tokens["access_token"])).status_code == 401
 
 
-@pytest.mark.anyio
 async def test_revoke_access_token_and_unknown_tokens(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -367,7 +349,6 @@ async def test_revoke_access_token_and_unknown_tokens(app: Starlette) -> None:
     assert mine.status_code == 200
 
 
-@pytest.mark.anyio
 async def test_introspection(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -393,7 +374,6 @@ async def test_introspection(app: Starlette) -> None:
     assert used == {"active": False}
 
 
-@pytest.mark.anyio
 async def test_userinfo(app: Starlette) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http, user="bob", scope="db:read")
@@ -406,7 +386,6 @@ async def test_userinfo(app: Starlette) -> None:
     assert 'error="invalid_token"' in none.headers["www-authenticate"]
 
 
-@pytest.mark.anyio
 async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app: Starlette) -> None:
     async with asgi_client(app) as http:
         old = await user_tokens(http)
@@ -424,7 +403,6 @@ async def test_key_rotation_keeps_two_keys_and_old_tokens_valid(app: Starlette) 
         assert (await userinfo(http, old["access_token"])).status_code == 401
 
 
-@pytest.mark.anyio
 async def test_state_survives_a_restart(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same SQLite file: keys, grants and browser sessions survive."""
     first = build_auth_server(sample_manifest(), state_dir=tmp_path)  # its own key, not the seeded one
@@ -453,7 +431,6 @@ async def test_state_survives_a_restart(tmp_path: pathlib.Path, monkeypatch: pyt
     assert "Signed in as <b>alice</b>" in page.text  # still signed in: straight to consent
 
 
-@pytest.mark.anyio
 async def test_rotation_never_extends_the_grant_lifetime(app: Starlette, clock: Clock) -> None:
     async with asgi_client(app) as http:
         tokens = await user_tokens(http)
@@ -463,7 +440,6 @@ async def test_rotation_never_extends_the_grant_lifetime(app: Starlette, clock: 
     assert jwt.decode(rotated["refresh_token"], options={"verify_signature": False})["exp"] <= first_exp
 
 
-@pytest.mark.anyio
 async def test_cors_for_browser_clients_only_on_public_endpoints(app: Starlette) -> None:
     preflight = {"Origin": "https://inspector.example", "Access-Control-Request-Method": "POST"}
     async with asgi_client(app) as http:

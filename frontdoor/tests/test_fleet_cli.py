@@ -138,7 +138,6 @@ def _manifest_text(gateway_port: int, issuer_port: int, servers: dict[str, int])
     return text
 
 
-@pytest.mark.anyio
 async def test_dev_token_prints_only_the_token_or_fails_clearly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -170,7 +169,6 @@ async def test_dev_token_prints_only_the_token_or_fails_clearly(
             assert "refused" in err
 
 
-@pytest.mark.anyio
 async def test_fleet_dev_runs_the_fleet_reports_unavailable_servers_and_stops_on_ctrl_c(
     tmp_path: Path,
 ) -> None:

@@ -257,9 +257,6 @@ def assert_challenge(response: httpx2.Response, status: int, www: str, error: st
 
 
 # ---------------------------------------------------------------- README rows 1–6b
-
-
-@pytest.mark.anyio
 async def test_row1_g1_g2_no_token_gets_challenge_with_metadata_and_scope() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -268,7 +265,6 @@ async def test_row1_g1_g2_no_token_gets_challenge_with_metadata_and_scope() -> N
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_row2_g3_g4_prm_document_served_with_exact_resource() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -289,7 +285,6 @@ async def test_row2_g3_g4_prm_document_served_with_exact_resource() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_row3_g6_valid_token_is_proxied_to_the_upstream() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -301,7 +296,6 @@ async def test_row3_g6_valid_token_is_proxied_to_the_upstream() -> None:
             assert [(seen.method, seen.path) for seen in s.echo] == [("POST", "/mcp")]
 
 
-@pytest.mark.anyio
 async def test_row4_g7_expired_token_is_invalid_token() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -312,7 +306,6 @@ async def test_row4_g7_expired_token_is_invalid_token() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g7_expiry_within_leeway_is_accepted() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -323,7 +316,6 @@ async def test_g7_expiry_within_leeway_is_accepted() -> None:
             assert s.echo[0].one("x-mcp-subject") == dev_subject("alice")
 
 
-@pytest.mark.anyio
 async def test_row5a_g8_missing_scope_is_insufficient_scope() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -334,7 +326,6 @@ async def test_row5a_g8_missing_scope_is_insufficient_scope() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_row5b_g9_token_for_another_resource_or_without_aud_is_rejected() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -349,7 +340,6 @@ async def test_row5b_g9_token_for_another_resource_or_without_aud_is_rejected() 
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_row5c_g10_hs256_forgery_and_alg_none_rejected_even_without_jwks() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -374,7 +364,6 @@ async def test_row5c_g10_hs256_forgery_and_alg_none_rejected_even_without_jwks()
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g10_algorithms_pinned_to_rs_like_the_plugin() -> None:
     with anyio.fail_after(30):
         async with fleet_stack(algorithm="ES256") as s, client() as http:
@@ -384,7 +373,6 @@ async def test_g10_algorithms_pinned_to_rs_like_the_plugin() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_row6a_g22_bearer_is_stripped_before_the_upstream() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -393,7 +381,6 @@ async def test_row6a_g22_bearer_is_stripped_before_the_upstream() -> None:
             assert seen.all("authorization") == []
 
 
-@pytest.mark.anyio
 async def test_row6b_g18_client_mcp_headers_never_reach_the_upstream() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -417,9 +404,6 @@ async def test_row6b_g18_client_mcp_headers_never_reach_the_upstream() -> None:
 
 
 # ---------------------------------------------------------------- gateway checklist G5, G11–G24
-
-
-@pytest.mark.anyio
 async def test_g5_prm_is_get_head_only_and_each_route_serves_its_own() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -436,7 +420,6 @@ async def test_g5_prm_is_get_head_only_and_each_route_serves_its_own() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g11_issuer_byte_equal_and_foreign_or_unknown_keys_rejected() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -457,7 +440,6 @@ async def test_g11_issuer_byte_equal_and_foreign_or_unknown_keys_rejected() -> N
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g12_jwks_outage_on_cold_cache_is_503_then_recovers() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -478,7 +460,6 @@ async def test_g12_jwks_outage_on_cold_cache_is_503_then_recovers() -> None:
             assert whoami(r)
 
 
-@pytest.mark.anyio
 async def test_g13_refresh_token_is_not_a_bearer() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -489,7 +470,6 @@ async def test_g13_refresh_token_is_not_a_bearer() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g14_query_string_token_refused() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -504,7 +484,6 @@ async def test_g14_query_string_token_refused() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g15_two_authorization_headers_are_400_invalid_request() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -517,7 +496,6 @@ async def test_g15_two_authorization_headers_are_400_invalid_request() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g15_basic_scheme_gets_the_bare_challenge() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -537,7 +515,6 @@ async def test_g15_basic_scheme_gets_the_bare_challenge() -> None:
             assert len(s.echo) == 1
 
 
-@pytest.mark.anyio
 async def test_g16_every_request_needs_the_token_a_session_is_never_auth() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -551,7 +528,6 @@ async def test_g16_every_request_needs_the_token_a_session_is_never_auth() -> No
             assert len(s.echo) == 1
 
 
-@pytest.mark.anyio
 async def test_g17_all_traffic_is_authenticated_not_just_mcp_requests() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -565,7 +541,6 @@ async def test_g17_all_traffic_is_authenticated_not_just_mcp_requests() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g19_absent_claims_clear_their_headers() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -580,7 +555,6 @@ async def test_g19_absent_claims_clear_their_headers() -> None:
             assert seen.all("x-mcp-client") == []
 
 
-@pytest.mark.anyio
 async def test_g20_control_characters_in_a_forwarded_claim_are_401() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -597,7 +571,6 @@ async def test_g20_control_characters_in_a_forwarded_claim_are_401() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_g21_claims_map_to_headers_exactly_as_the_plugin_forwards_them() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -628,7 +601,6 @@ async def test_g21_claims_map_to_headers_exactly_as_the_plugin_forwards_them() -
             assert s.echo[0].one("x-mcp-client") == "cid"  # client_id wins over azp
 
 
-@pytest.mark.anyio
 async def test_g24_cors_preflight_is_not_challenged_and_the_challenge_is_exposed() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -652,7 +624,6 @@ async def test_g24_cors_preflight_is_not_challenged_and_the_challenge_is_exposed
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_verified_token_cache_is_per_resource() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -664,7 +635,6 @@ async def test_verified_token_cache_is_per_resource() -> None:
             assert len(s.echo) == 2
 
 
-@pytest.mark.anyio
 async def test_verified_token_cache_honours_expiry() -> None:
     with anyio.fail_after(30):
         async with fleet_stack(leeway=0) as s, client() as http:
@@ -681,7 +651,6 @@ async def test_verified_token_cache_honours_expiry() -> None:
             assert time.time() >= exp
 
 
-@pytest.mark.anyio
 async def test_gateway_secret_is_added_and_a_client_copy_replaced() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -690,7 +659,6 @@ async def test_gateway_secret_is_added_and_a_client_copy_replaced() -> None:
             assert s.echo[0].all("x-mcp-gateway-secret") == [SECRET]
 
 
-@pytest.mark.anyio
 async def test_passthrough_mode_forwards_the_bearer() -> None:
     with anyio.fail_after(30):
         async with fleet_stack(upstream_auth_mode="passthrough") as s, client() as http:
@@ -700,7 +668,6 @@ async def test_passthrough_mode_forwards_the_bearer() -> None:
             assert s.echo[0].all("x-mcp-gateway-secret") == [SECRET]
 
 
-@pytest.mark.anyio
 async def test_host_rewritten_and_forwarded_headers_set_by_the_gateway() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -721,7 +688,6 @@ async def test_host_rewritten_and_forwarded_headers_set_by_the_gateway() -> None
             assert seen.query == b"x=1"
 
 
-@pytest.mark.anyio
 async def test_hop_by_hop_headers_are_dropped() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -740,7 +706,6 @@ async def test_hop_by_hop_headers_are_dropped() -> None:
             assert seen.one("x-kept") == "yes"
 
 
-@pytest.mark.anyio
 async def test_sse_passes_through_as_it_is_produced() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -761,7 +726,6 @@ async def test_sse_passes_through_as_it_is_produced() -> None:
             assert s.raw[-1].raw_path == b"/mcp/body%2Fx"
 
 
-@pytest.mark.anyio
 async def test_request_bodies_stream_through_intact() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -778,7 +742,6 @@ async def test_request_bodies_stream_through_intact() -> None:
                 assert r.json() == {"length": len(expected), "sha": hashlib.sha256(expected).hexdigest()}
 
 
-@pytest.mark.anyio
 async def test_upstream_unreachable_is_502_json() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -788,7 +751,6 @@ async def test_upstream_unreachable_is_502_json() -> None:
             assert r.json()["error"] == "bad_gateway"
 
 
-@pytest.mark.anyio
 async def test_upstream_timeout_is_504_json() -> None:
     with anyio.fail_after(30):
         async with fleet_stack(upstream_timeout=0.5) as s, client() as http:
@@ -798,7 +760,6 @@ async def test_upstream_timeout_is_504_json() -> None:
             assert r.json()["error"] == "upstream_timeout"
 
 
-@pytest.mark.anyio
 async def test_unknown_paths_and_dot_segments_are_404_without_upstream_traffic() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -816,9 +777,6 @@ async def test_unknown_paths_and_dot_segments_are_404_without_upstream_traffic()
 
 
 # ---------------------------------------------------------------- server checklist items, through the gateway
-
-
-@pytest.mark.anyio
 async def test_s1_s2_upstream_refuses_requests_that_did_not_come_through_the_gateway() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -832,7 +790,6 @@ async def test_s1_s2_upstream_refuses_requests_that_did_not_come_through_the_gat
             assert r.status_code == 401  # S2: the secret without a subject is still nobody
 
 
-@pytest.mark.anyio
 async def test_s4_tool_scope_step_up_challenge_passes_through_the_gateway() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -850,7 +807,6 @@ async def test_s4_tool_scope_step_up_challenge_passes_through_the_gateway() -> N
             assert ok.json()["result"]["structuredContent"] == {"result": "hi"}
 
 
-@pytest.mark.anyio
 async def test_s5_foreign_origin_is_refused_by_the_server_behind_the_gateway() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -861,7 +817,6 @@ async def test_s5_foreign_origin_is_refused_by_the_server_behind_the_gateway() -
             assert len(s.echo) == 1  # the gateway forwarded it; the server said no
 
 
-@pytest.mark.anyio
 async def test_s8_unsupported_protocol_version_is_400_through_the_gateway() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -870,7 +825,6 @@ async def test_s8_unsupported_protocol_version_is_400_through_the_gateway() -> N
             assert r.status_code == 400
 
 
-@pytest.mark.anyio
 async def test_s9_no_token_ever_reaches_the_gateway_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with anyio.fail_after(30):
@@ -904,7 +858,6 @@ async def raw_exchange(base: str, head: bytes, body: bytes = b"") -> bytes:
     return data
 
 
-@pytest.mark.anyio
 async def test_finding5_upgrade_with_a_body_is_400_json_not_500() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -925,7 +878,6 @@ async def test_finding5_upgrade_with_a_body_is_400_json_not_500() -> None:
             assert "upgrade" not in s.raw[-1].names()
 
 
-@pytest.mark.anyio
 async def test_finding5_oversized_request_head_is_431_and_cheap() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -946,7 +898,6 @@ async def test_finding5_oversized_request_head_is_431_and_cheap() -> None:
             assert s.echo[0].one("x-pad") == "p" * 30000
 
 
-@pytest.mark.anyio
 async def test_finding10_bearer_scheme_is_case_insensitive_rfc7235() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -958,7 +909,6 @@ async def test_finding10_bearer_scheme_is_case_insensitive_rfc7235() -> None:
             assert r.status_code == 401
 
 
-@pytest.mark.anyio
 async def test_a_browser_is_told_what_the_endpoint_is_and_still_challenged() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:

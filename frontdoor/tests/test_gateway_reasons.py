@@ -5,14 +5,12 @@ from __future__ import annotations
 import time
 
 import anyio
-import pytest
 
 from fleet_core.testing import call_body
 
 from .test_gateway_matrix import assert_challenge, client, fleet_stack
 
 
-@pytest.mark.anyio
 async def test_a_token_for_another_server_is_told_so() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:
@@ -29,7 +27,6 @@ async def test_a_token_for_another_server_is_told_so() -> None:
             assert s.echo == []
 
 
-@pytest.mark.anyio
 async def test_an_expired_token_the_gateway_forwards_in_its_leeway_gets_the_gateway_s_answer() -> None:
     with anyio.fail_after(30):
         async with fleet_stack() as s, client() as http:

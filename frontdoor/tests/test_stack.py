@@ -222,7 +222,6 @@ def _stopping(process: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[byt
             process.wait()
 
 
-@pytest.mark.anyio
 async def test_verify_passes_against_fleet_dev(tmp_path: Path) -> None:
     """`fleet stack verify` against a real `fleet dev` (two servers, the production topology)."""
     ports = {"gateway": free_port(), "issuer": free_port(), "gitea": free_port(), "sentry": free_port()}
@@ -309,7 +308,6 @@ async def _door_with(tmp_path: Path, *, broken: bool, strip: bool = False) -> As
         yield door.origin
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("broken", [False, True])
 async def test_verify_fails_against_a_gateway_with_a_check_broken(
     tmp_path: Path, broken: bool, monkeypatch: pytest.MonkeyPatch
@@ -351,7 +349,6 @@ def test_the_dev_gateway_sends_each_server_its_own_secret(tmp_path: Path) -> Non
     assert gateway.routes["b"].secret == (b"x-mcp-gateway-secret", b"secret-of-b-0123456789")
 
 
-@pytest.mark.anyio
 async def test_gateway_secret_only_topology_maps_authgate_subjects_through_the_user_map(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,7 +20,8 @@ from fleet_frontdoor.workshop import (
     load_workshop,
     start_state,
 )
-from fleet_frontdoor.workshop.checks import Check, CheckFailed, Target, run_checks
+from fleet_frontdoor.workshop.chapter_checks import CHECKS
+from fleet_frontdoor.workshop.checks import Check, CheckFailed, Hint, Target, run_checks
 from fleet_frontdoor.workshop.cli import language
 from fleet_frontdoor.workshop.doctor import port_findings
 from fleet_frontdoor.workshop.states import solve
@@ -42,6 +43,9 @@ minutes = 15
 needs = ["fleet-dev"]
 solution_from = { "b.txt" = "src/b.txt" }
 """
+
+
+HINTS = {"setup-doctor-saved": {"en": Hint("the title", "the hint"), "zh-TW": Hint("標題", "提示")}}
 
 
 def make(root: Path, chapters: str = CHAPTERS) -> Path:
@@ -155,8 +159,7 @@ def test_the_language_comes_from_lang_or_the_locale(
 
 def test_the_doctor_names_a_busy_port(tmp_path: Path) -> None:
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
+        busy.bind(("127.0.0.1", 0))  # bound, not listening: busy, and nothing answers /healthz
         port = busy.getsockname()[1]
         (tmp_path / "fleet.toml").write_text(
             f'[gateway]\norigin = "http://127.0.0.1:{port}"\n[issuer]\nurl = "http://127.0.0.1:1"\n'
@@ -203,3 +206,29 @@ def test_progress_shows_what_passed_and_the_next_command(
     assert "✓ 00  First  (10 min)" in out
     assert "· 01  Second  (15 min)" in out
     assert "Next: read workshop/01-second/README.md, then run `uv run fleet workshop check 01`" in out
+
+
+def test_check_watch_checks_again_after_each_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    runs: list[str] = []
+
+    def checks(target: Target) -> None:
+        runs.append(target.work.name)
+        if len(runs) < 2:
+            raise CheckFailed("not yet")
+
+    monkeypatch.setitem(CHECKS, "00", (Check("setup-doctor-saved", checks),))
+    monkeypatch.setattr("fleet_frontdoor.workshop.cli.load_hints", lambda root: HINTS)
+    changes: list[object] = [{("modified", "a.txt")}]
+    monkeypatch.setattr("watchfiles.watch", lambda *paths: iter(changes))
+    with pytest.raises(SystemExit) as exit_:
+        main(["workshop", "check", "00", "--watch", "--lang", "en"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert runs == ["work", "work"]
+    assert "✗ the title" in out
+    assert "Watching workshop/work/" in out
+    assert "All 1 checks passed." in out

@@ -4,17 +4,19 @@ For a handshake-era (2025-11-25) POST the SDK's stateless mode builds a whole se
 a transport, two memory-stream pairs, a JSON-RPC dispatcher, a task group with a router task and a
 handler task. Measured (issue 18), that costs more than the tool call itself. A stateless server
 needs none of it: one request in, one response out. So the common shape — one JSON-RPC request,
-JSON response, not `initialize` — goes straight to the SDK's own single-exchange driver
-(`serve_one`: the same ServerRunner, middleware chain, params validation and tool invocation every
-other SDK path uses), framed with the SDK's own checks and types (TransportSecurityMiddleware,
+JSON response, not `initialize` — goes straight to the SDK's single-exchange kernel (`serve_one`'s
+ServerRunner: the same middleware chain, params validation and tool invocation every SDK path
+uses), framed with the SDK's own checks and types (TransportSecurityMiddleware,
 `check_accept_headers`, `jsonrpc_message_adapter`, JSONRPCResponse/JSONRPCError) and the exact
 error mapping of the SDK's JSONRPCDispatcher. 2026-07-28 requests go to the SDK's single-exchange
 entry (`handle_modern_request`) directly, past the session manager's router.
 
 Anything else — an `initialize`, a notification, a batch, a bad header, a body that is not one valid
 JSON-RPC request — is handed to the SDK's app unchanged, so it answers every unusual shape itself.
-tests/test_fast_path.py sends the conformance suite's request shapes and a call to every tool of
-every server through both paths and requires identical responses.
+The differential test (fleet_core.testing.differential: core/tests/test_core_fast_path.py, the
+contract's `fast_path_identical` for every server, the conformance suite in
+client/tests/test_client_conformance.py) sends request shapes and a call to every tool through both
+paths and requires identical responses.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import pydantic_core
 from mcp.server._streamable_http_modern import _SingleExchangeDispatchContext, handle_modern_request
 from mcp.server.connection import Connection
-from mcp.server.runner import serve_one
+from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware
@@ -66,6 +68,24 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+async def _serve_one(
+    server: Any,
+    dctx: _SingleExchangeDispatchContext,
+    message: JSONRPCRequest,
+    connection: Connection,
+    state: Any,
+) -> dict[str, Any]:
+    """The SDK's `serve_one`, whose teardown (a shielded, time-bounded close of the connection's exit
+    stack: two cancel scopes, ~10% of a no-op call) runs only when something was put on that stack."""
+    runner = ServerRunner(server, connection, state)
+    try:
+        return await runner.on_request(dctx, message.method, message.params)
+    finally:
+        # AsyncExitStack keeps its callbacks in this deque (CPython 3.11+, undeclared in typeshed)
+        if connection.exit_stack._exit_callbacks:  # type: ignore[attr-defined]
+            await aclose_shielded(connection)
 
 
 class FastPath:
@@ -120,14 +140,7 @@ class FastPath:
         )
         answer: JSONRPCResponse | JSONRPCError
         try:
-            result = await serve_one(
-                self.server,
-                dctx,
-                message.method,
-                message.params,
-                connection=connection,
-                lifespan_state=self.manager._lifespan_state,
-            )
+            result = await _serve_one(self.server, dctx, message, connection, self.manager._lifespan_state)
         except Exception as exc:
             # JSONRPCDispatcher._handle_request's mapping, code 0 and all (the SDK's v1 compatibility)
             error = handler_exception_to_error_data(exc)

@@ -24,7 +24,6 @@ async def build() -> AsyncIterator[MCPServer]:
     yield build_server(SETTINGS, Database(SETTINGS, "postgresql://fleet@127.0.0.1:9/none"))
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     await check_server(Contract("db", SETTINGS, build, Path(__file__).parents[1] / "README.md"), check)

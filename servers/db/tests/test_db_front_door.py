@@ -9,7 +9,6 @@ from typing import Any
 import anyio
 import httpx2
 import psycopg
-import pytest
 
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
@@ -21,7 +20,6 @@ from fleet_frontdoor.testing import front_door
 TEAMS = "SELECT DISTINCT team FROM demo.tickets"
 
 
-@pytest.mark.anyio
 async def test_front_door_rls_step_up_and_attributed_write(
     tmp_path: Path, database: Database, admin: psycopg.Connection[Any]
 ) -> None:

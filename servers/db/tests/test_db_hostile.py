@@ -238,7 +238,6 @@ async def call(db_url: str, make_settings: Callable[..., Any]) -> AsyncIterator[
         await db.close()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(("case", "tool", "sql", "scopes", "outcome"), CORPUS, ids=[c[0] for c in CORPUS])
 async def test_hostile_sql_has_no_side_effects(
     call: Callable[..., Any],
@@ -270,7 +269,6 @@ async def test_hostile_sql_has_no_side_effects(
     assert not await anyio.Path(PWNED).exists()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("function", ["pg_terminate_backend", "pg_cancel_backend"])
 async def test_a_caller_cannot_signal_other_sessions_of_the_login_role(
     call: Callable[..., Any], db_url: str, function: str
@@ -309,7 +307,6 @@ def _counts(plan: Any) -> list[tuple[str, Any]]:
     return found
 
 
-@pytest.mark.anyio
 async def test_finding1_rls_range_bisection_through_explain_recovers_nothing(
     call: Callable[..., Any], admin: psycopg.Connection[Any]
 ) -> None:
@@ -367,7 +364,6 @@ async def test_finding1_rls_range_bisection_through_explain_recovers_nothing(
     assert snapshot(admin) == before
 
 
-@pytest.mark.anyio
 async def test_finding1_rls_through_a_view_is_detected_too(call: Callable[..., Any]) -> None:
     result = await call(
         "explain_query", {"sql": "SELECT * FROM demo.open_tickets", "analyze": True}, READER, "bob"
@@ -387,7 +383,6 @@ def test_finding3_every_revoked_side_effect_function_has_a_hostile_case() -> Non
     }
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("function", SIDE_EFFECT_FUNCTIONS)
 async def test_finding3_public_may_not_execute_side_effect_builtins(
     admin: psycopg.Connection[Any], function: str
@@ -401,7 +396,6 @@ async def test_finding3_public_may_not_execute_side_effect_builtins(
     assert granted == []
 
 
-@pytest.mark.anyio
 async def test_finding3_a_read_only_call_writes_no_wal_message(
     call: Callable[..., Any], admin: psycopg.Connection[Any]
 ) -> None:
@@ -421,7 +415,6 @@ async def test_finding3_a_read_only_call_writes_no_wal_message(
     assert written < 1_000_000  # 20 MB would have been written before
 
 
-@pytest.mark.anyio
 async def test_finding3_temp_files_are_capped_for_the_callers(
     admin_url: str, db_url: str, make_settings: Callable[..., Any], call: Callable[..., Any]
 ) -> None:
@@ -453,7 +446,6 @@ def _rss() -> int:
     return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
 
 
-@pytest.mark.anyio
 async def test_finding4_a_huge_value_leaves_no_lasting_memory(
     db_url: str, make_settings: Callable[..., Any]
 ) -> None:

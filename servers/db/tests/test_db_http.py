@@ -18,6 +18,7 @@ from fleet_core.testing import (
     connect,
     identity,
     identity_headers,
+    in_own_task,
     running_app,
 )
 from fleet_db import build_server
@@ -31,7 +32,7 @@ MINE = "SELECT owner, team, title FROM demo.tickets ORDER BY id"
 @pytest.fixture
 async def url(settings: DbSettings, database: Database) -> AsyncIterator[str]:
     app = build_app(build_server(settings, database), settings, ready=database.ready)
-    async with running_app(app) as base:
+    async with in_own_task(running_app(app)) as base:
         yield base + settings.path
 
 
@@ -41,7 +42,6 @@ async def call(url: str, subject: str, scopes: str, tool: str, args: dict[str, A
             return await client.call_tool(tool, args)
 
 
-@pytest.mark.anyio
 async def test_alice_and_bob_get_different_answers_to_the_same_query(
     url: str, admin: psycopg.Connection[Any]
 ) -> None:
@@ -53,13 +53,11 @@ async def test_alice_and_bob_get_different_answers_to_the_same_query(
     assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
-@pytest.mark.anyio
 async def test_a_stranger_sees_no_tickets(url: str) -> None:
     result = await call(url, "eve", "db:read", "run_query", {"sql": MINE})
     assert result.structured_content["rows"] == []
 
 
-@pytest.mark.anyio
 async def test_rls_applies_through_views_and_explain(url: str) -> None:
     result = await call(
         url, "bob", "db:read", "run_query", {"sql": "SELECT DISTINCT team FROM demo.open_tickets"}
@@ -67,7 +65,6 @@ async def test_rls_applies_through_views_and_explain(url: str) -> None:
     assert result.structured_content["rows"] == [["payments"]]
 
 
-@pytest.mark.anyio
 async def test_claims_are_visible_to_sql_as_json(url: str) -> None:
     result = await call(
         url, "bob", "db:read", "run_query", {"sql": "SELECT current_setting('fleet.claims')::jsonb ->> 'sub'"}
@@ -75,7 +72,6 @@ async def test_claims_are_visible_to_sql_as_json(url: str) -> None:
     assert result.structured_content["rows"] == [["bob"]]
 
 
-@pytest.mark.anyio
 async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(
     url: str, admin: psycopg.Connection[Any]
 ) -> None:
@@ -92,7 +88,6 @@ async def test_read_only_caller_calling_the_write_tool_gets_the_403_step_up(
     assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
-@pytest.mark.anyio
 async def test_a_writers_write_lands_and_is_attributed(url: str, admin: psycopg.Connection[Any]) -> None:
     result = await call(
         url,
@@ -130,7 +125,6 @@ async def test_a_writers_write_lands_and_is_attributed(url: str, admin: psycopg.
     assert carol.structured_content["rows"] == [[new_id]]
 
 
-@pytest.mark.anyio
 async def test_readyz_checks_the_database(url: str) -> None:
     async with httpx2.AsyncClient() as http:
         response = await http.get(url.removesuffix("/mcp") + "/readyz")
@@ -138,7 +132,6 @@ async def test_readyz_checks_the_database(url: str) -> None:
     assert response.json() == {"ready": True}
 
 
-@pytest.mark.anyio
 async def test_an_authgate_token_puts_the_username_in_fleet_subject(
     make_settings: Callable[..., DbSettings], database: Database
 ) -> None:
@@ -168,7 +161,6 @@ async def test_an_authgate_token_puts_the_username_in_fleet_subject(
     assert "has no database account name" in refused.content[0].model_dump()["text"]
 
 
-@pytest.mark.anyio
 async def test_finding4_one_callers_slow_queries_cannot_take_every_connection(
     make_settings: Callable[..., DbSettings], db_url: str
 ) -> None:

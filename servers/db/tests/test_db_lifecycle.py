@@ -34,7 +34,6 @@ async def tickets_seen(db: Database, who: CallContext = ALICE) -> int:
     return int(row[0])
 
 
-@pytest.mark.anyio
 async def test_the_pool_survives_a_postgresql_restart(
     make_settings: Callable[..., DbSettings], tmp_path: pathlib.Path
 ) -> None:
@@ -55,7 +54,6 @@ async def test_the_pool_survives_a_postgresql_restart(
             await db.close()
 
 
-@pytest.mark.anyio
 async def test_dev_hook_yields_a_working_database_url(tmp_path: pathlib.Path) -> None:
     with anyio.fail_after(60):
         async with dev.backend(tmp_path) as env:
@@ -79,7 +77,6 @@ def test_the_login_role_owns_nothing_and_cannot_read_tables_itself(db_url: str) 
         conn.execute("SELECT * FROM demo.tickets")
 
 
-@pytest.mark.anyio
 async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET_DB_")} | {
@@ -117,7 +114,6 @@ async def test_fleet_db_without_a_url_serves_a_throwaway_embedded_database() -> 
         await anyio.connect_tcp("127.0.0.1", int(match[1]))
 
 
-@pytest.mark.anyio
 async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url: str) -> None:
     from mcp import Client, StdioServerParameters
 
@@ -134,7 +130,6 @@ async def test_fleet_db_stdio_acts_as_the_configured_local_user(db_url: str) -> 
     assert write.is_error  # FLEET_DB_STDIO_SCOPES defaults to db:read
 
 
-@pytest.mark.anyio
 async def test_without_read_all_stats_health_hides_other_sessions_and_says_so(
     make_settings: Callable[..., DbSettings], tmp_path: pathlib.Path
 ) -> None:

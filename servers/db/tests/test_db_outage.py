@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import psycopg
-import pytest
 from anyio.abc import SocketStream, TaskGroup
 from mcp import Client
 
@@ -61,7 +60,6 @@ class Switch:
             tg.start_soon(copy, server, client)
 
 
-@pytest.mark.anyio
 async def test_finding9_an_outage_is_refused_within_a_second_and_recovery_is_quick(
     db_url: str, make_settings: Any
 ) -> None:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from mcp import Client
 
-from fleet_core.testing import acting_as, identity, text_of
+from fleet_core.testing import acting_as, identity, in_own_task, text_of
 from fleet_db import Database, build_server, ops
 from fleet_db.backend import CallContext
 from fleet_db.settings import DbSettings
@@ -22,7 +22,7 @@ AUD = "http://127.0.0.1:8700/mcp/db"
 @pytest.fixture
 async def client(settings: DbSettings, database: Database) -> AsyncIterator[Client]:
     with acting_as(identity("alice", "db:read db:write", audience=AUD)):
-        async with Client(build_server(settings, database)) as c:
+        async with in_own_task(Client(build_server(settings, database))) as c:
             yield c
 
 
@@ -40,7 +40,6 @@ async def error(client: Client, tool: str, **args: Any) -> str:
     return text_of(result)
 
 
-@pytest.mark.anyio
 async def test_tools_list_declares_scopes_and_honest_annotations(client: Client) -> None:
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) >= {
@@ -56,7 +55,6 @@ async def test_tools_list_declares_scopes_and_honest_annotations(client: Client)
         assert tool.output_schema is not None
 
 
-@pytest.mark.anyio
 async def test_list_schemas_shows_only_usable_schemas(client: Client, admin: psycopg.Connection[Any]) -> None:
     names = [s["name"] for s in (await ok(client, "list_schemas"))["schemas"]]
     assert "demo" in names
@@ -66,7 +64,6 @@ async def test_list_schemas_shows_only_usable_schemas(client: Client, admin: psy
     ]
 
 
-@pytest.mark.anyio
 async def test_list_tables_has_estimates_comments_privileges(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -82,7 +79,6 @@ async def test_list_tables_has_estimates_comments_privileges(
     assert tables["open_tickets"]["estimated_rows"] is None
 
 
-@pytest.mark.anyio
 async def test_describe_table_reports_columns_constraints_indexes_fks_and_policies(client: Client) -> None:
     d = await ok(client, "describe_table", schema="demo", table="tickets")
     columns = {c["name"]: c for c in d["columns"]}
@@ -104,13 +100,11 @@ async def test_describe_table_reports_columns_constraints_indexes_fks_and_polici
     assert policies["tickets_insert"]["with_check"]
 
 
-@pytest.mark.anyio
 async def test_describe_unknown_table_is_a_clear_error(client: Client) -> None:
     message = await error(client, "describe_table", schema="demo", table="nope")
     assert "demo.nope does not exist or role fleet_writer may not use it" in message
 
 
-@pytest.mark.anyio
 async def test_the_demo_tables_are_found_without_naming_their_schema(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -128,7 +122,6 @@ async def test_the_demo_tables_are_found_without_naming_their_schema(
         admin.execute("DROP TABLE public.tickets")
 
 
-@pytest.mark.anyio
 async def test_run_query_binds_params_and_returns_typed_columns(client: Client) -> None:
     r = await ok(
         client,
@@ -153,13 +146,11 @@ async def test_run_query_binds_params_and_returns_typed_columns(client: Client) 
     assert r["role"] == "fleet_writer"
 
 
-@pytest.mark.anyio
 async def test_percent_signs_and_quotes_are_just_sql(client: Client) -> None:
     r = await ok(client, "run_query", sql="SELECT '50%' AS p, $1::text AS q", params=["it's %s"])
     assert r["rows"] == [["50%", "it's %s"]]
 
 
-@pytest.mark.anyio
 async def test_row_cap_truncates_explicitly(client: Client, settings: DbSettings) -> None:
     r = await ok(client, "run_query", sql="SELECT g FROM generate_series(1, 5000) g")
     assert r["row_count"] == settings.max_rows == 1000
@@ -167,14 +158,12 @@ async def test_row_cap_truncates_explicitly(client: Client, settings: DbSettings
     assert r["truncated_reason"] == "max_rows"
 
 
-@pytest.mark.anyio
 async def test_byte_cap_truncates_huge_rows(client: Client, settings: DbSettings) -> None:
     r = await ok(client, "run_query", sql="SELECT repeat('y', 100000) FROM generate_series(1, 50)")
     assert r["truncated_reason"] == "max_bytes"
     assert 0 < r["row_count"] <= settings.max_bytes // 100_000
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("sql", "params", "expected"),
     [
@@ -205,12 +194,10 @@ async def test_bad_input_is_a_clear_tool_error_and_the_pool_stays_healthy(
     assert (await ok(client, "run_query", sql="SELECT 1"))["rows"] == [[1]]
 
 
-@pytest.mark.anyio
 async def test_argument_validation_rejects_empty_sql(client: Client) -> None:
     assert "sql" in await error(client, "run_query", sql="")
 
 
-@pytest.mark.anyio
 async def test_explain_returns_json_plan_without_executing(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -222,7 +209,6 @@ async def test_explain_returns_json_plan_without_executing(
     assert r["plan"][0]["Plan"]["Actual Rows"] == 1
 
 
-@pytest.mark.anyio
 async def test_top_queries_reads_pg_stat_statements(client: Client) -> None:
     await ok(client, "run_query", sql="SELECT count(*) FROM demo.members")
     r = await ok(client, "top_queries", order_by="calls", limit=50)
@@ -230,7 +216,6 @@ async def test_top_queries_reads_pg_stat_statements(client: Client) -> None:
     assert any("demo.members" in q["query"] for q in r["queries"])
 
 
-@pytest.mark.anyio
 async def test_top_queries_says_clearly_when_the_extension_is_absent(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -244,7 +229,6 @@ async def test_top_queries_says_clearly_when_the_extension_is_absent(
     assert "CREATE EXTENSION pg_stat_statements" in r["message"]
 
 
-@pytest.mark.anyio
 async def test_database_health_reports_connections_locks_and_indexes(
     client: Client, admin: psycopg.Connection[Any], db_url: str
 ) -> None:
@@ -274,7 +258,6 @@ async def test_database_health_reports_connections_locks_and_indexes(
     assert health["notes"] == []
 
 
-@pytest.mark.anyio
 async def test_execute_statement_commits_and_reports_affected_rows(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -292,7 +275,6 @@ async def test_execute_statement_commits_and_reports_affected_rows(
     assert (r["status"], r["affected_rows"], r["rows"]) == ("DELETE 1", 1, [])
 
 
-@pytest.mark.anyio
 async def test_failed_write_leaves_nothing_behind(client: Client, admin: psycopg.Connection[Any]) -> None:
     message = await error(
         client,
@@ -304,7 +286,6 @@ async def test_failed_write_leaves_nothing_behind(client: Client, admin: psycopg
     assert admin.execute("SELECT max(priority) FROM demo.tickets").fetchone() == (5,)
 
 
-@pytest.mark.anyio
 async def test_ddl_is_refused_plainly(client: Client) -> None:
     message = await error(client, "execute_statement", sql="ALTER TABLE demo.tickets ADD COLUMN x int")
     assert "execute_statement runs one INSERT, UPDATE, DELETE, MERGE or SELECT; this is AlterTable" in message
@@ -313,7 +294,6 @@ async def test_ddl_is_refused_plainly(client: Client) -> None:
     assert "PostgreSQL refused this for role fleet_writer: permission denied for table tickets" in message
 
 
-@pytest.mark.anyio
 async def test_cancelled_call_stops_the_query_and_the_pool_recovers(
     make_settings: Callable[..., Any], db_url: str, admin: psycopg.Connection[Any]
 ) -> None:
@@ -337,7 +317,6 @@ async def test_cancelled_call_stops_the_query_and_the_pool_recovers(
         await db.close()
 
 
-@pytest.mark.anyio
 async def test_cancelled_tool_call_through_mcp_leaves_a_usable_server(
     settings: DbSettings, database: Database
 ) -> None:
@@ -350,7 +329,6 @@ async def test_cancelled_tool_call_through_mcp_leaves_a_usable_server(
     assert result.structured_content["rows"] == [[42]]
 
 
-@pytest.mark.anyio
 async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(
     make_settings: Callable[..., DbSettings], db_url: str
 ) -> None:
@@ -365,7 +343,6 @@ async def test_unmapped_scopes_get_a_clear_error_not_the_login_role(
     assert message.endswith("no database role is mapped to your scopes (db:read)")
 
 
-@pytest.mark.anyio
 async def test_text_content_is_the_same_json_as_the_structured_result(client: Client) -> None:
     with anyio.fail_after(20):
         result = await client.call_tool(
@@ -376,7 +353,6 @@ async def test_text_content_is_the_same_json_as_the_structured_result(client: Cl
     assert result.structured_content["truncated_reason"] == "max_rows"
 
 
-@pytest.mark.anyio
 async def test_every_common_type_comes_back_as_json(client: Client) -> None:
     r = await ok(
         client,
@@ -394,7 +370,6 @@ async def test_every_common_type_comes_back_as_json(client: Client) -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.anyio
 async def test_columns_of_user_defined_types_are_named(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -404,7 +379,6 @@ async def test_columns_of_user_defined_types_are_named(
     assert r["rows"] == [["ok", ""]]
 
 
-@pytest.mark.anyio
 async def test_role_mapping_is_configurable(
     make_settings: Callable[..., DbSettings], db_url: str, admin: psycopg.Connection[Any]
 ) -> None:
@@ -422,7 +396,6 @@ async def test_role_mapping_is_configurable(
     assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
-@pytest.mark.anyio
 async def test_a_missing_database_role_is_a_backend_error(
     make_settings: Callable[..., DbSettings], db_url: str, audit_lines: list[dict[str, Any]]
 ) -> None:
@@ -438,7 +411,6 @@ async def test_a_missing_database_role_is_a_backend_error(
     assert [line["outcome"] for line in audit_lines if line["tool"] == "run_query"] == ["backend_error"]
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", ["run_query", "execute_statement", "explain_query"])
 @pytest.mark.parametrize(
     ("sql", "params", "expected"),
@@ -461,7 +433,6 @@ async def test_empty_or_nul_sql_is_a_clear_error(
     assert admin.execute("SELECT count(*) FROM demo.tickets").fetchone() == (8,)
 
 
-@pytest.mark.anyio
 async def test_a_failed_commit_says_nothing_was_written(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:
@@ -480,7 +451,6 @@ async def test_a_failed_commit_says_nothing_was_written(
         admin.execute("DROP TABLE demo.child, demo.parent")
 
 
-@pytest.mark.anyio
 async def test_non_finite_floats_are_spelled_as_strings(client: Client) -> None:
     with anyio.fail_after(20):
         result = await client.call_tool(
@@ -511,14 +481,12 @@ async def run_concurrently(settings: Any, db_url: str, sql: str, n: int) -> list
     return results
 
 
-@pytest.mark.anyio
 async def test_concurrent_calls_share_the_pool(make_settings: Callable[..., DbSettings], db_url: str) -> None:
     settings = make_settings(pool_min_size=2, pool_max_size=2)
     results = await run_concurrently(settings, db_url, "SELECT pg_sleep(0.02)", 12)
     assert [r.is_error for r in results] == [False] * 12
 
 
-@pytest.mark.anyio
 async def test_an_exhausted_pool_is_a_clear_backend_error(
     make_settings: Callable[..., DbSettings], db_url: str
 ) -> None:
@@ -529,7 +497,6 @@ async def test_an_exhausted_pool_is_a_clear_backend_error(
     assert all("database unavailable: no free connection within 0.5s" in e for e in errors)
 
 
-@pytest.mark.anyio
 async def test_a_truncated_read_cancels_cleanly_and_keeps_its_connection(
     make_settings: Callable[..., DbSettings], db_url: str
 ) -> None:
@@ -558,7 +525,6 @@ async def test_a_truncated_read_cancels_cleanly_and_keeps_its_connection(
     assert len(backends) == 1  # cancelled and drained in place, not dropped
 
 
-@pytest.mark.anyio
 async def test_explaining_a_write_without_analyze_plans_it_and_changes_nothing(
     client: Client, admin: psycopg.Connection[Any]
 ) -> None:

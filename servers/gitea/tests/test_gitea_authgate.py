@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import anyio
-import pytest
 
 from fleet_core import TrustMode, dev_subject
 from fleet_core.testing import JwtIssuer, connect, text_of
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import ALL, Harness, mcp_in_front
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_sudo_carries_the_username_claim_and_a_token_without_it_is_refused(

@@ -6,27 +6,28 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+import pytest_asyncio
 
-from fleet_core.testing import free_port
+from fleet_core.testing import free_port, in_own_task
 from fleet_gitea.backend import GiteaClient
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import BACKEND_TOOLS, TOKEN, VALID, Harness, mcp_in_front
 
-pytestmark = pytest.mark.anyio
-
 SLOW_TIMEOUT = 0.3
 
 
-@pytest.fixture(scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dead(shared: Harness) -> AsyncIterator[Harness]:
     # Nothing listens on this port: connection refused.
-    async with mcp_in_front(shared.fake, f"http://127.0.0.1:{free_port()}") as running:
+    async with in_own_task(mcp_in_front(shared.fake, f"http://127.0.0.1:{free_port()}")) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def slow(shared: Harness) -> AsyncIterator[Harness]:
-    async with mcp_in_front(shared.fake, shared.gitea_url, timeout_seconds=SLOW_TIMEOUT) as running:
+    async with in_own_task(
+        mcp_in_front(shared.fake, shared.gitea_url, timeout_seconds=SLOW_TIMEOUT)
+    ) as running:
         yield running
 
 

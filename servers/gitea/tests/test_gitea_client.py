@@ -10,8 +10,6 @@ import pytest
 from fleet_core import BackendError, ToolError
 from fleet_gitea.backend import GiteaClient, file_path, repo_path
 
-pytestmark = pytest.mark.anyio
-
 
 def client(handler: Callable[[httpx2.Request], httpx2.Response]) -> GiteaClient:
     return GiteaClient("http://gitea.test/", "svc-token", transport=httpx2.MockTransport(handler))

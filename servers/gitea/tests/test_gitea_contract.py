@@ -32,7 +32,6 @@ async def build() -> AsyncIterator[MCPServer]:
             await client.aclose()
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     contract = Contract(

@@ -17,8 +17,6 @@ from fleet_gitea.dev import backend
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import TOKEN, VALID, Harness
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_dev_backend_uses_a_configured_gitea_untouched(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch

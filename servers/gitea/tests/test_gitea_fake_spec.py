@@ -10,8 +10,6 @@ import pytest
 from fleet_gitea.fake_spec import SpecChecker, load_subset
 from fleet_gitea.testing import TOKEN, Harness
 
-pytestmark = pytest.mark.anyio
-
 
 async def raw(
     h: Harness, method: str, path: str, *, json: object = None, content: bytes | None = None

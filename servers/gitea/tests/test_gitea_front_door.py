@@ -7,7 +7,6 @@ from pathlib import Path
 
 import anyio
 import httpx2
-import pytest
 
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
@@ -17,8 +16,6 @@ from fleet_gitea.fake import FakeGitea
 from fleet_gitea.server import build_server
 from fleet_gitea.settings import GiteaSettings
 from fleet_gitea.testing import TOKEN, VALID, Harness
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_front_door_step_up_then_write_as_the_caller(

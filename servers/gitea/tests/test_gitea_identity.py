@@ -13,8 +13,6 @@ from fleet_core.testing import MCP_HEADERS, TEST_SECRET, call_body, connect, ide
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import VALID, WRITE_TOOLS, Harness, gitea_settings, mcp_in_front
 
-pytestmark = pytest.mark.anyio
-
 
 async def post_call(h: Harness, tool: str, scopes: str) -> httpx2.Response:
     who = identity("bob", scopes, audience=h.settings.public_url)

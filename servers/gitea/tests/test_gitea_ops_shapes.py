@@ -11,8 +11,6 @@ from fleet_gitea.backend import GiteaClient
 from fleet_gitea.convert import issue_summary, pull_summary, release
 from fleet_gitea.ops import GiteaOps
 
-pytestmark = pytest.mark.anyio
-
 
 def test_issue_with_gitea_nulls() -> None:
     issue: dict[str, Any] = {

@@ -7,8 +7,6 @@ import pytest
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import Harness, R, mcp_in_front
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_get_me_is_the_caller(h: Harness) -> None:
     assert (await h.ok("get_me", subject="bob"))["login"] == "bob"

@@ -8,7 +8,6 @@ import pytest
 from fleet_gitea.fake import FakeGitea
 from fleet_gitea.testing import DESTRUCTIVE_TOOLS, VALID, WRITE_TOOLS, Harness
 
-pytestmark = pytest.mark.anyio
 R = {"owner": "alice", "repo": "demo"}
 
 

@@ -10,8 +10,6 @@ import pytest
 from fleet_core.testing import text_of
 from fleet_gitea.testing import BACKEND_TOOLS, VALID, WRITE_TOOLS, Harness
 
-pytestmark = pytest.mark.anyio
-
 NO_REPO_TOOLS = {"get_me", "list_my_repos", "search_repos", "search_issues", "list_notifications"}
 
 # One invalid argument set per tool; the SDK must reject it before any request reaches Gitea.

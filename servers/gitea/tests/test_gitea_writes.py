@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from fleet_gitea.fake import blob_sha
 from fleet_gitea.fake.state import FRepo
 from fleet_gitea.testing import Harness, R
-
-pytestmark = pytest.mark.anyio
 
 
 def demo(h: Harness) -> FRepo:  # the fake's state of alice/demo

@@ -12,8 +12,6 @@ from fleet_core import BackendError, ToolError
 from fleet_sentry.backend import SentryClient, parse_next_cursor
 from fleet_sentry.fake import FakeSentry, serve_fake
 
-pytestmark = pytest.mark.anyio
-
 LINK = (
     '<https://sentry.io/api/0/organizations/acme/issues/?&cursor=1735689600000:0:1>; rel="previous"; '
     'results="false"; cursor="1735689600000:0:1", '

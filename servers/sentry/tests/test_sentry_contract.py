@@ -36,7 +36,6 @@ async def build() -> AsyncIterator[MCPServer]:
     assert fake.violations == []
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     contract = Contract(

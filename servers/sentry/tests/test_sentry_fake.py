@@ -13,8 +13,6 @@ import pytest
 from fleet_sentry import dev
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry, parse_search
 
-pytestmark = pytest.mark.anyio
-
 AUTH = {"Authorization": f"Bearer {FAKE_TOKEN}"}
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import anyio
 import httpx2
-import pytest
 
 from fleet_core import build_app
 from fleet_frontdoor.testing import front_door
@@ -18,8 +17,6 @@ from fleet_sentry.server import build_server
 from fleet_sentry.settings import SentrySettings
 
 from .test_sentry_tools import HAPPY
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_front_door_lists_every_tool_and_changes_are_signed_by_the_caller(

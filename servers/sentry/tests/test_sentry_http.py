@@ -24,8 +24,6 @@ from fleet_sentry.backend import SentryClient
 from fleet_sentry.fake import FakeSentry, serve_fake
 from fleet_sentry.server import build_server
 
-pytestmark = pytest.mark.anyio
-
 AUDIENCE = "http://127.0.0.1:8700/mcp/sentry"
 PRM = "http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/sentry"
 

@@ -12,8 +12,6 @@ from fleet_core.testing import text_of
 from fleet_sentry.__main__ import main
 from fleet_sentry.fake import FAKE_TOKEN, FakeSentry, serve_fake
 
-pytestmark = pytest.mark.anyio
-
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:

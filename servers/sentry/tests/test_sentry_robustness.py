@@ -10,8 +10,6 @@ from fleet_sentry.fake import FakeSentry
 
 from .test_sentry_tools import HAPPY
 
-pytestmark = pytest.mark.anyio
-
 
 def text(result: Any) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)

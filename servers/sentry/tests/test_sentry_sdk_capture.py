@@ -17,8 +17,6 @@ from fleet_sentry.fake import FAKE_TOKEN, FakeSentry
 from fleet_sentry.server import build_server
 from fleet_sentry.settings import SentrySettings
 
-pytestmark = pytest.mark.anyio
-
 AUDIENCE = "http://127.0.0.1:8700/mcp/sentry"
 PRIVATE = "private-words-8641"  # an argument value that must never leave the process
 

@@ -112,7 +112,6 @@ HAPPY: dict[str, tuple[dict[str, Any], Any]] = {
 }
 
 
-@pytest.mark.anyio
 async def test_tool_list_is_the_documented_surface(call: Any, mcp: Any) -> None:
     from mcp import Client
 
@@ -128,7 +127,6 @@ async def test_tool_list_is_the_documented_surface(call: Any, mcp: Any) -> None:
         assert tool.annotations.destructive_hint is (name in DESTRUCTIVE), name
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(HAPPY))
 async def test_tool_happy_path(call: Any, tool: str) -> None:
     args, check = HAPPY[tool]
@@ -172,7 +170,6 @@ NOT_FOUND: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(NOT_FOUND))
 async def test_tool_not_found(call: Any, tool: str) -> None:
     with anyio.fail_after(10):
@@ -188,7 +185,6 @@ BAD_SYNTAX: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(BAD_SYNTAX))
 async def test_bad_query_syntax_quotes_sentrys_error(call: Any, tool: str) -> None:
     args, quoted = BAD_SYNTAX[tool]
@@ -200,7 +196,6 @@ async def test_bad_query_syntax_quotes_sentrys_error(call: Any, tool: str) -> No
     assert quoted in message
 
 
-@pytest.mark.anyio
 async def test_invalid_search_value_quotes_sentry(call: Any) -> None:
     result = await call("search_issues", {"query": "is:sleeping"})
     assert result.is_error
@@ -242,7 +237,6 @@ BAD_INPUT: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(BAD_INPUT))
 async def test_bad_input_is_refused_before_sentry(call: Any, fake: FakeSentry, tool: str) -> None:
     result = await call(tool, BAD_INPUT[tool])
@@ -250,7 +244,6 @@ async def test_bad_input_is_refused_before_sentry(call: Any, fake: FakeSentry, t
     assert fake.calls == []
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(HAPPY))
 async def test_backend_down_is_a_clear_backend_error(call: Any, fake: FakeSentry, tool: str) -> None:
     fake.fail(503, times=100)
@@ -279,7 +272,6 @@ PAGED: dict[str, tuple[dict[str, Any], str, str, int]] = {
 }
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(PAGED))
 async def test_pagination_across_pages(call: Any, fake: FakeSentry, tool: str) -> None:
     args, key, item, total = PAGED[tool]
@@ -301,7 +293,6 @@ async def test_pagination_across_pages(call: Any, fake: FakeSentry, tool: str) -
         assert len([c for c in fake.calls if c.method == "GET"]) >= total
 
 
-@pytest.mark.anyio
 async def test_rate_limit_is_waited_out(call: Any, fake: FakeSentry) -> None:
     fake.fail(429, times=1, retry_after="0")
     result = await call("find_projects", {})
@@ -309,7 +300,6 @@ async def test_rate_limit_is_waited_out(call: Any, fake: FakeSentry) -> None:
     assert len(fake.calls) == 2
 
 
-@pytest.mark.anyio
 async def test_long_rate_limit_gives_up_with_the_wait(call: Any, fake: FakeSentry) -> None:
     fake.fail(429, times=1, retry_after="3600")
     with anyio.fail_after(5):
@@ -319,7 +309,6 @@ async def test_long_rate_limit_gives_up_with_the_wait(call: Any, fake: FakeSentr
     assert len(fake.calls) == 1
 
 
-@pytest.mark.anyio
 async def test_transient_5xx_on_a_read_is_retried(call: Any, fake: FakeSentry) -> None:
     fake.fail(502, times=2)
     result = await call("get_release", {"version": "backend@1.1.0"})
@@ -327,7 +316,6 @@ async def test_transient_5xx_on_a_read_is_retried(call: Any, fake: FakeSentry) -
     assert len(fake.calls) == 3
 
 
-@pytest.mark.anyio
 async def test_assigned_me_means_the_caller(call: Any, fake: FakeSentry) -> None:
     result = await call(
         "search_issues", {"query": "assigned:me"}, who=identity("alice", "sentry:read", audience="x")
@@ -340,14 +328,12 @@ async def test_assigned_me_means_the_caller(call: Any, fake: FakeSentry) -> None
     assert "me" not in sent.split(":")[-1]
 
 
-@pytest.mark.anyio
 async def test_assigned_me_in_a_list_and_negated(call: Any) -> None:
     result = await call("search_issues", {"query": "!assigned:[me, none] is:unresolved"})
     assert result.structured_content["query"] == "!assigned:[alice@example.com, none] is:unresolved"
     assert [i["short_id"] for i in result.structured_content["issues"]] == ["FRONTEND-4"]
 
 
-@pytest.mark.anyio
 async def test_machine_caller_has_no_me(call: Any, fake: FakeSentry) -> None:
     bot = identity("client:ci-bot", "sentry:read", audience="x")
     result = await call("search_issues", {"query": "assigned:me"}, who=bot)
@@ -356,7 +342,6 @@ async def test_machine_caller_has_no_me(call: Any, fake: FakeSentry) -> None:
     assert fake.calls == []
 
 
-@pytest.mark.anyio
 async def test_user_map_overrides_the_default(make_settings: Any, fake: FakeSentry) -> None:
     import httpx2
 
@@ -375,7 +360,6 @@ async def test_user_map_overrides_the_default(make_settings: Any, fake: FakeSent
     assert [i["short_id"] for i in result.structured_content["issues"]] == ["FRONTEND-4"]
 
 
-@pytest.mark.anyio
 async def test_refuse_gives_an_unmapped_caller_no_me(make_settings: Any, fake: FakeSentry) -> None:
     import httpx2
     from mcp import Client
@@ -399,7 +383,6 @@ async def test_refuse_gives_an_unmapped_caller_no_me(make_settings: Any, fake: F
     assert mapped.structured_content["query"] == "assigned:bob"
 
 
-@pytest.mark.anyio
 async def test_issue_details_are_trimmed_with_markers(call: Any) -> None:
     result = await call("get_issue", {"issue": "1001"})
     event = result.structured_content["latest_event"]
@@ -423,7 +406,6 @@ async def test_issue_details_are_trimmed_with_markers(call: Any) -> None:
     assert result.structured_content["issue"]["url"].startswith("https://acme.sentry.example/issues/1001")
 
 
-@pytest.mark.anyio
 async def test_trace_spans_are_capped(call: Any) -> None:
     result = await call("get_trace", {"trace_id": TRACE})
     trace = result.structured_content
@@ -435,7 +417,6 @@ async def test_trace_spans_are_capped(call: Any) -> None:
     assert {s["depth"] for s in trace["spans"][1:]} == {1}
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("tool", sorted(WRITES))
 async def test_a_read_only_caller_cannot_change_anything(call: Any, fake: FakeSentry, tool: str) -> None:
     bob = identity("bob", "sentry:read", audience="x")

@@ -18,12 +18,6 @@ AUDIENCE = "http://127.0.0.1:8700/mcp/wiki"
 CAP = 20_000  # small output cap so the seeded "Big page" (~120 kB) needs several parts
 
 
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    """Module scope (the core plugin's is per test) so a module can share one served app."""
-    return "asyncio"
-
-
 @pytest.fixture(scope="session")
 def wiki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedWiki]:
     # The session fixture can't share the tests' per-test event loops: run the wiki's

@@ -16,8 +16,6 @@ from fleet_wiki.backend import MediaWikiClient, WikiApiError
 from fleet_wiki.embedded import EmbeddedWiki
 from fleet_wiki.ops import Wiki
 
-pytestmark = pytest.mark.anyio
-
 
 def expire_all_sessions(wiki: EmbeddedWiki) -> int:
     """What the wiki does when sessions time out: their records vanish from the session store."""

@@ -27,7 +27,6 @@ async def build() -> AsyncIterator[MCPServer]:
         yield build_server(SETTINGS, backend)
 
 
-@pytest.mark.anyio
 @pytest.mark.parametrize("check", CHECKS)
 async def test_contract(check: str) -> None:
     stdio_env = {"FLEET_WIKI_URL": "http://127.0.0.1:9", "FLEET_WIKI_BOT_USERNAME": "B@x"}

@@ -17,8 +17,6 @@ from fleet_core.testing import TEST_SECRET, connect, free_port, identity, text_o
 from fleet_wiki.dev import backend
 from fleet_wiki.embedded import EmbeddedWiki, embedded_wiki
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_dev_backend_explains_what_to_install(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anyio
 import httpx2
-import pytest
 
 from fleet_core import build_app
 from fleet_core.testing import MCP_HEADERS, call_body
@@ -17,8 +16,6 @@ from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
-
-pytestmark = pytest.mark.anyio
 
 
 async def test_front_door_step_up_and_attributed_edits(tmp_path: Path, wiki: EmbeddedWiki) -> None:

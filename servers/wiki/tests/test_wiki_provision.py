@@ -17,8 +17,6 @@ from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import mediawiki_dir
 from fleet_wiki.provision import ProvisionError, WikiProvision, provision
 
-pytestmark = pytest.mark.anyio
-
 
 def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
     env = {"MW_CONFIG_FILE": str(data / "LocalSettings.php"), "PATH": "/usr/bin:/bin"}

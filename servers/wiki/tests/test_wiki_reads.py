@@ -9,8 +9,6 @@ from fleet_core import Identity, ToolError
 from fleet_wiki.embedded import big_page_text
 from fleet_wiki.ops import MARKER, Wiki, clip, html_to_text, window
 
-pytestmark = pytest.mark.anyio
-
 
 async def test_search_pages_full_text_finds_words_with_a_plain_snippet(domain: Wiki) -> None:
     with anyio.fail_after(20):

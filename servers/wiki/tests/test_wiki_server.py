@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+import pytest_asyncio
 
 from fleet_core import build_app
 from fleet_core.testing import (
@@ -21,6 +22,7 @@ from fleet_core.testing import (
     connect,
     identity,
     identity_headers,
+    in_own_task,
     running_app,
     text_of,
 )
@@ -30,7 +32,8 @@ from fleet_wiki.embedded import EmbeddedWiki
 from fleet_wiki.server import build_server
 from fleet_wiki.settings import WikiSettings
 
-pytestmark = pytest.mark.anyio
+# The module's tests share one event loop, the one the module-scoped `served` server runs on.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 AUDIENCE = "http://127.0.0.1:8700/mcp/wiki"
 READ_TOOLS = {
@@ -196,10 +199,10 @@ async def _fresh_page(wiki: EmbeddedWiki) -> dict[str, Any]:
     return {"title": title, "rev": body["edit"]["newrevid"]}
 
 
-@pytest.fixture(scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def served(wiki: EmbeddedWiki) -> AsyncIterator[tuple[str, MediaWikiClient]]:
     """One server for the module's per-tool tests (each test checks its own login count delta)."""
-    async with serve(wiki_settings(wiki)) as served:
+    async with in_own_task(serve(wiki_settings(wiki))) as served:
         yield served
 
 

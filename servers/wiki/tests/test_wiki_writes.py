@@ -14,8 +14,6 @@ from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.embedded import EmbeddedWiki
 from fleet_wiki.ops import MARKER, Wiki
 
-pytestmark = pytest.mark.anyio
-
 PAGE = "Intro line.\n\n== Alpha ==\nalpha text\n\n== Beta ==\nbeta text"
 
 

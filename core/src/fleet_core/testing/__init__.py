@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import json
@@ -9,6 +10,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -45,6 +47,7 @@ __all__ = [
     "free_port",
     "identity",
     "identity_headers",
+    "in_own_task",
     "manifest_servers",
     "running_app",
     "serve_server",
@@ -57,6 +60,7 @@ TEST_ISSUER = "http://127.0.0.1:8701"
 
 
 _SettingsT = TypeVar("_SettingsT", bound=ServerSettings)
+_T = TypeVar("_T")
 
 MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -202,6 +206,49 @@ def acting_as(who: Identity) -> Iterator[None]:
         yield
     finally:
         local_identity.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def in_own_task(context: AbstractAsyncContextManager[_T]) -> AsyncIterator[_T]:
+    """Enter `context` and later exit it in one task of its own: for pytest-asyncio yield fixtures.
+
+    pytest-asyncio runs a yield fixture's setup and its teardown as two tasks, and an anyio task group or
+    cancel scope (running_app, serve_server, connect, an in-memory `Client`) must be exited by the task
+    that entered it (pytest-dev/pytest-asyncio#1191). So a fixture that holds one across its `yield`:
+
+        @pytest.fixture
+        async def url() -> AsyncIterator[str]:
+            async with in_own_task(running_app(app)) as base:
+                yield base
+
+    The host task lives on the fixture's event loop (its loop_scope); an error in the context's
+    background work (a server that crashed mid-test) is raised at teardown.
+    """
+    entered: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+    leave = asyncio.Event()
+
+    async def host() -> None:
+        async with context as value:
+            entered.set_result(value)
+            await leave.wait()
+
+    task = asyncio.create_task(host())
+    try:
+        either: set[asyncio.Future[Any]] = {task, entered}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not entered.done():
+            await task  # it failed to enter: raise why
+            raise RuntimeError("the context returned without entering")
+    except BaseException:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    try:
+        yield entered.result()
+    finally:
+        leave.set()
+        await task
 
 
 @contextlib.asynccontextmanager

@@ -4,8 +4,6 @@ A server's tests describe it once (its name, test settings, how to build it on a
 README) and parametrize over `CHECKS`:
 
     from fleet_core.testing.contract import CHECKS, Contract, check_server
-
-    @pytest.mark.anyio
     @pytest.mark.parametrize("check", CHECKS)
     async def test_contract(check: str) -> None:
         await check_server(Contract("notes", settings, build, README), check)

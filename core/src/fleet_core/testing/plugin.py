@@ -13,11 +13,6 @@ import pytest
 pytest.register_assert_rewrite("fleet_core.testing.contract")
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)

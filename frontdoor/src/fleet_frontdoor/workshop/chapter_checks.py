@@ -206,21 +206,26 @@ def _greet_body() -> dict[str, Any]:
 def _serving_hello(target: Target, version: str) -> None:
     from fleet_core.testing import free_port
 
-    port = free_port()
     hello = _file(target, "hello.py")
-    url = f"http://127.0.0.1:{port}/mcp"
-    with subprocess.Popen(  # noqa: S603 - this Python, on the attendee's own file
-        [sys.executable, str(hello), "--http", "--port", str(port)],
-        cwd=target.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as process:
-        try:
-            response = _first_answer(process, url, version)
-        finally:
-            process.terminate()
-            output, _ = process.communicate(timeout=10)
+    response: httpx2.Response | None = None
+    output, port, url = "", 0, ""
+    for _ in range(3):  # the port is picked here and bound by the attendee's server: another may take it
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/mcp"
+        with subprocess.Popen(  # noqa: S603 - this Python, on the attendee's own file
+            [sys.executable, str(hello), "--http", "--port", str(port)],
+            cwd=target.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            try:
+                response = _first_answer(process, url, version)
+            finally:
+                process.terminate()
+                output, _ = process.communicate(timeout=10)
+        if response is not None or "address already in use" not in output:
+            break
     if response is None:
         tail = " | ".join(output.strip().splitlines()[-3:])
         raise CheckFailed(

@@ -180,7 +180,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
     progress = _progress(ws)
     for chapter in ws.chapters:
         mark = "✓" if chapter.id in progress else "·"
-        print(f"  {mark} {chapter.id}  {chapter.title_in(lang)}  ({chapter.minutes} min)")
+        minutes = f"（{chapter.minutes} 分鐘）" if lang == "zh-TW" else f"({chapter.minutes} min)"
+        print(f"  {mark} {chapter.id}  {chapter.title_in(lang)}  {minutes}")
     todo = [c for c in ws.chapters if c.id not in progress]
     if todo:
         print(TEXT[lang]["progress_next"].format(folder=todo[0].folder, id=todo[0].id))

@@ -69,6 +69,7 @@ def required_findings(root: Path) -> list[Finding]:
     )
     findings.append(_tool("git", ["git", "--version"], "sudo apt-get install -y git"))
     findings.append(_tool("curl", ["curl", "--version"], "sudo apt-get install -y curl"))
+    findings.append(_tool("bash", ["bash", "--version"], "sudo apt-get install -y bash"))
     try:
         mcp = importlib.metadata.version("mcp")
         core = importlib.metadata.version("fleet-core")
