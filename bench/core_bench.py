@@ -393,6 +393,18 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its children: shared pages (the app built before the
+    workers fork) counted once across them, in MB."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        with open(f"/proc/{p}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(c) for c in path.read_text().split()] if path.exists() else []
@@ -453,6 +465,7 @@ def throughput(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
             port = free_port()
             with bench_server("core", port, workers) as pid:
                 rss[f"core, {workers} worker(s), after start-up"] = rss_mb(pid)
+                rss[f"core, {workers} worker(s), after start-up, PSS"] = pss_mb(pid)
                 figures = measure(port, era, seconds, conns)
                 rows.append(Row(f"fleet core, {workers} worker{'s' if workers > 1 else ''}", figures, era))
         if args.workers == 1:
@@ -600,7 +613,7 @@ def report(args: argparse.Namespace) -> None:
     print("\n3) memory (RSS, MB; target <= 60 per server process after start-up)")
     for name, value in rss.items():
         per = ""
-        if "1 worker" not in name:
+        if "1 worker" not in name and "PSS" not in name:
             per = f" (all processes; {value / (args.workers + 1):.1f} per process incl. the supervisor)"
         print(f"   {name}: {value:.1f}{per}")
     gitea_rows, gitea_rss = gitea_latency(args)

@@ -170,6 +170,13 @@ def test_every_relative_link_and_backticked_repo_path_resolves(page: Path) -> No
             assert (ROOT / path).exists(), f"{page.relative_to(ROOT)}: `{token}` does not exist"
 
 
+def test_the_paths_the_hints_name_exist() -> None:
+    text = (ROOT / "workshop" / "hints.toml").read_text(encoding="utf-8")
+    work = _work_files()
+    for path in set(re.findall(r"workshop/[\w./-]*\w", text)):
+        assert (ROOT / path).exists() or path in work, path
+
+
 def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -> None:
     for lang, page in PAGE.items():
         text = (ROOT / "workshop" / page).read_text(encoding="utf-8")
@@ -178,6 +185,18 @@ def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -
             assert f"[{chapter.title_in(lang)}]({chapter.id}-{chapter.slug}/{page})" in text
     stale = [item for page in pages() for item in snippets.sync(page, write=False)]
     assert stale == []
+
+
+def test_a_what_changed_diff_typed_by_hand_is_caught(tmp_path: Path) -> None:
+    doc = ROOT / "tests" / f"_stale_diff_{tmp_path.name}.md"
+    doc.write_text("<!-- snippet-diff: 01 hello.py -->\n```diff\n-typed by hand\n```\n")
+    try:
+        assert snippets.sync(doc, write=False) == [f"tests/{doc.name}: diff 01 hello.py"]
+        assert snippets.sync(doc, write=True)
+        assert snippets.sync(doc, write=False) == []
+        assert '+        return Greeting(message=f"Hello, {name}!")' in doc.read_text()
+    finally:
+        doc.unlink()
 
 
 def test_the_root_readme_links_the_workshop_in_both_languages() -> None:
@@ -190,6 +209,7 @@ def test_every_translation_is_current() -> None:
     found = [problem for page in translations.english_pages() for problem in translations.problems(page)]
     assert found == []
     assert len(translations.english_pages()) == len(WS.chapters) + 1
+    assert translations.main([]) == 0
 
 
 def test_an_english_section_changed_without_its_translation_fails(tmp_path: Path) -> None:

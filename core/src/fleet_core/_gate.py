@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +28,9 @@ from ._identity import (
 )
 from ._settings import ServerSettings, TrustMode
 from .http import authorization_values, bearer_challenge, bearer_token, send_error, token_in_query
-from .jwt import InvalidToken, JwksUnavailable, JwksVerifier
+
+if TYPE_CHECKING:
+    from .jwt import JwksVerifier
 
 __all__ = ["Gate"]
 
@@ -62,16 +64,17 @@ class Gate:
         self.audience = settings.public_url
         self.secrets = [s.get_secret_value().encode() for s in settings.gateway_secrets]
         self.leeway = timedelta(seconds=settings.jwt_leeway_seconds)
-        self.verifier = (
-            JwksVerifier(
+        self.verifier: JwksVerifier | None = None
+        if self.mode is TrustMode.JWT:
+            # imported here: PyJWT and its cryptography backend cost every other mode ~3 MB of RSS
+            from .jwt import JwksVerifier
+
+            self.verifier = JwksVerifier(
                 settings.issuer,
                 leeway=settings.jwt_leeway_seconds,
                 refetch_interval=settings.jwks_refetch_seconds,
                 jwks_uri=settings.jwks_url or None,
             )
-            if self.mode is TrustMode.JWT
-            else None
-        )
         prm = settings.resource_metadata_url
         self.challenge = (
             bearer_challenge(("error", "invalid_token"), ("resource_metadata", prm))
@@ -143,6 +146,8 @@ class Gate:
             raise IdentityError("wrong gateway secret")
 
     async def _from_token(self, scope: Scope, headers: list[tuple[bytes, bytes]], now: datetime) -> Identity:
+        from .jwt import InvalidToken, JwksUnavailable
+
         assert self.verifier is not None
         if token_in_query(scope.get("query_string", b"")):
             raise IdentityError("token in query string")  # MCP authorization: MUST NOT be in the URI
