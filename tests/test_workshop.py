@@ -170,6 +170,13 @@ def test_every_relative_link_and_backticked_repo_path_resolves(page: Path) -> No
             assert (ROOT / path).exists(), f"{page.relative_to(ROOT)}: `{token}` does not exist"
 
 
+def test_the_paths_the_hints_name_exist() -> None:
+    text = (ROOT / "workshop" / "hints.toml").read_text(encoding="utf-8")
+    work = _work_files()
+    for path in set(re.findall(r"workshop/[\w./-]*\w", text)):
+        assert (ROOT / path).exists() or path in work, path
+
+
 def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -> None:
     for lang, page in PAGE.items():
         text = (ROOT / "workshop" / page).read_text(encoding="utf-8")

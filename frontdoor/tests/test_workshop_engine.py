@@ -232,3 +232,28 @@ def test_check_watch_checks_again_after_each_change(
     assert "✗ the title" in out
     assert "Watching workshop/work/" in out
     assert "All 1 checks passed." in out
+
+
+def test_fleet_workshop_catch_up_says_where_the_backup_is_and_what_it_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make(tmp_path)
+    (tmp_path / "workshop" / "work").mkdir()
+    (tmp_path / "workshop" / "work" / "a.txt").write_text("mine\n")
+    monkeypatch.chdir(tmp_path / "workshop")  # from a subfolder too
+    with pytest.raises(SystemExit) as exit_:
+        main(["workshop", "catch-up", "1", "--lang", "zh-TW"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "你原本的檔案備份在 .fleet/workshop/backup-" in out
+    assert "wrote   workshop/work/c.txt" in out
+    assert "workshop/work/ 已經是第 01 章（第二）的起點" in out
+    with pytest.raises(SystemExit):
+        main(["workshop", "catch-up", "01", "--solution", "--lang", "en"])
+    out = capsys.readouterr().out
+    assert "wrote   workshop/work/b.txt" in out
+    assert "is now at the end of chapter 01 (Second)" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["workshop", "catch-up", "9"])
+    assert exit_.value.code == 1
+    assert "no chapter '9' (chapters: 00, 01)" in capsys.readouterr().out
