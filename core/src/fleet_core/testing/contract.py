@@ -78,7 +78,7 @@ class Contract:
     settings: ServerSettings
     build: Callable[[], AbstractAsyncContextManager[MCPServer]]
     readme: Path
-    # the environment `fleet-<name> --stdio` needs besides its user (backend URL, token), if any
+    # what `fleet-<name> --stdio` needs besides its user and its dev hook's env (backend URL, token), if any
     stdio_env: Mapping[str, str] = field(default_factory=dict)
     # how to start it on stdio; default `python -m fleet_<name> --stdio`
     stdio_command: Sequence[str] | None = None
