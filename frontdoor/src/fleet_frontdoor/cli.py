@@ -1,5 +1,6 @@
 """The `fleet` command: `fleet dev`, `fleet dev token`, `fleet gateway kong` (generated production config),
 `fleet stack init` / `fleet stack verify` (the compose stack's secrets, and a smoke check of a front door),
+`fleet new` (a new server from the template, registered everywhere; `--update` brings template changes),
 `fleet workshop …` (the hands-on workshop: progress, check, catch-up, doctor)."""
 
 from __future__ import annotations
@@ -121,6 +122,29 @@ def cmd_stack_verify(args: argparse.Namespace) -> int:
     return run_verify(manifest, args)
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import ScaffoldError, create, update
+
+    path = (args.manifest or find_manifest()).resolve()
+    root = path.parent
+    try:
+        if args.update:
+            print(f"fleet new --update {args.name}: applying template changes")
+            seconds = update(root, args.name)
+            print(f"done in {seconds:.1f} s. Next: git diff, then uv run pytest servers/{args.name}")
+            return 0
+        print(f"fleet new {args.name}: generating servers/{args.name} and registering it")
+        seconds = create(
+            root, args.name, description=args.description, item=args.item, run_tests=not args.no_test
+        )
+    except ScaffoldError as exc:
+        print(f"fleet new: {exc}", file=sys.stderr)
+        return 1
+    print(f"done in {seconds:.1f} s. servers/{args.name} is in the fleet (fleet dev, the gateway, compose).")
+    print(f"Next: uv run fleet dev   (then edit servers/{args.name}/src/fleet_{args.name.replace('-', '_')})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleet", description="mcp-fleet: the front door and the fleet, locally"
@@ -153,6 +177,18 @@ def build_parser() -> argparse.ArgumentParser:
     kong.add_argument("--check", action="store_true", help="exit 1 if the committed files are stale")
     kong.add_argument("--root", type=Path, default=None, help="repo root (default: the manifest's folder)")
     kong.set_defaults(func=cmd_gateway_kong)
+
+    new = commands.add_parser(
+        "new", help="a new server from template/server, registered everywhere (rolled back on any failure)"
+    )
+    new.add_argument("name", help="server name: lowercase letters, digits, single hyphens (e.g. notes)")
+    new.add_argument("--description", default=None, help="one line: what the server does")
+    new.add_argument("--item", default="item", help="the noun of the example tools: list_<item>s, add_<item>")
+    new.add_argument("--no-test", action="store_true", help="skip running the new server's tests")
+    new.add_argument(
+        "--update", action="store_true", help="apply template changes to servers/NAME (copier update)"
+    )
+    new.set_defaults(func=cmd_new)
 
     stack = commands.add_parser("stack", help="the compose stack: secrets, and a smoke check")
     stack_commands = stack.add_subparsers(dest="stack_command", required=True)
