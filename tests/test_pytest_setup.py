@@ -69,3 +69,28 @@ def test_a_stray_anyio_marker_is_an_error_not_a_test_run_elsewhere(tmp_path: Pat
     )
     assert result.returncode != 0, result.stdout
     assert "'anyio' not found in `markers`" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("asyncio_mode=strict", 'set asyncio_mode = "auto"'),
+        ("addopts=--import-mode=importlib -p fleet_core.testing.plugin", "add `-p no:anyio`"),
+    ],
+    ids=["strict-mode", "anyio-plugin-on"],
+)
+def test_fleet_cores_plugin_refuses_a_second_async_mode(tmp_path: Path, override: str, says: str) -> None:
+    # fleet_core.testing.plugin runs in every fleet server's tests (a copied one's too): it checks the mode.
+    test = tmp_path / "test_any.py"
+    test.write_text("async def test_x() -> None:\n    pass\n")
+    config = ["-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), "-o", override]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *config, str(test)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout + result.stderr
+    assert "fleet tests run on pytest-asyncio (auto mode) only" in result.stderr
+    assert says in result.stderr

@@ -112,6 +112,9 @@ def test_every_command_on_a_chapter_page_is_a_region_of_its_steps_sh(chapter: Ch
     steps = (ROOT / chapter.folder / "steps.sh").read_text(encoding="utf-8")
     regions = re.findall(r"# --8<-- \[start:([\w-]+)\]", steps)
     assert "check" in regions
+    for shown in re.findall(r"# --8<-- \[start:[\w-]+\]\n(.*?)# --8<-- \[end:", steps, re.DOTALL):
+        # what the attendee reads is what they type: no CI plumbing inside a region
+        assert not re.search(r"\b(edit|wait_for_\w+|approve_\w+)\b|WORKSHOP_DRY_RUN", shown), shown
     for lang in ("en", "zh-TW"):
         text = (ROOT / chapter.folder / PAGE[lang]).read_text(encoding="utf-8")
         shown = re.findall(rf"<!-- snippet: {chapter.folder}/steps.sh#([\w-]+) -->", text)

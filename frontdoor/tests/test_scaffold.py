@@ -158,7 +158,11 @@ def test_a_standalone_render_takes_fleet_core_from_git_and_brings_its_test_tools
     assert "sources" not in project.get("tool", {}).get("uv", {})  # no workspace outside the monorepo
     dev = project["dependency-groups"]["dev"]
     assert "fleet-frontdoor @ git+https://x.test/f@v1#subdirectory=frontdoor" in dev
-    assert project["tool"]["pytest"]["ini_options"]["asyncio_mode"] == "auto"
+    pytest_config = project["tool"]["pytest"]["ini_options"]
+    # the one async mode fleet_core.testing.plugin insists on; an unset fixture loop scope warns (fatal here)
+    assert pytest_config["asyncio_mode"] == "auto"
+    assert pytest_config["asyncio_default_fixture_loop_scope"] == "function"
+    assert "no:anyio" in pytest_config["addopts"]
 
 
 @pytest.mark.parametrize(
