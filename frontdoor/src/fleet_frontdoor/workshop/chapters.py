@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "WORK",
     "Chapter",
+    "Scaffold",
     "Workshop",
     "WorkshopError",
     "agenda",
@@ -26,6 +27,13 @@ class WorkshopError(Exception):
     """chapters.toml or the workshop folder is not as the engine expects (a message for the attendee)."""
 
 
+class Scaffold(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    item: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+
 class Chapter(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -37,6 +45,9 @@ class Chapter(BaseModel):
     needs: tuple[Literal["fleet-dev", "postgres", "php", "docker", "browser"], ...] = ()
     # end-state files taken from elsewhere in the repo instead of solution/ (work file -> repo path)
     solution_from: dict[str, str] = Field(default_factory=dict)
+    # the server this chapter's steps make with `fleet new NAME --item ITEM`: catch-up to a later
+    # chapter makes it first when fleet.toml does not have it yet
+    scaffold: Scaffold | None = None
 
     @property
     def folder(self) -> str:
