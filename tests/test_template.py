@@ -77,7 +77,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_a_failing_step_rolls_back_everything_fleet_new_touched(repo: Path) -> None:
     snippets = repo / "scripts" / "snippets.py"
     working = snippets.read_text(encoding="utf-8")
-    snippets.write_text('import sys\nsys.exit("snippets: broken on purpose")\n', encoding="utf-8")
+    snippets.write_text('raise RuntimeError("snippets: broken on purpose")\n', encoding="utf-8")
     try:
         done = fleet(repo, "new", "broken", "--item", "widget", ok=False)
     finally:
