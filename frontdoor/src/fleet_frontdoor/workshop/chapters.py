@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "WORK",
@@ -37,6 +37,15 @@ class Chapter(BaseModel):
     needs: tuple[Literal["fleet-dev", "postgres", "php", "docker", "browser"], ...] = ()
     # end-state files taken from elsewhere in the repo instead of solution/ (work file -> repo path)
     solution_from: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("solution_from")
+    @classmethod
+    def _inside_work(cls, value: dict[str, str]) -> dict[str, str]:
+        # catch-up writes these under workshop/work/ and reads them from the repo: never outside either
+        for path in (*value, *value.values()):
+            if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+                raise ValueError(f"{path!r} must be a relative path inside the repo")
+        return value
 
     @property
     def folder(self) -> str:
