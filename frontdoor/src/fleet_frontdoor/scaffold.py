@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import tomlkit
 from tomlkit.items import AoT, Array, Table
 
-from fleet_core import env_prefix
+from fleet_core import env_prefix, package_name
 
 from .generate import GENERATED
 from .generate import write as write_generated
@@ -81,7 +81,7 @@ class NewServer:
 
     @property
     def package(self) -> str:
-        return "fleet_" + self.name.replace("-", "_")
+        return package_name(self.name)
 
     @property
     def scopes(self) -> tuple[str, str]:

@@ -402,7 +402,7 @@ def _login_client_credentials(target: Target) -> None:
 
 def _login_cimd(target: Target) -> None:
     # the dev authorization server's own parser of a fetched Client ID Metadata Document
-    from ..authserver.cimd import CimdError, _parse
+    from ..authserver.cimd import CimdError, parse_metadata
 
     path = _file(target, "client-metadata.json")
     try:
@@ -413,7 +413,7 @@ def _login_cimd(target: Target) -> None:
     if url is None or url.scheme != "https" or url.path in ("", "/"):
         raise CheckFailed(f"client_id {client_id!r} is not an https URL with a path")
     try:
-        _parse(client_id, path.read_bytes())
+        parse_metadata(client_id, path.read_bytes())
     except CimdError as exc:
         raise CheckFailed(f"the authorization server would refuse it: {exc}") from exc
 
