@@ -405,6 +405,9 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
         output = done.stdout + done.stderr
         assert done.returncode == 0, f"chapter {chapter.id}'s steps.sh failed:\n{output[-4000:]}"
         assert f"All {len(CHECKS[chapter.id])} checks passed" in done.stdout, output[-4000:]
+    if SCAFFOLD is not None and SCAFFOLD.scaffold is not None:  # part B's server files, strict, in place
+        typed = _run([uv, "run", "mypy", f"servers/{SCAFFOLD.scaffold.name}"], scratch, env)
+        assert typed.returncode == 0, typed.stdout + typed.stderr
     assert (scratch / "workshop" / "work" / "doctor.json").is_file()
     assert json.loads((scratch / ".fleet" / "workshop" / "progress.json").read_text()).keys() == set(
         chapter_ids()
