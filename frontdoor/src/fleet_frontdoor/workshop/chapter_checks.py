@@ -402,7 +402,7 @@ def _login_client_credentials(target: Target) -> None:
 
 def _login_cimd(target: Target) -> None:
     # the dev authorization server's own parser of a fetched Client ID Metadata Document
-    from ..authserver.cimd import CimdError, _parse
+    from ..authserver.cimd import CimdError, parse_metadata
 
     path = _file(target, "client-metadata.json")
     try:
@@ -413,7 +413,7 @@ def _login_cimd(target: Target) -> None:
     if url is None or url.scheme != "https" or url.path in ("", "/"):
         raise CheckFailed(f"client_id {client_id!r} is not an https URL with a path")
     try:
-        _parse(client_id, path.read_bytes())
+        parse_metadata(client_id, path.read_bytes())
     except CimdError as exc:
         raise CheckFailed(f"the authorization server would refuse it: {exc}") from exc
 
@@ -541,6 +541,125 @@ def _notes_forged(target: Target) -> None:
         )
 
 
+# -- 06 scaffold your server -----------------------------------------------------------------------
+
+SERVER = "notes"  # the attendee's server from chapter 06 on (chapters.toml: scaffold)
+OWN_TESTS = {"06": "test_my_notes.py"}  # the one test the attendee adds, per chapter
+
+
+def _pytest(target: Target, *paths: str) -> subprocess.CompletedProcess[str]:
+    """The attendee's tests, with this Python (`uv run fleet …`: the workspace, where `fleet new`
+    installed the server)."""
+    return _python(target, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths, timeout=120)
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    return " | ".join(failed[:3] + lines[-1:]) or done.stderr.strip()[-300:]
+
+
+def _scaffold_registered(target: Target) -> None:
+    from ..manifest import load_manifest
+
+    package = target.root / "servers" / SERVER / "src" / f"fleet_{SERVER}"
+    missing = [
+        f"servers/{SERVER}/src/fleet_{SERVER}/{name}"
+        for name in ("server.py", "settings.py", "backend.py", "dev.py", "deploy.py")
+        if not (package / name).is_file()
+    ]
+    if missing:
+        raise CheckFailed(f"not generated: {', '.join(missing)}")
+    servers = {s.name: s for s in load_manifest(target.root / "fleet.toml").servers}
+    if SERVER not in servers:
+        raise CheckFailed(f"fleet.toml has no [[servers]] entry named {SERVER!r}")
+    scopes = set(servers[SERVER].scopes)
+    if scopes != {f"{SERVER}:read", f"{SERVER}:write"}:
+        raise CheckFailed(f"fleet.toml gives {SERVER} the scopes {sorted(scopes)}")
+    project = tomllib.loads((target.root / "pyproject.toml").read_text(encoding="utf-8"))
+    if f"fleet-{SERVER}" not in project.get("project", {}).get("dependencies", []):
+        raise CheckFailed(f"fleet-{SERVER} is not a workspace member in the root pyproject.toml")
+
+
+def _scaffold_contract(target: Target) -> None:
+    done = _pytest(target, f"servers/{SERVER}/tests/test_{SERVER}_contract.py")
+    if done.returncode != 0:
+        raise CheckFailed(f"pytest servers/{SERVER}/tests/test_{SERVER}_contract.py: {_summary(done)}")
+
+
+def _own_test(target: Target, chapter: str) -> None:
+    name = f"servers/{SERVER}/tests/{OWN_TESTS[chapter]}"
+    path = target.root / name
+    if not path.is_file():
+        raise CheckFailed(f"{name} does not exist")
+    if not re.search(r"^(async )?def test_\w+", path.read_text(encoding="utf-8"), re.MULTILINE):
+        raise CheckFailed(f"{name} has no test function (`def test_…` or `async def test_…`)")
+    done = _pytest(target, name)
+    if done.returncode != 0:
+        raise CheckFailed(f"pytest {name}: {_summary(done)}")
+
+
+def _scaffold_own_test(target: Target) -> None:
+    _own_test(target, "06")
+
+
+# -- 07 scopes and step-up -----------------------------------------------------------------------------
+
+OWN_TESTS["07"] = "test_my_scopes.py"
+
+# Run by the attendee's Python in a fresh process (their server changes between checks): the server's
+# tools as tools/list gives them, in memory, to a caller with both scopes.
+_LIST_TOOLS = """
+import json, anyio
+from mcp import Client
+from fleet_core.testing import acting_as, identity, settings_for
+from fleet_notes.backend import NotesClient
+from fleet_notes.server import build_server
+from fleet_notes.settings import NAME, NotesSettings
+
+async def main():
+    settings = settings_for(NotesSettings, name=NAME, url="http://127.0.0.1:9", token="t")
+    async with NotesClient(settings) as backend:
+        with acting_as(identity("alice", "notes:read notes:write", audience=settings.public_url)):
+            async with Client(build_server(settings, backend)) as client:
+                tools = (await client.list_tools()).tools
+    print(json.dumps([t.model_dump(mode="json", by_alias=True) for t in tools]))
+
+anyio.run(main)
+"""
+
+
+def _scopes_tool(target: Target) -> None:
+    done = _python(target, "-c", _LIST_TOOLS)
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        raise CheckFailed(f"building the notes server failed: {tail}")
+    tools = {tool["name"]: tool for tool in json.loads(done.stdout.strip().splitlines()[-1])}
+    tool = tools.get("delete_note")
+    if tool is None:
+        raise CheckFailed(f"the server's tools are {sorted(tools)}; no delete_note")
+    properties = (tool.get("inputSchema") or {}).get("properties", {})
+    if properties.get("note_id", {}).get("type") != "integer":
+        raise CheckFailed(f"delete_note should take an integer `note_id`; its input schema: {properties}")
+    scope = json.dumps(tool.get("_meta") or {})
+    if f"{SERVER}:write" not in scope:
+        raise CheckFailed(f"delete_note does not declare {SERVER}:write (its _meta: {scope})")
+    hints = tool.get("annotations") or {}
+    if hints.get("readOnlyHint") is not False or hints.get("destructiveHint") is not True:
+        raise CheckFailed(f"delete_note's annotations should say it writes and destroys: {hints}")
+
+
+def _scopes_contract(target: Target) -> None:
+    checks = "scopes_and_annotations or readme_tools_table or read_caller_write_tool_403 or fast_path"
+    done = _pytest(target, f"servers/{SERVER}/tests/test_{SERVER}_contract.py", "-k", checks)
+    if done.returncode != 0:
+        raise CheckFailed(f"the contract's scope checks: {_summary(done)}")
+
+
+def _scopes_own_test(target: Target) -> None:
+    _own_test(target, "07")
+
+
 CHECKS: dict[str, tuple[Check, ...]] = {
     "00": (Check("setup-doctor-saved", _doctor_saved), Check("setup-tools", _tools_now)),
     "01": (
@@ -567,5 +686,15 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("login-answers", _login_answers),
         Check("login-client-credentials", _login_client_credentials),
         Check("login-cimd", _login_cimd),
+    ),
+    "06": (
+        Check("scaffold-registered", _scaffold_registered),
+        Check("scaffold-contract", _scaffold_contract),
+        Check("scaffold-own-test", _scaffold_own_test),
+    ),
+    "07": (
+        Check("scopes-tool", _scopes_tool),
+        Check("scopes-contract", _scopes_contract),
+        Check("scopes-own-test", _scopes_own_test),
     ),
 }
