@@ -105,7 +105,11 @@ def english_pages() -> list[Path]:
         text=True,
         check=True,
     ).stdout.split()
-    return [ROOT / name for name in listed if not name.endswith(".zh-TW.md") and "workshop/work/" not in name]
+    # a chapter's start/ and solution/ hold the attendee's files (a server's README), not workshop pages
+    pages = [
+        n for n in listed if "workshop/work/" not in n and n.split("/")[2:3] not in (["start"], ["solution"])
+    ]
+    return [ROOT / name for name in pages if not name.endswith(".zh-TW.md")]
 
 
 def stamp(zh: Path) -> None:

@@ -77,21 +77,21 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_a_failing_step_rolls_back_everything_fleet_new_touched(repo: Path) -> None:
     snippets = repo / "scripts" / "snippets.py"
     working = snippets.read_text(encoding="utf-8")
-    snippets.write_text('import sys\nsys.exit("snippets: broken on purpose")\n', encoding="utf-8")
+    snippets.write_text('raise RuntimeError("snippets: broken on purpose")\n', encoding="utf-8")
     try:
-        done = fleet(repo, "new", "broken", "--item", "widget", ok=False)
+        done = fleet(repo, "new", "my-svc", "--item", "widget", ok=False)  # a hyphen: fleet_my_svc
     finally:
         snippets.write_text(working, encoding="utf-8")
     assert done.returncode == 1
     # it got as far as the manifest, the workspace and the gateway files before the snippets step failed
-    assert "✓ workspace member fleet-broken" in done.stdout, done.stdout
+    assert "✓ workspace member fleet-my-svc" in done.stdout, done.stdout
     assert "✓ regenerated" not in done.stdout
     assert "broken on purpose" in done.stderr
     assert "nothing was changed (every step was rolled back)" in done.stderr
     assert run(repo, "git", "status", "--porcelain", "--untracked-files=all").stdout == ""
-    assert not (repo / "servers" / "broken").exists()
+    assert not (repo / "servers" / "my-svc").exists()
     python = str(repo / ".venv" / "bin" / "python")
-    assert run(repo, python, "-c", "import fleet_broken", ok=False).returncode != 0  # uninstalled too
+    assert run(repo, python, "-c", "import fleet_my_svc", ok=False).returncode != 0  # uninstalled too
 
 
 def test_fleet_new_demo_gives_a_registered_tested_server(repo: Path, tmp_path: Path) -> None:

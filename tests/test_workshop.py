@@ -12,15 +12,18 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 
 import pytest
 
 from fleet_core.testing import free_port
+from fleet_frontdoor.scaffold import copy_repository
 from fleet_frontdoor.workshop import end_state, load_workshop, start_state, write_state
 from fleet_frontdoor.workshop.chapter_checks import CHECKS
 from fleet_frontdoor.workshop.chapters import Chapter
 from fleet_frontdoor.workshop.checks import LANGS, Target, load_hints, run_checks
+from fleet_frontdoor.workshop.states import REPO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -53,12 +56,36 @@ TOP_LEVEL = {
 
 def pages() -> list[Path]:
     return sorted(
-        p for p in (ROOT / "workshop").rglob("*.md") if "work" not in p.relative_to(ROOT).parts[1:2]
+        p
+        for p in (ROOT / "workshop").rglob("*.md")
+        if "work" not in p.relative_to(ROOT).parts[1:2]
+        and not {"start", "solution"} & set(p.relative_to(ROOT).parts[2:3])  # the attendee's files
     )
 
 
 def chapter_ids() -> list[str]:
     return [c.id for c in WS.chapters]
+
+
+# From the chapter that runs `fleet new` on, a chapter works on the attendee's own server in the repo:
+# its states are proven both ways by the dry-run, in a scratch clone where `fleet new` really ran.
+SCAFFOLD = next((c for c in WS.chapters if c.scaffold is not None), None)
+ON_A_SERVER = WS.chapters[WS.chapters.index(SCAFFOLD) :] if SCAFFOLD else ()
+
+
+def _generated(path: str) -> bool:
+    """A path in the server `fleet new` makes in part B: it is in the template it is rendered from."""
+    if SCAFFOLD is None or SCAFFOLD.scaffold is None:
+        return False
+    name = SCAFFOLD.scaffold.name
+    if path != f"servers/{name}" and not path.startswith(f"servers/{name}/"):
+        return False
+    rel = path.removeprefix(f"servers/{name}").lstrip("/")
+    rel = rel.replace(f"fleet_{name}", "{{ package }}").replace(
+        f"test_{name}_", 'test_{{ name | replace("-", "_") }}_'
+    )
+    source = ROOT / "template" / "server" / rel
+    return source.exists() or source.with_name(source.name + ".jinja").is_file()
 
 
 def prose(text: str) -> str:
@@ -70,7 +97,7 @@ def test_chapters_toml_and_the_folders_agree() -> None:
         p.name for p in (ROOT / "workshop").iterdir() if p.is_dir() and re.match(r"\d\d-", p.name)
     )
     assert folders == [f"{c.id}-{c.slug}" for c in WS.chapters]
-    assert chapter_ids() == ["00", "01", "02", "03", "04", "05"]
+    assert chapter_ids() == ["00", "01", "02", "03", "04", "05", "06", "07"]
     for chapter in WS.chapters:
         folder = ROOT / chapter.folder
         assert {"README.md", "README.zh-TW.md", "steps.sh"} <= {p.name for p in folder.iterdir()}
@@ -112,6 +139,9 @@ def test_every_command_on_a_chapter_page_is_a_region_of_its_steps_sh(chapter: Ch
     steps = (ROOT / chapter.folder / "steps.sh").read_text(encoding="utf-8")
     regions = re.findall(r"# --8<-- \[start:([\w-]+)\]", steps)
     assert "check" in regions
+    for shown in re.findall(r"# --8<-- \[start:[\w-]+\]\n(.*?)# --8<-- \[end:", steps, re.DOTALL):
+        # what the attendee reads is what they type: no CI plumbing inside a region
+        assert not re.search(r"\b(edit|wait_for_\w+|approve_\w+)\b|WORKSHOP_DRY_RUN", shown), shown
     for lang in ("en", "zh-TW"):
         text = (ROOT / chapter.folder / PAGE[lang]).read_text(encoding="utf-8")
         shown = re.findall(rf"<!-- snippet: {chapter.folder}/steps.sh#([\w-]+) -->", text)
@@ -145,7 +175,13 @@ def test_code_blocks_are_the_same_in_both_languages(page: Path) -> None:
 
 
 def _work_files() -> set[str]:
-    return {f"workshop/work/{name}" for c in WS.chapters for name in end_state(WS, c)}
+    return {
+        f"workshop/work/{name}" for c in WS.chapters for name in end_state(WS, c) if not name.startswith(REPO)
+    }
+
+
+def _repo_files() -> set[str]:
+    return {name for c in WS.chapters for name in end_state(WS, c) if name.startswith(REPO)}
 
 
 @pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -165,6 +201,10 @@ def test_every_relative_link_and_backticked_repo_path_resolves(page: Path) -> No
         if path.startswith("workshop/work"):
             assert path == "workshop/work" or path in work, (
                 f"{page.relative_to(ROOT)}: {token} is in no chapter state"
+            )
+        elif path.startswith("servers/") and not (ROOT / path).exists():
+            assert path in _repo_files() or _generated(path), (
+                f"{page.relative_to(ROOT)}: `{token}` is neither made by `fleet new` nor in a chapter state"
             )
         else:
             assert (ROOT / path).exists(), f"{page.relative_to(ROOT)}: `{token}` does not exist"
@@ -208,7 +248,7 @@ def test_the_root_readme_links_the_workshop_in_both_languages() -> None:
 def test_every_translation_is_current() -> None:
     found = [problem for page in translations.english_pages() for problem in translations.problems(page)]
     assert found == []
-    assert len(translations.english_pages()) == len(WS.chapters) + 1
+    assert len(translations.english_pages()) == len(WS.chapters) + 2  # + the index and INSTRUCTOR.md
     assert translations.main([]) == 0
 
 
@@ -277,7 +317,7 @@ def test_a_glossary_breach_is_caught() -> None:
 # -- each chapter, both ways (the rustlings rule) --------------------------------------------------------
 
 
-@pytest.mark.parametrize("chapter", WS.chapters, ids=lambda c: c.id)
+@pytest.mark.parametrize("chapter", [c for c in WS.chapters if c not in ON_A_SERVER], ids=lambda c: c.id)
 def test_the_check_fails_on_the_start_state_and_passes_on_the_end_state(
     chapter: Chapter, tmp_path: Path
 ) -> None:
@@ -304,70 +344,142 @@ def test_caught_up_to_chapter_05_the_tree_passes_chapter_04(tmp_path: Path) -> N
 # -- the attendee dry-run ----------------------------------------------------------------------------------
 
 
-def _scratch_copy(dest: Path) -> None:
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
-
-
 def _scratch_manifest(path: Path) -> str:
     """The scratch copy's fleet on free ports (other fleets and tests may run on this machine), with
-    only the servers part A uses: db and wiki would start PostgreSQL and MediaWiki for nothing.
-    Returns the gateway origin."""
+    only the servers part A uses: the others (db, wiki, any server added since) would start PostgreSQL,
+    MediaWiki and more for nothing. Returns the gateway origin."""
     text = path.read_text(encoding="utf-8")
     for port in sorted(set(re.findall(r"127\.0\.0\.1:(87\d\d)", text))):
         text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
-    for name in ("db", "wiki"):
-        text = text.replace(f'name = "{name}"\n', f'name = "{name}"\nenabled = false\n', 1)
+
+    def only_part_a(block: re.Match[str]) -> str:
+        body = re.sub(r"(?m)^enabled\s*=.*\n", "", block.group(2))
+        name = re.search(r'(?m)^name\s*=\s*"([^"]+)"', body)
+        off = "" if name and name.group(1) in ("gitea", "sentry") else "enabled = false\n"
+        return block.group(1) + off + body
+
+    text = re.sub(r"(?ms)^(\[\[servers\]\]\n)(.*?)(?=^\[|\Z)", only_part_a, text)
     manifest = tomllib.loads(text)
     assert [s["name"] for s in manifest["servers"] if s.get("enabled", True)] == ["gitea", "sentry"]
     path.write_text(text, encoding="utf-8")
     return str(manifest["gateway"]["origin"])
 
 
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
 def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each(tmp_path: Path) -> None:
-    scratch = tmp_path / "clone"
-    _scratch_copy(scratch)
+    """A scratch clone (a git repository: `fleet new` renders the template from git) with its own
+    virtualenv (`fleet new` adds a workspace member to it), offline from uv's cache. From the chapter
+    that runs `fleet new` on, the chapter's check must also fail on its start state (after catch-up)."""
+    scratch = copy_repository(ROOT, tmp_path / "clone")
     gateway = _scratch_manifest(scratch / "fleet.toml")
     uv = os.environ.get("UV") or shutil.which("uv")
     assert uv, "uv runs the attendee's commands"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "UV_", "VIRTUAL_ENV"))}
+    kept = ("UV_CACHE_DIR", "UV_PYTHON", "UV_PYTHON_INSTALL_DIR")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in kept or not k.startswith(("FLEET_", "UV_", "VIRTUAL_ENV", "PYTEST_", "PYTHONPATH", "SENTRY_"))
+    }
     env |= {
         "WORKSHOP_DRY_RUN": "1",
         "PATH": f"{Path(uv).parent}{os.pathsep}{env.get('PATH', '')}",
-        "UV_PROJECT_ENVIRONMENT": str(Path(sys.prefix)),  # this workspace's environment: no install
-        "UV_NO_SYNC": "1",
-        "UV_FROZEN": "1",
+        "UV_OFFLINE": "1",
+        "UV_NO_PROGRESS": "1",
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
         "GATEWAY": gateway,
     }
+    synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
     for chapter in WS.chapters:
-        done = subprocess.run(
-            ["bash", f"{chapter.folder}/steps.sh"],
-            cwd=scratch,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
+        if chapter in ON_A_SERVER:
+            _run([uv, "run", "fleet", "workshop", "catch-up", chapter.id], scratch, env)
+            before = _run([uv, "run", "fleet", "workshop", "check", chapter.id], scratch, env)
+            said = before.stdout + before.stderr
+            assert before.returncode == 1, f"chapter {chapter.id}'s check passes before it is done:\n{said}"
+            assert "✗" in before.stdout, said
+        done = _run(["bash", f"{chapter.folder}/steps.sh"], scratch, env)
         output = done.stdout + done.stderr
         assert done.returncode == 0, f"chapter {chapter.id}'s steps.sh failed:\n{output[-4000:]}"
         assert f"All {len(CHECKS[chapter.id])} checks passed" in done.stdout, output[-4000:]
+    if SCAFFOLD is not None and SCAFFOLD.scaffold is not None:  # part B's server files, strict, in place
+        typed = _run([uv, "run", "mypy", f"servers/{SCAFFOLD.scaffold.name}"], scratch, env)
+        assert typed.returncode == 0, typed.stdout + typed.stderr
     assert (scratch / "workshop" / "work" / "doctor.json").is_file()
     assert json.loads((scratch / ".fleet" / "workshop" / "progress.json").read_text()).keys() == set(
         chapter_ids()
     )
+
+
+def test_the_generated_files_a_chapter_starts_from_are_what_fleet_new_generates(tmp_path: Path) -> None:
+    """A part-B chapter's start/ holds files of the server as `fleet new` makes them (so the chapter's
+    "what changed" diff is computed): they must equal a fresh render of the template, or the template
+    moved on and the chapter with it must be updated."""
+    import copier
+
+    from fleet_frontdoor.scaffold import NewServer
+
+    assert SCAFFOLD is not None
+    assert SCAFFOLD.scaffold is not None
+    name, item = SCAFFOLD.scaffold.name, SCAFFOLD.scaffold.item
+    new = NewServer(name, f"{name}: list and add {item}s, as the caller", item, "http://127.0.0.1:1")
+    data = {"name": new.name, "description": new.description, "item": new.item, "standalone": False}
+    with warnings.catch_warnings():  # copier warns that a dirty template's changes are included: wanted
+        warnings.simplefilter("ignore")
+        copier.run_copy(str(ROOT), str(tmp_path), data=data, defaults=True, quiet=True, unsafe=False)
+    starters = [
+        (chapter, name)
+        for chapter in ON_A_SERVER
+        for name in sorted(_overlay_names(ROOT / chapter.folder / "start"))
+    ]
+    assert starters, "part B's chapters start from generated files"
+    for chapter, file in starters:
+        rendered = tmp_path / file.removeprefix(f"servers/{name}/")
+        assert start_state(WS, chapter)[file] == rendered.read_bytes(), f"{chapter.folder}/start/{file}"
+
+
+def _overlay_names(folder: Path) -> list[str]:
+    return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+
+
+def test_catch_up_past_the_scaffold_chapter_runs_fleet_new_once_and_lays_the_servers_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fleet workshop catch-up 07` on a tree that never ran `fleet new`: it runs it (here a stand-in that
+    registers the server, as the real one does), then writes the chapter's files at their repo paths."""
+    from fleet_frontdoor import scaffold
+    from fleet_frontdoor.workshop import Workshop, catch_up
+
+    for folder in ("workshop", "core/examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("work"))
+    shutil.copy(ROOT / "fleet.toml", tmp_path / "fleet.toml")
+    made: list[tuple[str, str]] = []
+
+    def fleet_new(root: Path, name: str, *, item: str, run_tests: bool) -> float:
+        made.append((name, item))
+        with (root / "fleet.toml").open("a", encoding="utf-8") as manifest:
+            manifest.write(f'\n[[servers]]\nname = "{name}"\nupstream = "http://127.0.0.1:8799"\n')
+            manifest.write(f'scopes = ["{name}:read", "{name}:write"]\n')
+        return 0.0
+
+    monkeypatch.setattr(scaffold, "create", fleet_new)
+    assert SCAFFOLD is not None
+    assert SCAFFOLD.scaffold is not None
+    later = ON_A_SERVER[1]
+    ws = Workshop(tmp_path, WS.chapters)
+    done = catch_up(ws, later)
+    assert made == [(SCAFFOLD.scaffold.name, SCAFFOLD.scaffold.item)]
+    repo_files = [name for name in start_state(WS, later) if name.startswith(REPO)]
+    assert repo_files
+    assert set(repo_files) <= set(done.written)
+    for name in repo_files:
+        assert (tmp_path / name).read_bytes() == start_state(WS, later)[name]
+    assert not (tmp_path / "workshop" / "work" / "servers").exists()  # repo files are not work files
+    (tmp_path / repo_files[0]).write_text("the attendee's own edit\n", encoding="utf-8")
+    again = catch_up(ws, later)
+    assert made == [(SCAFFOLD.scaffold.name, SCAFFOLD.scaffold.item)]  # fleet.toml has it now: not again
+    assert again.backup is not None
+    assert (again.backup / repo_files[0]).read_text(encoding="utf-8") == "the attendee's own edit\n"

@@ -21,7 +21,8 @@ from fleet_core.testing import (
 )
 
 SETTINGS = settings_for(name="test", gateway_secrets=[TEST_SECRET, "next-secret-during-rotation-42"])
-ALICE = identity("alice", "test:read test:write", audience=SETTINGS.public_url)
+# a day: the module is collected at the start of a session that may run for many minutes before it
+ALICE = identity("alice", "test:read test:write", audience=SETTINGS.public_url, expires_in=86_400)
 
 
 def good_headers(**changes: str | None) -> dict[str, str]:

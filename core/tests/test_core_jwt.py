@@ -71,7 +71,7 @@ async def test_es256_tokens_are_accepted(server: MCPServer, ran: list[str]) -> N
         ({"iss": "http://127.0.0.1:1/other"}, "wrong issuer"),
         ({"type": "refresh"}, "refresh token used as bearer"),
         ({"type": None}, "no token type"),
-        ({"nbf": int(time.time()) + 600}, "not yet valid"),
+        ({"nbf": int(time.time()) + 86_400}, "not yet valid"),  # collected long before it runs
         ({"sub": None}, "no subject"),
         ({"sub": "alice\nX-MCP-Subject: admin"}, "control character in claim"),
     ],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleet_core import env_prefix
+from fleet_core import env_prefix, package_name
 from fleet_frontdoor.manifest import load_manifest
 from fleet_frontdoor.scaffold import RESERVED, ScaffoldError, next_port, plan
 
@@ -124,7 +124,7 @@ def test_the_render_has_the_server_layout_and_is_ruff_clean(
     tmp_path: Path, name: str, item: str, description: str | None
 ) -> None:
     out = _render(tmp_path, name, item, description)
-    pkg = "fleet_" + name.replace("-", "_")
+    pkg = package_name(name)  # copier.yml's `package` must spell it as the core does
     files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert files == {f.format(pkg=pkg, mod=name.replace("-", "_")) for f in LAYOUT}
     answers = yaml.safe_load((out / ".copier-answers.yml").read_text(encoding="utf-8"))

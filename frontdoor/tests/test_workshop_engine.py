@@ -116,6 +116,8 @@ def test_chapters_toml_is_validated(tmp_path: Path) -> None:
         load_workshop(make(tmp_path / "b", CHAPTERS.replace('id = "01"', 'id = "00"')))
     with pytest.raises(WorkshopError, match="id"):
         load_workshop(make(tmp_path / "c", CHAPTERS.replace('id = "01"', 'id = "1"')))
+    with pytest.raises(WorkshopError, match="relative path inside the repo"):
+        load_workshop(make(tmp_path / "d", CHAPTERS.replace('"b.txt" = ', '"../../b.txt" = ')))
 
 
 def test_the_checks_run_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import anyio
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
 
 from ._settings import ServerSettings
 from .http import BoundedHttpToolsProtocol
@@ -87,9 +88,17 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
     gc.freeze()
     workers = settings.workers or default_workers()
     if workers == 1:
-        uvicorn.Server(config).run()
+        _run(config)
     else:
         Workers(config, workers).run()
+
+
+def _run(config: uvicorn.Config, sockets: list[socket.socket] | None = None) -> None:
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:  # what uvicorn.run does: a port in use or a failed start-up is not a clean exit
+        sys.exit(STARTUP_FAILURE)
 
 
 class Workers:
@@ -160,7 +169,7 @@ class Workers:
                 import ctypes
 
                 ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-            uvicorn.Server(self.config).run(sockets=[sock])
+            _run(self.config, [sock])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0
         except BaseException:

@@ -13,25 +13,31 @@ If any step fails, every file it touched is put back as it was and the server fo
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import tomlkit
 from tomlkit.items import AoT, Array, Table
 
-from fleet_core import env_prefix
+from fleet_core import env_prefix, package_name
 
 from .generate import GENERATED
+from .generate import write as write_generated
 from .manifest import Manifest, load_manifest
 
 __all__ = [
@@ -56,7 +62,10 @@ RESERVED = frozenset(
     {"core", "frontdoor", "client", "gateway", "issuer", "kong", "authgate", "dev", "fleet", "mcp", "server"}
     | {"new", "stack", "template", "postgres", "mediawiki", "ci", "test", "tests", "testing"}
 )
-CLIENT_CONFIGS = ("vscode", "claude")  # client/mcp-configs/<format>.mcp.json, `fleet-client config`
+CLIENT_CONFIGS: tuple[Literal["vscode", "claude"], ...] = (
+    "vscode",
+    "claude",
+)  # client/mcp-configs/<format>.mcp.json, `fleet-client config`
 
 
 class ScaffoldError(Exception):
@@ -72,7 +81,7 @@ class NewServer:
 
     @property
     def package(self) -> str:
-        return "fleet_" + self.name.replace("-", "_")
+        return package_name(self.name)
 
     @property
     def scopes(self) -> tuple[str, str]:
@@ -254,35 +263,41 @@ def _add_workspace_member(root: Path, new: NewServer, undo: Undo) -> str:
 
 
 def _regenerate(root: Path, new: NewServer, undo: Undo) -> str:
+    from fleet_client.config import load_config
+    from fleet_client.generate import dumps, mcp_json
+
+    # `uv sync` installed the new package after this process started: read site-packages' .pth files
+    # again, so its deploy hook (compose.yaml, .env.example) can be imported here
+    site.addsitedir(sysconfig.get_paths()["purelib"])
+    importlib.invalidate_caches()
     undo.keep(*(root / rel for rel in GENERATED))
-    # `fleet gateway kong` in a fresh process: it imports the new server's deploy hook, which this
-    # process (started before `uv sync` installed the package) can't see
-    kong = [
-        sys.executable,
-        "-m",
-        "fleet_frontdoor.cli",
-        "--manifest",
-        str(root / "fleet.toml"),
-        "gateway",
-        "kong",
-    ]
-    done = _run(kong, root)
-    written = [line.removeprefix("wrote ") for line in done.stdout.splitlines() if line.startswith("wrote ")]
-    configs = root / "client" / "mcp-configs"
+    written = [str(p.relative_to(root)) for p in write_generated(load_manifest(root / "fleet.toml"), root)]
+    # the editors' mcp.json from the manifest alone: a developer's own client config must not leak in
     with tempfile.TemporaryDirectory() as empty:
-        # only the manifest: a developer's own client config must not leak into committed files
-        env = os.environ | {"FLEET_MANIFEST": str(root / "fleet.toml"), "XDG_CONFIG_HOME": empty}
-        for fmt in CLIENT_CONFIGS:
-            target = configs / f"{fmt}.mcp.json"
-            undo.keep(target)
-            done = _run([sys.executable, "-m", "fleet_client", "config", "--format", fmt], root, env=env)
-            target.write_text(done.stdout, encoding="utf-8")
+        config = load_config({"XDG_CONFIG_HOME": empty}, cwd=root, manifest=root / "fleet.toml")
+    for fmt in CLIENT_CONFIGS:
+        target = root / "client" / "mcp-configs" / f"{fmt}.mcp.json"
+        undo.keep(target)
+        text = dumps(mcp_json(config, fmt))
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
             written.append(str(target.relative_to(root)))
-    markdown = _run(["git", "ls-files", "*.md"], root).stdout.split()
-    undo.keep(*(root / md for md in markdown))
-    rewrote = _run([sys.executable, "scripts/snippets.py", "--write"], root).stdout.splitlines()
-    written += [line.split()[1].rstrip(":") for line in rewrote if line.startswith("rewrote ")]
-    return "regenerated " + ", ".join(dict.fromkeys(written))
+    snippets = _load_script(root / "scripts" / "snippets.py")
+    for markdown in snippets.markdown_files():
+        undo.keep(markdown)
+        if snippets.sync(markdown, True):
+            written.append(str(markdown.relative_to(root)))
+    return "regenerated " + ", ".join(written)
+
+
+def _load_script(path: Path) -> Any:
+    """A script of the repository (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(f"_fleet_new_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ScaffoldError(f"can't load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _lint(root: Path, new: NewServer, undo: Undo) -> str:
@@ -323,13 +338,14 @@ def create(
         steps.append(_test)
     undo = Undo(root)
     for step in steps:
+        began = time.monotonic()
         try:
-            echo("  ✓ " + step(root, new, undo))
+            echo(f"  ✓ {step(root, new, undo)} ({time.monotonic() - began:.1f} s)")
         except BaseException as exc:
             undo.rollback()
             if isinstance(exc, ScaffoldError):
                 raise ScaffoldError(f"{exc}\nnothing was changed (every step was rolled back)") from exc
-            if isinstance(exc, Exception):
+            if isinstance(exc, Exception | SystemExit):
                 raise ScaffoldError(
                     f"{step.__name__.strip('_').replace('_', ' ')} failed: {exc.__class__.__name__}: {exc}\n"
                     "nothing was changed (every step was rolled back)"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp.server.mcpserver import MCPServer
 
-from fleet_core.testing import settings_for
+from fleet_core.testing import UnreachableBackend, settings_for
 from fleet_core.testing.contract import CHECKS, Contract, check_server
 from fleet_wiki.backend import MediaWikiClient
 from fleet_wiki.server import build_server
@@ -20,10 +20,15 @@ SETTINGS = settings_for(
 )
 
 
+TRANSPORTS: list[UnreachableBackend] = []  # each build's; the contract counts what reached "the wiki"
+
+
 @contextlib.asynccontextmanager
 async def build() -> AsyncIterator[MCPServer]:
-    # No check reaches MediaWiki: whoami is the caller's identity, and writes are refused at the gate.
-    async with MediaWikiClient("http://127.0.0.1:9", "B@x", "p") as backend:
+    # No check needs MediaWiki (whoami is the caller's identity, writes refused at the gate or for want of
+    # an account): each request the client sends is recorded and refused, so the contract can count them.
+    TRANSPORTS.append(UnreachableBackend())
+    async with MediaWikiClient("http://127.0.0.1:9", "B@x", "p", transport=TRANSPORTS[-1]) as backend:
         yield build_server(SETTINGS, backend)
 
 
@@ -32,4 +37,12 @@ async def test_contract(check: str) -> None:
     stdio_env = {"FLEET_WIKI_URL": "http://127.0.0.1:9", "FLEET_WIKI_BOT_USERNAME": "B@x"}
     stdio_env["FLEET_WIKI_BOT_PASSWORD"] = "p"
     readme = Path(__file__).parents[1] / "README.md"
-    await check_server(Contract("wiki", SETTINGS, build, readme, stdio_env=stdio_env), check)
+    contract = Contract(
+        "wiki",
+        SETTINGS,
+        build,
+        readme,
+        stdio_env=stdio_env,
+        backend_requests=lambda: len(TRANSPORTS[-1].requests),
+    )
+    await check_server(contract, check)

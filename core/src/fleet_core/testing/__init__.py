@@ -40,6 +40,7 @@ __all__ = [
     "TEST_SECRET",
     "JwtIssuer",
     "SentryCapture",
+    "UnreachableBackend",
     "acting_as",
     "bind_loopback",
     "call_body",
@@ -96,6 +97,21 @@ class SentryCapture:
         headers = [(b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"{}"})
+
+
+class UnreachableBackend(httpx2.AsyncBaseTransport):
+    """An httpx2 transport for a backend client under test that records each request it is asked to
+    send and fails it as a refused connection: a contract's `backend_requests` for a server whose real
+    backend can't run in the test (`backend_requests=lambda: len(transport.requests)`)."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx2.Request] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        raise httpx2.ConnectError(
+            "connection refused (fleet_core.testing.UnreachableBackend)", request=request
+        )
 
 
 def manifest_servers(start: Path | str | None = None) -> list[str]:

@@ -141,7 +141,7 @@ class CimdFetcher:
             raise CimdError("invalid_client", "client metadata fetch timed out") from None
         except httpx2.HTTPError:
             raise CimdError("invalid_client", "client metadata could not be fetched") from None
-        return _parse(url, body), _freshness(response.headers, self._clock())
+        return parse_metadata(url, body), _freshness(response.headers, self._clock())
 
     async def _read(self, response: httpx2.Response) -> bytes:
         if 300 <= response.status_code < 400:
@@ -160,7 +160,8 @@ class CimdFetcher:
         return body
 
 
-def _parse(url: str, body: bytes) -> ClientMetadata:
+def parse_metadata(url: str, body: bytes) -> ClientMetadata:
+    """A client metadata document, validated as the dev AS does on fetch (also `fleet workshop check 05`)."""
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -6,6 +6,7 @@ its end state (frontdoor/tests/test_workshop.py)."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -13,10 +14,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -203,45 +206,70 @@ def _greet_body() -> dict[str, Any]:
     }
 
 
-def _serving_hello(target: Target, version: str) -> None:
+@dataclass(frozen=True)
+class _Served:
+    answers: dict[str, tuple[int, dict[str, Any]]]  # protocol version -> (HTTP status, JSON body)
+    command: str
+    url: str
+    output: str
+
+
+@functools.lru_cache(maxsize=8)
+def _serve_hello(root: Path, hello: Path, digest: str) -> _Served:
+    """Start the attendee's `hello.py --http` once per version of the file and POST a tools/call in both
+    protocol eras (the two checks of chapter 02 share the server; an edit makes a new digest)."""
     from fleet_core.testing import free_port
 
-    hello = _file(target, "hello.py")
-    response: httpx2.Response | None = None
+    answers: dict[str, tuple[int, dict[str, Any]]] = {}
     output, port, url = "", 0, ""
     for _ in range(3):  # the port is picked here and bound by the attendee's server: another may take it
         port = free_port()
         url = f"http://127.0.0.1:{port}/mcp"
         with subprocess.Popen(  # noqa: S603 - this Python, on the attendee's own file
             [sys.executable, str(hello), "--http", "--port", str(port)],
-            cwd=target.root,
+            cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         ) as process:
             try:
-                response = _first_answer(process, url, version)
+                for version in (LEGACY, CURRENT):
+                    response = _first_answer(process, url, version)
+                    if response is not None:
+                        answers[version] = (response.status_code, _json(response))
             finally:
                 process.terminate()
                 output, _ = process.communicate(timeout=10)
-        if response is not None or "address already in use" not in output:
+        if answers or "address already in use" not in output:
             break
-    if response is None:
-        tail = " | ".join(output.strip().splitlines()[-3:])
+    command = f"python workshop/work/hello.py --http --port {port}"
+    return _Served(answers, command, url, output)
+
+
+def _json(response: httpx2.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _serving_hello(target: Target, version: str) -> None:
+    hello = _file(target, "hello.py")
+    served = _serve_hello(target.root, hello, hashlib.sha256(hello.read_bytes()).hexdigest())
+    if version not in served.answers:
+        tail = " | ".join(served.output.strip().splitlines()[-3:])
         raise CheckFailed(
-            f"`python workshop/work/hello.py --http --port {port}` did not answer at {url}"
-            + (f" (it printed: {tail})" if tail else "")
+            f"`{served.command}` did not answer at {served.url}" + (f" (it printed: {tail})" if tail else "")
         )
-    if response.status_code != 200:
-        raise CheckFailed(f"POST {url} with MCP-Protocol-Version {version}: HTTP {response.status_code}")
-    result = response.json().get("result", {})
-    if result.get("structuredContent") != {"message": "Hello, Ada!"}:
-        raise CheckFailed(f"MCP-Protocol-Version {version}: tools/call greet answered {response.json()}")
+    status, body = served.answers[version]
+    if status != 200:
+        raise CheckFailed(f"POST {served.url} with MCP-Protocol-Version {version}: HTTP {status}")
+    if body.get("result", {}).get("structuredContent") != {"message": "Hello, Ada!"}:
+        raise CheckFailed(f"MCP-Protocol-Version {version}: tools/call greet answered {body}")
 
 
 def _first_answer(process: subprocess.Popen[str], url: str, version: str) -> httpx2.Response | None:
-    import time
-
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -374,7 +402,7 @@ def _login_client_credentials(target: Target) -> None:
 
 def _login_cimd(target: Target) -> None:
     # the dev authorization server's own parser of a fetched Client ID Metadata Document
-    from ..authserver.cimd import CimdError, _parse
+    from ..authserver.cimd import CimdError, parse_metadata
 
     path = _file(target, "client-metadata.json")
     try:
@@ -385,7 +413,7 @@ def _login_cimd(target: Target) -> None:
     if url is None or url.scheme != "https" or url.path in ("", "/"):
         raise CheckFailed(f"client_id {client_id!r} is not an https URL with a path")
     try:
-        _parse(client_id, path.read_bytes())
+        parse_metadata(client_id, path.read_bytes())
     except CimdError as exc:
         raise CheckFailed(f"the authorization server would refuse it: {exc}") from exc
 
@@ -513,6 +541,125 @@ def _notes_forged(target: Target) -> None:
         )
 
 
+# -- 06 scaffold your server -----------------------------------------------------------------------
+
+SERVER = "notes"  # the attendee's server from chapter 06 on (chapters.toml: scaffold)
+OWN_TESTS = {"06": "test_my_notes.py"}  # the one test the attendee adds, per chapter
+
+
+def _pytest(target: Target, *paths: str) -> subprocess.CompletedProcess[str]:
+    """The attendee's tests, with this Python (`uv run fleet …`: the workspace, where `fleet new`
+    installed the server)."""
+    return _python(target, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths, timeout=120)
+
+
+def _summary(done: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    return " | ".join(failed[:3] + lines[-1:]) or done.stderr.strip()[-300:]
+
+
+def _scaffold_registered(target: Target) -> None:
+    from ..manifest import load_manifest
+
+    package = target.root / "servers" / SERVER / "src" / f"fleet_{SERVER}"
+    missing = [
+        f"servers/{SERVER}/src/fleet_{SERVER}/{name}"
+        for name in ("server.py", "settings.py", "backend.py", "dev.py", "deploy.py")
+        if not (package / name).is_file()
+    ]
+    if missing:
+        raise CheckFailed(f"not generated: {', '.join(missing)}")
+    servers = {s.name: s for s in load_manifest(target.root / "fleet.toml").servers}
+    if SERVER not in servers:
+        raise CheckFailed(f"fleet.toml has no [[servers]] entry named {SERVER!r}")
+    scopes = set(servers[SERVER].scopes)
+    if scopes != {f"{SERVER}:read", f"{SERVER}:write"}:
+        raise CheckFailed(f"fleet.toml gives {SERVER} the scopes {sorted(scopes)}")
+    project = tomllib.loads((target.root / "pyproject.toml").read_text(encoding="utf-8"))
+    if f"fleet-{SERVER}" not in project.get("project", {}).get("dependencies", []):
+        raise CheckFailed(f"fleet-{SERVER} is not a workspace member in the root pyproject.toml")
+
+
+def _scaffold_contract(target: Target) -> None:
+    done = _pytest(target, f"servers/{SERVER}/tests/test_{SERVER}_contract.py")
+    if done.returncode != 0:
+        raise CheckFailed(f"pytest servers/{SERVER}/tests/test_{SERVER}_contract.py: {_summary(done)}")
+
+
+def _own_test(target: Target, chapter: str) -> None:
+    name = f"servers/{SERVER}/tests/{OWN_TESTS[chapter]}"
+    path = target.root / name
+    if not path.is_file():
+        raise CheckFailed(f"{name} does not exist")
+    if not re.search(r"^(async )?def test_\w+", path.read_text(encoding="utf-8"), re.MULTILINE):
+        raise CheckFailed(f"{name} has no test function (`def test_…` or `async def test_…`)")
+    done = _pytest(target, name)
+    if done.returncode != 0:
+        raise CheckFailed(f"pytest {name}: {_summary(done)}")
+
+
+def _scaffold_own_test(target: Target) -> None:
+    _own_test(target, "06")
+
+
+# -- 07 scopes and step-up -----------------------------------------------------------------------------
+
+OWN_TESTS["07"] = "test_my_scopes.py"
+
+# Run by the attendee's Python in a fresh process (their server changes between checks): the server's
+# tools as tools/list gives them, in memory, to a caller with both scopes.
+_LIST_TOOLS = """
+import json, anyio
+from mcp import Client
+from fleet_core.testing import acting_as, identity, settings_for
+from fleet_notes.backend import NotesClient
+from fleet_notes.server import build_server
+from fleet_notes.settings import NAME, NotesSettings
+
+async def main():
+    settings = settings_for(NotesSettings, name=NAME, url="http://127.0.0.1:9", token="t")
+    async with NotesClient(settings) as backend:
+        with acting_as(identity("alice", "notes:read notes:write", audience=settings.public_url)):
+            async with Client(build_server(settings, backend)) as client:
+                tools = (await client.list_tools()).tools
+    print(json.dumps([t.model_dump(mode="json", by_alias=True) for t in tools]))
+
+anyio.run(main)
+"""
+
+
+def _scopes_tool(target: Target) -> None:
+    done = _python(target, "-c", _LIST_TOOLS)
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        raise CheckFailed(f"building the notes server failed: {tail}")
+    tools = {tool["name"]: tool for tool in json.loads(done.stdout.strip().splitlines()[-1])}
+    tool = tools.get("delete_note")
+    if tool is None:
+        raise CheckFailed(f"the server's tools are {sorted(tools)}; no delete_note")
+    properties = (tool.get("inputSchema") or {}).get("properties", {})
+    if properties.get("note_id", {}).get("type") != "integer":
+        raise CheckFailed(f"delete_note should take an integer `note_id`; its input schema: {properties}")
+    scope = json.dumps(tool.get("_meta") or {})
+    if f"{SERVER}:write" not in scope:
+        raise CheckFailed(f"delete_note does not declare {SERVER}:write (its _meta: {scope})")
+    hints = tool.get("annotations") or {}
+    if hints.get("readOnlyHint") is not False or hints.get("destructiveHint") is not True:
+        raise CheckFailed(f"delete_note's annotations should say it writes and destroys: {hints}")
+
+
+def _scopes_contract(target: Target) -> None:
+    checks = "scopes_and_annotations or readme_tools_table or read_caller_write_tool_403 or fast_path"
+    done = _pytest(target, f"servers/{SERVER}/tests/test_{SERVER}_contract.py", "-k", checks)
+    if done.returncode != 0:
+        raise CheckFailed(f"the contract's scope checks: {_summary(done)}")
+
+
+def _scopes_own_test(target: Target) -> None:
+    _own_test(target, "07")
+
+
 CHECKS: dict[str, tuple[Check, ...]] = {
     "00": (Check("setup-doctor-saved", _doctor_saved), Check("setup-tools", _tools_now)),
     "01": (
@@ -539,5 +686,15 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("login-answers", _login_answers),
         Check("login-client-credentials", _login_client_credentials),
         Check("login-cimd", _login_cimd),
+    ),
+    "06": (
+        Check("scaffold-registered", _scaffold_registered),
+        Check("scaffold-contract", _scaffold_contract),
+        Check("scaffold-own-test", _scaffold_own_test),
+    ),
+    "07": (
+        Check("scopes-tool", _scopes_tool),
+        Check("scopes-contract", _scopes_contract),
+        Check("scopes-own-test", _scopes_own_test),
     ),
 }

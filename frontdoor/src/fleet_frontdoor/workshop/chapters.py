@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = [
     "WORK",
     "Chapter",
+    "Scaffold",
     "Workshop",
     "WorkshopError",
     "agenda",
@@ -26,6 +27,13 @@ class WorkshopError(Exception):
     """chapters.toml or the workshop folder is not as the engine expects (a message for the attendee)."""
 
 
+class Scaffold(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    item: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+
 class Chapter(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -37,6 +45,18 @@ class Chapter(BaseModel):
     needs: tuple[Literal["fleet-dev", "postgres", "php", "docker", "browser"], ...] = ()
     # end-state files taken from elsewhere in the repo instead of solution/ (work file -> repo path)
     solution_from: dict[str, str] = Field(default_factory=dict)
+    # the server this chapter's steps make with `fleet new NAME --item ITEM`: catch-up to a later
+    # chapter makes it first when fleet.toml does not have it yet
+    scaffold: Scaffold | None = None
+
+    @field_validator("solution_from")
+    @classmethod
+    def _inside_work(cls, value: dict[str, str]) -> dict[str, str]:
+        # catch-up writes these under workshop/work/ and reads them from the repo: never outside either
+        for path in (*value, *value.values()):
+            if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+                raise ValueError(f"{path!r} must be a relative path inside the repo")
+        return value
 
     @property
     def folder(self) -> str:

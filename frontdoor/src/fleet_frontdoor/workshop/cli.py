@@ -13,7 +13,7 @@ from .chapter_checks import CHECKS
 from .chapters import WORK, Chapter, Workshop, WorkshopError, load_workshop
 from .checks import Result, Target, load_hints, run_checks
 from .doctor import Finding, optional_findings, port_findings, required_findings
-from .states import catch_up, solve
+from .states import REPO, catch_up, solve
 
 __all__ = ["add_workshop_parser", "language"]
 
@@ -164,7 +164,7 @@ def cmd_catch_up(args: argparse.Namespace) -> int:
     if done.backup is not None:
         print(TEXT[lang]["backup"].format(path=done.backup.relative_to(ws.root)))
     for name in done.written:
-        print(f"  wrote   {WORK}/{name}")
+        print(f"  wrote   {name if name.startswith(REPO) else f'{WORK}/{name}'}")
     for name in done.removed:
         print(f"  removed {WORK}/{name}")
     if not (done.written or done.removed):

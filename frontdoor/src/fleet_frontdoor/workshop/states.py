@@ -3,8 +3,11 @@
     end(N)   = start(N) with chapter N's `solution/` files (and `solution_from` files) laid over it
     start(N) = end(N-1) with chapter N's `start/` files (a starter, when there is one) laid over it
 
-A state maps a path inside `workshop/work/` to the file's bytes. `catch_up` backs up the attendee's
-work folder and writes a state into it; `changed` is the computed "what changed" diff of a chapter.
+A state maps a path inside `workshop/work/` to the file's bytes, except paths under `servers/`: from
+chapter 06 on, the attendee's own server lives in the repo where `fleet new` put it (`servers/notes/`),
+and a state's files there are laid at the repo root. `catch_up` backs up the attendee's files and writes
+a state (running the chapter's `fleet new` first when fleet.toml lacks that server); `changed` is the
+computed "what changed" diff of a chapter.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from .chapters import WORK, Chapter, Workshop, WorkshopError
 
 __all__ = [
     "KEEP",
+    "REPO",
     "CatchUp",
     "State",
     "catch_up",
     "changed",
     "end_state",
+    "lay",
     "read_tree",
     "solve",
     "start_state",
@@ -34,6 +39,8 @@ __all__ = [
 State = dict[str, bytes]
 # The machine's own record (`fleet workshop doctor` writes it): catch-up neither replaces nor removes it.
 KEEP = frozenset({"doctor.json"})
+# a state's paths under this folder are repo files (the attendee's own server), not workshop/work/ files
+REPO = "servers/"
 _SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
@@ -99,6 +106,41 @@ def write_state(work: Path, state: State, keep: frozenset[str] = frozenset()) ->
     return written, removed
 
 
+def _split(state: State) -> tuple[State, State]:
+    """(the workshop/work/ files, the repo files) of a state."""
+    work = {k: v for k, v in state.items() if not k.startswith(REPO)}
+    return work, {k: v for k, v in state.items() if k.startswith(REPO)}
+
+
+def lay(root: Path, state: State, keep: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """Make `root`'s workshop/work/ hold exactly the state's work files and write its repo files at the
+    repo root (other repo files are left alone). Returns (written, removed) paths, as in the state."""
+    work_files, repo_files = _split(state)
+    (root / WORK).mkdir(parents=True, exist_ok=True)
+    written, removed = write_state(root / WORK, work_files, keep)
+    for name, content in sorted(repo_files.items()):
+        path = root / name
+        if not path.is_file() or path.read_bytes() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+            written.append(name)
+    return written, removed
+
+
+def _scaffold(ws: Workshop, chapters: tuple[Chapter, ...]) -> None:
+    """Run the `fleet new` of the chapters done so far whose server fleet.toml does not have yet."""
+    from ..manifest import load_manifest
+
+    for chapter in chapters:
+        if chapter.scaffold is None:
+            continue
+        names = {s.name for s in load_manifest(ws.root / "fleet.toml").servers}
+        if chapter.scaffold.name not in names:
+            from ..scaffold import create
+
+            create(ws.root, chapter.scaffold.name, item=chapter.scaffold.item, run_tests=False)
+
+
 @dataclass(frozen=True)
 class CatchUp:
     chapter: Chapter
@@ -108,28 +150,34 @@ class CatchUp:
 
 
 def catch_up(ws: Workshop, chapter: Chapter, *, now: datetime | None = None) -> CatchUp:
-    """Back up the attendee's `workshop/work/`, then put it at the start of `chapter`."""
+    """Back up the attendee's files, then put the tree at the start of `chapter`."""
+    _scaffold(ws, ws.before(chapter))
     return _put(ws, chapter, start_state(ws, chapter), now)
 
 
 def _put(ws: Workshop, chapter: Chapter, state: State, now: datetime | None) -> CatchUp:
     work = ws.root / WORK
-    target = {k: v for k, v in state.items() if k not in KEEP}
+    target, repo_files = _split({k: v for k, v in state.items() if k not in KEEP})
     current = {k: v for k, v in read_tree(work).items() if k not in KEEP}
+    # the attendee's own versions of the repo files the state replaces
+    replaced = [
+        k for k, v in repo_files.items() if (ws.root / k).is_file() and (ws.root / k).read_bytes() != v
+    ]
     backup = None
-    if current and current != target:
+    if (current and current != target) or replaced:
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
         backup = ws.root / ".fleet" / "workshop" / f"backup-{stamp}"
-        for name in current:
-            (backup / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(work / name, backup / name)
-    work.mkdir(parents=True, exist_ok=True)
-    written, removed = write_state(work, target, keep=KEEP)
+        copies = [(work / name, backup / name) for name in current if current != target]
+        for source, dest in copies + [(ws.root / name, backup / name) for name in replaced]:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
+    written, removed = lay(ws.root, target | repo_files, keep=KEEP)
     return CatchUp(chapter, backup, written, removed)
 
 
 def solve(ws: Workshop, chapter: Chapter, *, now: datetime | None = None) -> CatchUp:
-    """Back up the attendee's `workshop/work/`, then put it at the end of `chapter` (its solution)."""
+    """Back up the attendee's files, then put the tree at the end of `chapter` (its solution)."""
+    _scaffold(ws, (*ws.before(chapter), chapter))
     return _put(ws, chapter, end_state(ws, chapter), now)
 
 
@@ -137,12 +185,13 @@ def changed(ws: Workshop, chapter: Chapter, name: str) -> str:
     """The unified diff of one work file from the start to the end of `chapter` (computed, never typed)."""
     before = start_state(ws, chapter).get(name, b"").decode().splitlines(keepends=True)
     after = end_state(ws, chapter).get(name)
+    path = name if name.startswith(REPO) else f"{WORK}/{name}"
     if after is None:
-        raise WorkshopError(f"chapter {chapter.id} does not end with {WORK}/{name}")
+        raise WorkshopError(f"chapter {chapter.id} does not end with {path}")
     lines = difflib.unified_diff(
         before,
         after.decode().splitlines(keepends=True),
-        f"a/{WORK}/{name}" if before else "/dev/null",
-        f"b/{WORK}/{name}",
+        f"a/{path}" if before else "/dev/null",
+        f"b/{path}",
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
