@@ -46,7 +46,9 @@ from mcp.types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from .http import replay
 
 __all__ = ["FastPath"]
 
@@ -55,19 +57,6 @@ dispatcher_logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
 
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _serve_one(
@@ -126,7 +115,7 @@ class FastPath:
         body = await request.body()
         message = await self._plain_request(request, body)
         if message is None:
-            await self.fallback(scope, _replay(body, receive), send)
+            await self.fallback(scope, replay(body, receive), send)
             return
         dctx = _SingleExchangeDispatchContext(
             # what the SDK's stateless transport and dispatcher give a handler: no back channel, and

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._audit import audit
 from ._identity import (
@@ -27,7 +27,7 @@ from ._identity import (
     identity_from_headers,
 )
 from ._settings import ServerSettings, TrustMode
-from .http import authorization_values, bearer_challenge, bearer_token, send_error, token_in_query
+from .http import authorization_values, bearer_challenge, bearer_token, replay, send_error, token_in_query
 
 if TYPE_CHECKING:
     from .jwt import JwksVerifier
@@ -104,16 +104,7 @@ class Gate:
         scope["fleet.identity"] = identity
         if tool is not None:
             scope["fleet.tool"] = tool
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _authenticate(self, scope: Scope) -> Identity:
         headers: list[tuple[bytes, bytes]] = scope["headers"]

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
-from starlette.types import Send
+from starlette.types import Message, Receive, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "endpoint_page",
     "error_body",
     "prm_url",
+    "replay",
     "respond",
     "send_error",
     "token_in_query",
@@ -182,3 +183,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self.loop.call_later(2.0, self.transport.close)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for an app downstream of one that already read the request body: the body once, then the
+    original channel (for the disconnect)."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return receive_again
