@@ -25,6 +25,7 @@ from fleet_core import (
     TrustMode,
     build_app,
     create_server,
+    pid_alive,
     requires,
     settings_or_exit,
     stdio_caller,
@@ -249,17 +250,9 @@ def test_a_fleet_dev_child_exits_when_its_parent_is_killed_outright(tmp_path: pa
     parent.wait()
     parent.stdout.close()
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(child):
+    while time.monotonic() < deadline and pid_alive(child):
         time.sleep(0.05)
-    assert not _alive(child)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not pid_alive(child)
 
 
 async def test_only_the_mcp_path_is_served_behind_the_gate(server: MCPServer, ran: list[str]) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from fleet_core import default_workers
+from fleet_core import default_workers, pid_alive
 from fleet_core.testing import MCP_HEADERS, TEST_SECRET, call_body, identity, identity_headers, settings_for
 
 SETTINGS = settings_for(name="workers")
@@ -137,7 +137,7 @@ def test_sigterm_drains_the_call_in_flight_then_stops_every_worker(
         answered = held.result(timeout=20)
     assert _pid_of(answered) in workers
     assert proc.wait(20) == 0
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(pid_alive(pid) for pid in workers)
 
 
 def test_workers_die_with_a_killed_supervisor(
@@ -148,17 +148,9 @@ def test_workers_die_with_a_killed_supervisor(
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 10
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not any(pid_alive(pid) for pid in workers)
 
 
 def test_default_workers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -85,14 +85,19 @@ def _wait_for_exit(pid: int) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (ours or not)."""
+    """Whether a process with this pid is running (ours or not): a zombie, exited but not yet waited
+    for, is not (where /proc tells; elsewhere existence is all there is to know)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return not os.path.isdir("/proc/self")  # gone since the kill, unless there is no /proc at all
 
 
 def _kill_group(pgid: int) -> None:
