@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import json
+import logging
 import time
 import tomllib
 import uuid
@@ -38,12 +39,14 @@ __all__ = [
     "MCP_HEADERS",
     "TEST_ISSUER",
     "TEST_SECRET",
+    "AuditCapture",
     "JwtIssuer",
     "SentryCapture",
     "UnreachableBackend",
     "acting_as",
     "bind_loopback",
     "call_body",
+    "capture_audit",
     "connect",
     "free_port",
     "identity",
@@ -392,3 +395,31 @@ class JwtIssuer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
+
+
+class AuditCapture(logging.Handler):
+    """The `fleet.audit` lines logged while attached: as written (`raw`) and parsed (`lines`)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.raw: list[str] = []
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        self.raw.append(message)
+        self.lines.append(json.loads(message))
+
+
+@contextlib.contextmanager
+def capture_audit() -> Iterator[AuditCapture]:
+    """Collect every audit line logged inside the block (the logger at INFO meanwhile, restored after)."""
+    logger = logging.getLogger("fleet.audit")
+    capture, level = AuditCapture(), logger.level
+    logger.addHandler(capture)
+    logger.setLevel(logging.INFO)
+    try:
+        yield capture
+    finally:
+        logger.removeHandler(capture)
+        logger.setLevel(level)

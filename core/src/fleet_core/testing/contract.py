@@ -24,12 +24,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import logging
 import os
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,7 @@ from . import (
     TEST_SECRET,
     SentryCapture,
     call_body,
+    capture_audit,
     connect,
     free_port,
     identity,
@@ -240,28 +240,6 @@ async def _read_caller_on_write_tools_gets_the_step_up(c: Contract, mcp: MCPServ
     assert not wrong, f"expected 403 with {expected}, got {wrong}"
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def _audit_lines() -> Iterator[list[str]]:
-    logger = logging.getLogger("fleet.audit")
-    handler, level = _Lines(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-
-
 _MARK = "contract-argument-d41d8cd98f00"  # an argument value that must never reach the audit log
 
 
@@ -275,9 +253,9 @@ async def _one_audit_line_per_call_without_arguments(c: Contract, mcp: MCPServer
     seen: list[list[str]] = []
     async with serve_server(mcp, c.settings) as url:
         for tool, arguments in calls:
-            with _audit_lines() as lines:
+            with capture_audit() as audit:
                 await _post(url, headers, tool, arguments)
-            seen.append(lines)
+            seen.append(audit.raw)
     # asserted once the server is down: a failure never leaves a connection open behind it
     for (tool, arguments), lines in zip(calls, seen, strict=True):
         assert len(lines) == 1, f"{tool}: {len(lines)} audit lines: {lines}"

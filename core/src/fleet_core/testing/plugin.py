@@ -3,8 +3,6 @@ fixtures, and the one async test mode checked at start-up."""
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,25 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("fleet tests run on pytest-asyncio (auto mode) only: " + "; ".join(problems))
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(record.getMessage()))
-
-
 @pytest.fixture
 def audit_lines() -> Iterator[list[dict[str, Any]]]:
     """Every audit line emitted during the test, parsed."""
-    logger = logging.getLogger("fleet.audit")
-    handler = _Collect()
-    logger.addHandler(handler)
-    previous = logger.level
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
+    from fleet_core.testing import capture_audit  # here: the plugin loads before any test needs it
+
+    with capture_audit() as audit:
+        yield audit.lines
