@@ -9,6 +9,7 @@ made it in (where the SDK would put one: MCP span data, the request, stack-frame
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -161,8 +162,6 @@ def serve_inbox(
         lifespan="off",
         http=BoundedHttpToolsProtocol,
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then re-raises Ctrl-C
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn stops gracefully, then re-raises Ctrl-C: that is how it ends
-        pass
     return capture
