@@ -130,6 +130,7 @@ def inbox_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.bind(("127.0.0.1" if host == "localhost" else host, port))
+        sock.listen(128)  # from now on a connection waits for the server instead of being refused
     except OSError:
         sock.close()
         raise
