@@ -151,15 +151,18 @@ def serve_inbox(
     from fleet_core.http import BoundedHttpToolsProtocol
     from fleet_core.testing.sentry import EnvelopeError, SentryCapture
 
+    def show(line: str) -> None:  # what anyone posted, printed: never a terminal control sequence
+        out("".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line))
+
     def received(envelope: Envelope) -> None:
         try:
             for line in describe(envelope, text):
-                out(line)
+                show(line)
         except EnvelopeError as exc:  # an item the capture kept but that is not JSON: say so, go on
-            out(text["inbox_refused"].format(detail=str(exc)))
+            show(text["inbox_refused"].format(detail=str(exc)))
 
     def refused(detail: str) -> None:
-        out(text["inbox_refused"].format(detail=detail))
+        show(text["inbox_refused"].format(detail=detail))
 
     capture = SentryCapture(on_envelope=received, on_error=refused)
     config = uvicorn.Config(
