@@ -97,7 +97,9 @@ def test_chapters_toml_and_the_folders_agree() -> None:
         p.name for p in (ROOT / "workshop").iterdir() if p.is_dir() and re.match(r"\d\d-", p.name)
     )
     assert folders == [f"{c.id}-{c.slug}" for c in WS.chapters]
-    assert chapter_ids() == ["00", "01", "02", "03", "04", "05", "06", "07"]
+    # part A and the scaffold chapters first; later chapters may land out of order (ids stay sorted)
+    assert chapter_ids()[:8] == ["00", "01", "02", "03", "04", "05", "06", "07"]
+    assert set(chapter_ids()) <= {f"{n:02d}" for n in range(14)}
     for chapter in WS.chapters:
         folder = ROOT / chapter.folder
         assert {"README.md", "README.zh-TW.md", "steps.sh"} <= {p.name for p in folder.iterdir()}
@@ -404,6 +406,7 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
         "GATEWAY": gateway,
+        "INBOX_PORT": str(free_port()),  # chapter 10's Sentry inbox, off the default another run may hold
     }
     synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
     assert synced.returncode == 0, synced.stdout + synced.stderr
