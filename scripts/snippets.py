@@ -5,7 +5,8 @@ that file (or the region between `--8<-- [start:NAME]` and `--8<-- [end:NAME]` l
 A fenced block right after `<!-- snippet-diff: NN FILE -->` must equal the computed "what changed" diff of
 workshop chapter NN for `workshop/work/FILE` (from the chapter's start state to its end state).
 The lines between `<!-- agenda: en -->` (or `zh-TW`) and `<!-- /agenda -->` must be the workshop agenda
-generated from `workshop/chapters.toml`.
+generated from `workshop/chapters.toml`; those between `<!-- timing: en -->` and `<!-- /timing -->`, the
+day plans of workshop/INSTRUCTOR.md, generated from it too.
 
     uv run python scripts/snippets.py          # check every tracked Markdown file; exit 1 if stale
     uv run python scripts/snippets.py --write  # rewrite stale blocks from their sources
@@ -26,15 +27,18 @@ MARKER = re.compile(
 )
 
 
-AGENDA = re.compile(r"<!-- agenda: (?P<lang>en|zh-TW) -->\n(?P<body>.*?)<!-- /agenda -->\n", re.DOTALL)
+AGENDA = re.compile(
+    r"<!-- (?P<kind>agenda|timing): (?P<lang>en|zh-TW) -->\n(?P<body>.*?)<!-- /(?P=kind) -->\n", re.DOTALL
+)
 
 
-def agenda(lang: str) -> str:
-    """The workshop agenda table, generated from workshop/chapters.toml."""
+def agenda(lang: str, kind: str = "agenda") -> str:
+    """The workshop agenda table (kind "timing": the instructor's day plans), from workshop/chapters.toml."""
     from fleet_frontdoor.workshop import load_workshop
     from fleet_frontdoor.workshop.chapters import agenda as table
+    from fleet_frontdoor.workshop.chapters import timing
 
-    return table(load_workshop(ROOT), lang)
+    return (timing if kind == "timing" else table)(load_workshop(ROOT), lang)
 
 
 def chapter_diff(chapter: str, file: str) -> str:
@@ -79,11 +83,10 @@ def sync(markdown: Path, write: bool) -> list[str]:
     out.append(text[pos:])
     result = "".join(out)
     for found in AGENDA.finditer(result):
-        if found["body"] != (table := agenda(found["lang"])):
-            stale.append(f"{markdown.relative_to(ROOT)}: agenda {found['lang']}")
-            result = result.replace(
-                found.group(0), f"<!-- agenda: {found['lang']} -->\n{table}<!-- /agenda -->\n"
-            )
+        kind, lang = found["kind"], found["lang"]
+        if found["body"] != (table := agenda(lang, kind)):
+            stale.append(f"{markdown.relative_to(ROOT)}: {kind} {lang}")
+            result = result.replace(found.group(0), f"<!-- {kind}: {lang} -->\n{table}<!-- /{kind} -->\n")
     if write and stale:
         markdown.write_text(result)
     return stale

@@ -7,7 +7,7 @@ the hashes of the English sections that translation reflects:
 
 A section is the text under one `## ` heading (`top` is everything before the first). Code blocks filled
 by the snippet mechanism are left out of the hash: they are the same in both languages by construction
-(and the generated agenda tables, which each language generates for itself).
+(and the generated agenda and timing tables, which each language generates for itself).
 
     uv run python scripts/translations.py            # status: missing, outdated or misshapen pages; exit 1
     uv run python scripts/translations.py stamp FILE # after updating FILE's translation: record the hashes
@@ -39,7 +39,7 @@ def _without_snippets(text: str) -> str:
         out.append(text[pos : match.end()])
         pos = close + 1
     out.append(text[pos:])
-    return AGENDA.sub(lambda m: f"<!-- agenda: {m['lang']} -->\n<!-- /agenda -->\n", "".join(out))
+    return AGENDA.sub(lambda m: f"<!-- {m['kind']}: {m['lang']} -->\n<!-- /{m['kind']} -->\n", "".join(out))
 
 
 def sections(text: str) -> list[tuple[str, str]]:

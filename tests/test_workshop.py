@@ -21,7 +21,7 @@ from fleet_core.testing import free_port
 from fleet_frontdoor.scaffold import copy_repository
 from fleet_frontdoor.workshop import end_state, load_workshop, start_state, write_state
 from fleet_frontdoor.workshop.chapter_checks import CHECKS
-from fleet_frontdoor.workshop.chapters import Chapter
+from fleet_frontdoor.workshop.chapters import Chapter, timing
 from fleet_frontdoor.workshop.checks import LANGS, Target, load_hints, run_checks
 from fleet_frontdoor.workshop.states import REPO
 
@@ -225,6 +225,19 @@ def test_the_agenda_is_generated_from_chapters_toml_and_snippets_are_current() -
             assert f"[{chapter.title_in(lang)}]({chapter.id}-{chapter.slug}/{page})" in text
     stale = [item for page in pages() for item in snippets.sync(page, write=False)]
     assert stale == []
+
+
+def test_the_instructors_day_plans_are_generated_from_chapters_toml() -> None:
+    """INSTRUCTOR.md's timing table: the half day is 00-07, the full day 00-12 with 13 as its bonus; the
+    table itself is kept current by the snippet check above (a chapter's minutes changed: it is stale)."""
+    assert [(d.title, d.last) for d in WS.days] == [("half day (00–07)", "07"), ("full day (00–12)", "12")]
+    assert [c.id for c in WS.chapters if c.bonus] == [c.id for c in WS.chapters if c.id == "13"]
+    for lang, page in {"en": "INSTRUCTOR.md", "zh-TW": "INSTRUCTOR.zh-TW.md"}.items():
+        text = (ROOT / "workshop" / page).read_text(encoding="utf-8")
+        table = text.split(f"<!-- timing: {lang} -->\n")[1].split("<!-- /timing -->")[0]
+        assert table == timing(WS, lang)
+        for chapter in WS.chapters:
+            assert f"| {chapter.id} | [{chapter.title_in(lang)}]" in table
 
 
 def test_a_what_changed_diff_typed_by_hand_is_caught(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from fleet_frontdoor.workshop import (
     start_state,
 )
 from fleet_frontdoor.workshop.chapter_checks import CHECKS
+from fleet_frontdoor.workshop.chapters import timing
 from fleet_frontdoor.workshop.checks import Check, CheckFailed, Hint, Target, run_checks
 from fleet_frontdoor.workshop.cli import language
 from fleet_frontdoor.workshop.doctor import port_findings
@@ -118,6 +119,53 @@ def test_chapters_toml_is_validated(tmp_path: Path) -> None:
         load_workshop(make(tmp_path / "c", CHAPTERS.replace('id = "01"', 'id = "1"')))
     with pytest.raises(WorkshopError, match="relative path inside the repo"):
         load_workshop(make(tmp_path / "d", CHAPTERS.replace('"b.txt" = ', '"../../b.txt" = ')))
+
+
+DAYS = """
+[[days]]
+title = "half"
+title_zh_TW = "半天"
+last = "02"
+start = "09:00"
+breaks = { "01" = 15, "02" = 30 }
+
+[[days]]
+title = "full"
+title_zh_TW = "一整天"
+last = "04"
+start = "13:30"
+breaks = { "02" = 60, "04" = 15 }
+"""
+
+MORE = "".join(
+    f'\n[[chapters]]\nid = "{n:02d}"\nslug = "c{n}"\ntitle = "C{n}"\ntitle_zh_TW = "C{n}"\nminutes = 20\n'
+    for n in (2, 3)
+)
+
+
+def test_the_day_plans_are_computed_from_the_minutes_and_the_breaks(tmp_path: Path) -> None:
+    bonus = '[[chapters]]\nid = "05"\nslug = "extra"\ntitle = "Extra"\ntitle_zh_TW = "加分"\n'
+    bonus = "\n" + bonus + "minutes = 10\nbonus = true\n"
+    ws = load_workshop(make(tmp_path, DAYS + CHAPTERS + MORE + bonus))
+    rows = timing(ws, "en").splitlines()
+    assert rows[0] == "| # | chapter | minutes | half | full |"
+    assert rows[2:] == [
+        "| 00 | [First](00-first/README.md) | 10 | the day before | the day before |",
+        "| 01 | [Second](01-second/README.md) | 15 | 09:00 | 13:30 |",
+        "| | break | | 09:15, 15 min | — |",
+        "| 02 | [C2](02-c2/README.md) | 20 | 09:30 | 13:45 |",  # no break after a day's last chapter
+        "| | break | | — | 14:05, 60 min |",
+        "| 03 | [C3](03-c3/README.md) | 20 | — | 15:05 |",
+        # 04 is not written yet: the full day ends after 03, without 03's nor 04's break
+        "| 05 | [Extra](05-extra/README.md) | 10 | — | 15:25 (bonus, if time allows) |",
+        "| | end | | 09:50 | 15:25 |",
+        "| | minutes of chapters + breaks | | 35 + 15 | 55 + 60 |",
+    ]
+    chinese = timing(ws, "zh-TW")
+    assert "| 01 | [第二](01-second/README.zh-TW.md) | 15 | 09:00 | 13:30 |" in chinese
+    assert "| | 休息 | | 09:15, 15 分鐘 | — |" in chinese
+    with pytest.raises(WorkshopError, match="last"):
+        load_workshop(make(tmp_path / "bad", DAYS.replace('last = "02"', 'last = "two"') + CHAPTERS))
 
 
 def test_the_checks_run_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:
