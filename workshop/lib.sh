@@ -28,8 +28,9 @@ stop_background() {  # the servers a chapter started with `&`
 }
 trap stop_background EXIT
 
-wait_for_fleet() {  # until `fleet dev` serves the gitea and sentry servers through its gateway (at most 90 s)
-    uv run python - <<'PY'
+wait_for_fleet() {  # wait_for_fleet [SERVER...]: until `fleet dev` serves them (default: gitea, sentry; at most 90 s)
+    uv run python - "$@" <<'PY'
+import sys
 import time
 
 import httpx2
@@ -38,7 +39,8 @@ from fleet_frontdoor.manifest import load_manifest
 
 manifest = load_manifest()
 urls = [manifest.gateway.origin + "/healthz", manifest.issuer.url + "/.well-known/oauth-authorization-server"]
-urls += [s.upstream + "/readyz" for s in manifest.enabled_servers if s.name in ("gitea", "sentry")]
+names = sys.argv[1:] or ["gitea", "sentry"]
+urls += [s.upstream + "/readyz" for s in manifest.enabled_servers if s.name in names]
 deadline = time.monotonic() + 90
 for url in urls:
     while True:
@@ -68,4 +70,11 @@ approve_device_in_dry_run() {  # CI only: a "user" approves the device code the 
 from fleet_frontdoor.authserver.browser import approve_device
 anyio.run(lambda: approve_device(sys.argv[1], user="alice"))' "$url"
     ) &
+    APPROVER=$!
+}
+
+approved_in_dry_run() {  # CI only: wait for that approval, and stop copying what the command printed
+    [[ -n "${WORKSHOP_DRY_RUN:-}" ]] || return 0
+    exec 2>&5
+    wait "$APPROVER"
 }

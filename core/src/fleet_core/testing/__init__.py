@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import json
 import logging
 import time
@@ -34,6 +33,7 @@ from .._identity import Identity
 from .._local import local_identity
 from .._serve import bind_loopback, free_port, running_app
 from .._settings import ServerSettings, TrustMode
+from .sentry import SentryCapture, sentry_capture
 
 __all__ = [
     "MCP_HEADERS",
@@ -54,6 +54,7 @@ __all__ = [
     "in_own_task",
     "manifest_servers",
     "running_app",
+    "sentry_capture",
     "serve_server",
     "settings_for",
     "text_of",
@@ -71,35 +72,6 @@ MCP_HEADERS = {
     "Content-Type": "application/json",
     "MCP-Protocol-Version": "2025-11-25",
 }
-
-
-class SentryCapture:
-    """A tiny Sentry ingest stand-in (an ASGI app): accepts envelopes, keeps their event items.
-    Serve it with `running_app(capture)` and point `sentry_dsn` at `http://key@127.0.0.1:<port>/1`."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        if dict(scope["headers"]).get(b"content-encoding") == b"gzip":
-            body = gzip.decompress(body)
-        self.raw.append(body)
-        lines = body.split(b"\n")
-        for header, payload in zip(lines[1::2], lines[2::2], strict=False):
-            if json.loads(header).get("type") in ("event", "transaction"):
-                self.items.append(json.loads(payload))
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"{}"})
 
 
 class UnreachableBackend(httpx2.AsyncBaseTransport):

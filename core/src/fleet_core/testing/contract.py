@@ -37,11 +37,9 @@ from typing import Any
 import anyio
 import anyio.abc
 import httpx2
-import sentry_sdk
 from mcp import Client, MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
-from pydantic import SecretStr
 
 from .._app import build_app
 from .._scopes import READ_ONLY, SCOPE_META_KEY, requires
@@ -49,14 +47,13 @@ from .._settings import ServerSettings, TrustMode, env_prefix, package_name
 from . import (
     MCP_HEADERS,
     TEST_SECRET,
-    SentryCapture,
     call_body,
     capture_audit,
     connect,
     free_port,
     identity,
     identity_headers,
-    running_app,
+    sentry_capture,
     serve_server,
 )
 from .differential import BothPaths, request_shapes
@@ -294,32 +291,19 @@ async def _sentry_event_is_tagged_and_holds_no_secret(c: Contract, mcp: MCPServe
         """Fails unexpectedly (the contract's Sentry check)."""
         raise RuntimeError("an unexpected failure inside a tool")
 
-    capture = SentryCapture()
     alice = identity("alice", c.read_scope, audience=c.settings.public_url)
-    # Breadcrumbs outlive a disabled client: drop what earlier tests in this process logged.
-    for scope in (sentry_sdk.get_global_scope(), sentry_sdk.get_isolation_scope()):
-        scope.clear_breadcrumbs()
-    try:
-        async with running_app(capture) as ingest:
-            dsn = SecretStr(f"http://publickey@127.0.0.1:{ingest.rsplit(':', 1)[1]}/42")
-            settings = c.settings.model_copy(update={"sentry_dsn": dsn})
-            async with serve_server(mcp, settings) as url, connect(url, identity=alice) as session:
-                result = await session.call_tool("contract_failure", {"note": _MARK})
-            with anyio.move_on_after(10):
-                while not capture.items:  # the SDK sends from its own thread
-                    sentry_sdk.flush(timeout=1)
-                    await anyio.sleep(0.01)
-            sentry_sdk.get_client().close(timeout=2)  # before the ingest endpoint goes away
-    finally:
-        sentry_sdk.init()  # back to a disabled client for whatever runs next
+    async with sentry_capture() as sentry:
+        settings = sentry.with_dsn(c.settings)
+        async with serve_server(mcp, settings) as url, connect(url, identity=alice) as session:
+            result = await session.call_tool("contract_failure", {"note": _MARK})
+        events = [e for e in await sentry.wait_for_events() if e.get("exception")]
     assert result.is_error
-    events = [e for e in capture.items if e.get("exception")]
     assert events, "no Sentry event for an unexpected failure inside a tool"
     for event in events:
         assert event["tags"]["fleet.server"] == c.name, event["tags"]
         assert event["tags"]["fleet.tool"] == "contract_failure", event["tags"]
         assert event["user"]["id"] == "alice", event.get("user")
-    everything = b"".join(capture.raw).decode(errors="replace")
+    everything = sentry.everything()
     assert TEST_SECRET not in everything
     assert _MARK not in everything, "a raw tool argument reached Sentry"
 

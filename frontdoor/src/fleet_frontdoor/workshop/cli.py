@@ -1,4 +1,4 @@
-"""`fleet workshop …`: progress and the next command, check, catch-up, doctor."""
+"""`fleet workshop …`: progress and the next command, check, catch-up, doctor, sentry-inbox."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .chapter_checks import CHECKS
 from .chapters import WORK, Chapter, Workshop, WorkshopError, load_workshop
 from .checks import Result, Target, load_hints, run_checks
 from .doctor import Finding, optional_findings, port_findings, required_findings
+from .inbox import DEFAULT_PORT
 from .states import REPO, catch_up, solve
 
 __all__ = ["add_workshop_parser", "language"]
@@ -40,6 +41,25 @@ TEXT: dict[str, dict[str, str]] = {
         "fix": "fix",
         "doctor_ok": "Ready. Saved the report to workshop/work/doctor.json (chapter 00's check reads it).",
         "doctor_bad": "Not ready: run the fix commands above, then `uv run fleet workshop doctor` again.",
+        "inbox_title": "fleet workshop sentry-inbox: a local Sentry inbox (no Sentry account needed)",
+        "inbox_dsn": "Report to it: start your server with",
+        "inbox_forward": "or watch what a test captures: FLEET_SENTRY_INBOX={dsn} uv run pytest …",
+        "inbox_waiting": "Waiting for events (Ctrl-C to stop)…",
+        "inbox_not_loopback": "fleet workshop sentry-inbox: {host} is not a loopback address. The inbox "
+        "prints whatever is posted to it: it listens on 127.0.0.1 (or ::1) only.",
+        "inbox_port_busy": "fleet workshop sentry-inbox: port {port} is taken ({error}): "
+        "pass another with --port",
+        "inbox_refused": "  refused: {detail}",
+        "inbox_other": "[{stamp}] {type}: not an event (the SDK's own bookkeeping)",
+        "inbox_exception": "exception",
+        "inbox_message": "message",
+        "inbox_user": "user",
+        "inbox_arguments": "arguments",
+        "inbox_secrets": "secrets",
+        "inbox_no_arguments": "✓ none: no tool arguments or results, request body or stack-frame variables",
+        "inbox_no_secrets": "✓ none: no Authorization, Cookie or gateway-secret header",
+        "inbox_found": "✗ sent: {found}",
+        "inbox_stopped": "Stopped: {n} envelopes received, {refused} requests refused.",
     },
     "zh-TW": {
         "chapter": "第 {id} 章 · {title}",
@@ -63,6 +83,24 @@ TEXT: dict[str, dict[str, str]] = {
         "fix": "修正",
         "doctor_ok": "準備完成。報告已存到 workshop/work/doctor.json（第 00 章的檢查會讀取它）。",
         "doctor_bad": "尚未準備好：請執行上面的修正指令，再執行一次 `uv run fleet workshop doctor`。",
+        "inbox_title": "fleet workshop sentry-inbox：本機的 Sentry 收件匣（不需要 Sentry 帳號）",
+        "inbox_dsn": "要回報到這裡：啟動你的伺服器時設定",
+        "inbox_forward": "或是看測試攔截到的內容：FLEET_SENTRY_INBOX={dsn} uv run pytest …",
+        "inbox_waiting": "等待事件中（按 Ctrl-C 結束）…",
+        "inbox_not_loopback": "fleet workshop sentry-inbox：{host} 不是 loopback 位址。收件匣會印出別人送來的"
+        "任何內容，所以只在 127.0.0.1（或 ::1）上接收。",
+        "inbox_port_busy": "fleet workshop sentry-inbox：連接埠 {port} 已被占用（{error}）：用 --port 換一個",
+        "inbox_refused": "  已拒絕：{detail}",
+        "inbox_other": "[{stamp}] {type}：不是事件（SDK 自己的紀錄）",
+        "inbox_exception": "例外",
+        "inbox_message": "訊息",
+        "inbox_user": "使用者",
+        "inbox_arguments": "引數",
+        "inbox_secrets": "機密",
+        "inbox_no_arguments": "✓ 沒有：沒有工具的引數或結果、沒有 request body、沒有 stack frame 變數",
+        "inbox_no_secrets": "✓ 沒有：沒有 Authorization、Cookie 或 gateway secret header",
+        "inbox_found": "✗ 送出了：{found}",
+        "inbox_stopped": "已停止：收到 {n} 個 envelope，拒絕了 {refused} 個請求。",
     },
 }
 
@@ -221,11 +259,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sentry_inbox(args: argparse.Namespace) -> int:
+    from .inbox import inbox_socket, serve_inbox
+
+    text = TEXT[language(args.lang)]
+    try:
+        sock = inbox_socket(args.host, args.port)
+    except ValueError:
+        print(text["inbox_not_loopback"].format(host=args.host))
+        return 2
+    except OSError as exc:
+        print(text["inbox_port_busy"].format(port=args.port, error=exc.strerror or exc))
+        return 1
+    host, port = sock.getsockname()[:2]
+    dsn = f"http://public@{f'[{host}]' if ':' in host else host}:{port}/1"
+    print(text["inbox_title"])
+    print(text["inbox_dsn"])
+    print(f"  SENTRY_DSN={dsn}")
+    print(text["inbox_forward"].format(dsn=dsn))
+    print(text["inbox_waiting"], flush=True)
+    capture = serve_inbox(sock, text, out=lambda line: print(line, flush=True))
+    print(text["inbox_stopped"].format(n=len(capture.envelopes), refused=len(capture.errors)), flush=True)
+    return 0
+
+
 def add_workshop_parser(commands: Any) -> None:
     lang = argparse.ArgumentParser(add_help=False)
     lang.add_argument("--lang", choices=["en", "zh-TW"], default=None, help="default: from the locale")
     workshop = commands.add_parser(
-        "workshop", parents=[lang], help="the hands-on workshop: progress, check, catch-up, doctor"
+        "workshop",
+        parents=[lang],
+        help="the hands-on workshop: progress, check, catch-up, doctor, sentry-inbox",
     )
     workshop.set_defaults(func=_guard(cmd_progress))
     sub = workshop.add_subparsers(dest="workshop_command")
@@ -243,6 +307,14 @@ def add_workshop_parser(commands: Any) -> None:
     up.set_defaults(func=_guard(cmd_catch_up))
     doctor = sub.add_parser("doctor", parents=[lang], help="is this machine ready? (run it the day before)")
     doctor.set_defaults(func=_guard(cmd_doctor))
+    inbox = sub.add_parser(
+        "sentry-inbox",
+        parents=[lang],
+        help="a local Sentry inbox: prints the DSN to use and each event it receives (chapter 10)",
+    )
+    inbox.add_argument("--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)")
+    inbox.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0: any free")
+    inbox.set_defaults(func=_guard(cmd_sentry_inbox))
 
 
 def _guard(command: Any) -> Any:

@@ -122,7 +122,10 @@ def register_ci(
         owner: Owner,
         repo: Repo,
         workflow: Annotated[
-            str, Field(description="Workflow file name, e.g. deploy.yml", pattern=r"^[\w.-]{1,100}$")
+            str,
+            # `+` and max_length, not `{1,100}`: the same rule, but a counted Unicode \w compiles to a
+            # 6 MB regex held for the life of the process (tests/test_pattern_memory.py)
+            Field(description="Workflow file name, e.g. deploy.yml", pattern=r"^[\w.-]+$", max_length=100),
         ],
         ref: Annotated[str, Field(description="Branch or tag to run on", min_length=1, max_length=250)],
         inputs: Annotated[

@@ -18,8 +18,11 @@ IssueRef = Annotated[
 Limit = Annotated[
     int, Field(ge=1, le=100, description="Most results to return (pages are followed up to this)")
 ]
+# `+` and max_length, not `{1,200}`: the same rule, but a counted Unicode \w compiles to a 16 MB regex
+# held for the life of the process (tests/test_pattern_memory.py)
 Cursor = Annotated[
-    str | None, Field(description="`next_cursor` from a previous answer", pattern=r"^[\w:.-]{1,200}$")
+    str | None,
+    Field(description="`next_cursor` from a previous answer", pattern=r"^[\w:.-]+$", max_length=200),
 ]
 Period = Annotated[
     str | None, Field(description="Relative time range: 1h, 24h, 14d, 90d …", pattern=r"^\d{1,4}[smhdw]$")
