@@ -587,14 +587,19 @@ def _scaffold_contract(target: Target) -> None:
         raise CheckFailed(f"pytest servers/{SERVER}/tests/test_{SERVER}_contract.py: {_summary(done)}")
 
 
-def _own_test(target: Target, chapter: str) -> None:
+def _own_test(
+    target: Target,
+    chapter: str,
+    run: Callable[[], subprocess.CompletedProcess[str]] | None = None,
+) -> None:
+    """The chapter's own test exists, has a test function and passes (`run` runs it, if not pytest)."""
     name = f"servers/{SERVER}/tests/{OWN_TESTS[chapter]}"
     path = target.root / name
     if not path.is_file():
         raise CheckFailed(f"{name} does not exist")
     if not re.search(r"^(async )?def test_\w+", path.read_text(encoding="utf-8"), re.MULTILINE):
         raise CheckFailed(f"{name} has no test function (`def test_…` or `async def test_…`)")
-    done = _pytest(target, name)
+    done = run() if run is not None else _pytest(target, name)
     if done.returncode != 0:
         raise CheckFailed(f"pytest {name}: {_summary(done)}")
 
@@ -801,6 +806,92 @@ def _audit_own_test(target: Target) -> None:
     _own_test(target, "09")
 
 
+# -- 10 monitor with Sentry ----------------------------------------------------------------------------
+
+OWN_TESTS["10"] = "test_my_sentry.py"
+
+
+@dataclass(frozen=True)
+class _Reported:
+    done: subprocess.CompletedProcess[str]
+    events: list[dict[str, Any]]
+    sent: str  # every byte the server sent to Sentry
+
+
+def _sources_digest(target: Target) -> str:
+    """The attendee's server and tests as they are now (a re-check after an edit runs the test again)."""
+    files = sorted((target.root / "servers" / SERVER).rglob("*.py"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in files if "__pycache__" not in p.parts)).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _reported(root: Path, name: str, digest: str) -> _Reported:
+    """Run the attendee's test once per version of their files, with its Sentry capture forwarding
+    every envelope to one of the check's own (FLEET_SENTRY_INBOX): the three checks of chapter 10 read
+    what the server really sent."""
+    from fleet_core.testing import running_app
+    from fleet_core.testing.sentry import FORWARD_ENV, SentryCapture
+
+    inbox = SentryCapture()
+
+    async def run() -> subprocess.CompletedProcess[bytes]:
+        async with running_app(inbox) as base:
+            forward = {FORWARD_ENV: f"http://public@{urlsplit(base).netloc}/1"}
+            with anyio.fail_after(150):
+                return await anyio.run_process(
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
+                    cwd=root,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **forward},
+                    check=False,
+                )
+
+    try:
+        done = anyio.run(run)
+    except TimeoutError as exc:
+        raise CheckFailed(f"pytest {name} did not finish in 150 s") from exc
+    text = subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+    )
+    return _Reported(text, inbox.events(), inbox.everything())
+
+
+def _sentry_run(target: Target) -> _Reported:
+    name = f"servers/{SERVER}/tests/{OWN_TESTS['10']}"
+    return _reported(target.root, name, _sources_digest(target))
+
+
+def _sentry_own_test(target: Target) -> None:
+    _own_test(target, "10", run=lambda: _sentry_run(target).done)
+
+
+def _sentry_reported(target: Target) -> None:
+    events = [e for e in _sentry_run(target).events if (e.get("tags") or {}).get("fleet.server") == SERVER]
+    if not events:
+        raise CheckFailed(
+            f"your test passes, but the {SERVER} server sent Sentry no event tagged fleet.server={SERVER}: "
+            "does it call a tool that fails, on a server built with sentry.with_dsn(settings)?"
+        )
+    untagged = [e.get("tags") for e in events if not (e.get("tags") or {}).get("fleet.tool")]
+    if untagged:
+        raise CheckFailed(f"an event has no fleet.tool tag: its tags are {untagged[0]}")
+    if not all((e.get("user") or {}).get("id") for e in events):
+        raise CheckFailed("an event does not name the caller (user.id)")
+
+
+def _sentry_nothing_private(target: Target) -> None:
+    from fleet_core.testing import TEST_SECRET
+
+    from .inbox import exposed
+
+    run = _sentry_run(target)
+    for event in run.events:
+        arguments, secrets = exposed(event)
+        if arguments or secrets:
+            raise CheckFailed(f"an event holds {', '.join(arguments + secrets)}")
+    if TEST_SECRET in run.sent:
+        raise CheckFailed("the gateway secret (X-MCP-Gateway-Secret) is in what the server sent to Sentry")
+
+
 # -- 11 the production front door: Kong + AuthGate --------------------------------------------------
 
 OWN_TESTS["11"] = "test_my_gateway.py"
@@ -974,6 +1065,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     ),
     "08": (Check("caller-acts-as", _caller_acts_as), Check("caller-own-test", _caller_own_test)),
     "09": (Check("audit-kinds", _audit_kinds), Check("audit-own-test", _audit_own_test)),
+    "10": (
+        Check("sentry-own-test", _sentry_own_test),
+        Check("sentry-reported", _sentry_reported),
+        Check("sentry-nothing-private", _sentry_nothing_private),
+    ),
     "11": (
         Check("kong-generated", _kong_generated),
         Check("kong-route", _kong_route),

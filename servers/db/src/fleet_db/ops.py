@@ -13,7 +13,6 @@ import math
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, TypeVar
 
-import pglast.parser
 import psycopg
 from psycopg import AsyncRawCursor, sql
 from psycopg.generators import fetch
@@ -277,6 +276,10 @@ _WRITE_KINDS = {
 
 def statement_kind(statement: str) -> str:
     """The kind of the one statement in `statement` if execute_statement may run it; else a ToolError."""
+    # Imported on the first write, not at start-up: pglast.parser brings its whole AST (~8 MB of RSS per
+    # process) that a server whose callers only read never needs (tests/test_startup_imports.py).
+    import pglast.parser
+
     try:
         parsed = pglast.parser.parse_sql(statement)
     except pglast.parser.ParseError as exc:
