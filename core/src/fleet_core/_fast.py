@@ -151,7 +151,7 @@ class FastPath:
             answer = JSONRPCError(jsonrpc="2.0", id=message.id, error=error)
         else:
             answer = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
-        payload = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        payload = answer.__pydantic_serializer__.to_json(answer, by_alias=True, exclude_unset=True)
         headers = [(b"content-length", str(len(payload)).encode()), *_JSON_HEADERS]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
