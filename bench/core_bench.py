@@ -474,6 +474,8 @@ def throughput(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
         rows.append(Row("floor: raw ASGI JSON echo", measure(pid, port, LEGACY, seconds, conns, fleet=False)))
     port = free_port()
     with bench_server("sdk", port) as pid:
+        one_call(port, *call_request(port, MODERN, fleet=False))
+        rss["plain SDK MCPServer (one tool, no fleet core), after start-up and a first call"] = rss_mb(pid)
         figures = measure(pid, port, MODERN, seconds, conns, fleet=False)
         rows.append(Row("SDK MCPServer defaults", figures, MODERN))
     if not args.no_fastmcp and shutil.which("uv"):
@@ -666,7 +668,7 @@ def report(args: argparse.Namespace) -> None:
         )
     for name, value in rss.items():
         per = ""
-        if "1 worker" not in name and "PSS" not in name:
+        if "worker(s)" in name and "1 worker" not in name and "PSS" not in name:
             per = f" (all processes; {value / (args.workers + 1):.1f} per process incl. the supervisor)"
         print(f"   {name}: {value:.1f}{per}")
     gitea_rows, gitea_rss = gitea_latency(args)
