@@ -406,6 +406,7 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
         "GATEWAY": gateway,
+        "INBOX_PORT": str(free_port()),  # chapter 10's Sentry inbox, off the default another run may hold
     }
     synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
     assert synced.returncode == 0, synced.stdout + synced.stderr

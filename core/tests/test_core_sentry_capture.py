@@ -153,13 +153,14 @@ async def test_hostile_requests_get_a_clear_4xx_and_the_endpoint_keeps_serving()
                 await http.post(url, content=b"abc", headers=AUTH | {"Content-Encoding": "gzip"}),
                 await http.post(url, content=b'{}\n{"type":"event"}\n[1]\n', headers=AUTH),
                 await http.post(url, content=b'{}\n{"type":"event"}\n{"not json\n', headers=AUTH),
+                await http.post(url, content=sdk_envelope(), headers=AUTH | {"Origin": "https://a.example"}),
             ]
             good = await http.post(
                 url + "?sentry_key=public",
                 content=gzip.compress(sdk_envelope()),
                 headers={"Content-Encoding": "gzip"},
             )
-    assert [a.status_code for a in answers] == [404, 404, 405, 401, 400, 413, 413, 415, 400, 400, 400]
+    assert [a.status_code for a in answers] == [404, 404, 405, 401, 400, 413, 413, 415, 400, 400, 400, 403]
     for answer in answers:
         assert answer.headers["content-type"] == "application/json"
         assert answer.json()["detail"]

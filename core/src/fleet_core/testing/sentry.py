@@ -234,6 +234,8 @@ class SentryCapture:
         if scope.get("method") != "POST":
             raise EnvelopeError(f"method {scope.get('method')} not allowed: POST an envelope", 405)
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        if b"origin" in headers:  # a web page posting to the loopback port, not a server's SDK
+            raise EnvelopeError("requests from a web page (with an Origin header) are refused", 403)
         if not _sentry_key(headers, scope.get("query_string", b"")):
             raise EnvelopeError("no sentry_key (X-Sentry-Auth header or query): use the DSN's key", 401)
         sent = await _body(headers, receive)
