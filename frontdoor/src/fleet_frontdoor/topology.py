@@ -45,6 +45,8 @@ def trust_settings(manifest: Manifest, server: ServerEntry, secret: str) -> dict
         "GATEWAY_SECRETS": secret,
         "USER_MAP": json.dumps(dev_user_map(manifest)),
     }
+    # --8<-- [start:modes]
     if manifest.gateway.upstream_auth_mode == "passthrough":
         return values | {"TRUST_MODE": "jwt", "ACCOUNT_SOURCE": "claim"}
     return values | {"TRUST_MODE": "gateway-secret", "ACCOUNT_SOURCE": "user_map"}
+    # --8<-- [end:modes]

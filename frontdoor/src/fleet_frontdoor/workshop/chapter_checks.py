@@ -660,6 +660,140 @@ def _scopes_own_test(target: Target) -> None:
     _own_test(target, "07")
 
 
+# -- 11 the production front door: Kong + AuthGate --------------------------------------------------
+
+OWN_TESTS["11"] = "test_my_gateway.py"
+
+
+def _generated_in_sync(target: Target, files: tuple[str, ...] | None = None) -> None:
+    """What `fleet gateway kong --check` says: the committed files are what fleet.toml generates."""
+    from ..generate import check
+    from ..manifest import load_manifest
+
+    stale = [
+        rel
+        for rel in check(load_manifest(target.root / "fleet.toml"), target.root)
+        if not files or rel in files
+    ]
+    if stale:
+        raise CheckFailed(
+            f"out of date with fleet.toml: {', '.join(stale)} (run `uv run fleet gateway kong`)"
+        )
+
+
+def _yaml(target: Target, rel: str) -> Any:
+    import yaml
+
+    path = target.root / rel
+    if not path.is_file():
+        raise CheckFailed(f"{rel} does not exist")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _kong_generated(target: Target) -> None:
+    _generated_in_sync(target)
+
+
+def _kong_route(target: Target) -> None:
+    from ..generate import deck_secret_var
+    from ..manifest import load_manifest
+
+    manifest = load_manifest(target.root / "fleet.toml")
+    server = manifest.server(SERVER)
+    services = {s["name"]: s for s in _yaml(target, "gateway/kong.yml").get("services", [])}
+    service = services.get(f"mcp-{SERVER}")
+    if service is None:
+        raise CheckFailed(f"gateway/kong.yml has no service mcp-{SERVER} (services: {', '.join(services)})")
+    paths = [path for route in service.get("routes", []) for path in route.get("paths", [])]
+    if paths != [server.path, server.prm_path]:
+        raise CheckFailed(f"the mcp-{SERVER} route matches {paths}, not [{server.path}, {server.prm_path}]")
+    plugins = {p["name"]: p.get("config", {}) for p in service.get("plugins", [])}
+    oauth = plugins.get("mcp-oauth2", {})
+    expected = {
+        "audience": server.resource,
+        "required_scopes": [server.read_scope],
+        "upstream_auth_mode": manifest.gateway.upstream_auth_mode,
+    }
+    wrong = [f"{k} = {oauth.get(k)!r}" for k, v in expected.items() if oauth.get(k) != v]
+    wrong += [
+        k for k, v in oauth.items() if (k.startswith("skip_") or k == "debug_claims") and v is not False
+    ]
+    if wrong:
+        raise CheckFailed(f"mcp-{SERVER}'s mcp-oauth2 config: {', '.join(wrong)}")
+    headers = plugins.get("request-transformer", {}).get("add", {}).get("headers", [])
+    if not any(deck_secret_var(server) in h for h in headers):
+        raise CheckFailed(f"mcp-{SERVER} does not get its own gateway secret ({deck_secret_var(server)})")
+
+
+def _kong_authgate(target: Target) -> None:
+    from ..manifest import load_manifest
+
+    server = load_manifest(target.root / "fleet.toml").server(SERVER)
+    authgate = (target.root / "gateway" / "authgate.env.example").read_text(encoding="utf-8")
+    if server.resource not in authgate:
+        raise CheckFailed(f"gateway/authgate.env.example does not list the resource {server.resource}")
+    init = _yaml(target, "compose.yaml")["services"]["authgate-init"]["environment"]
+    clients = json.loads(init["FLEET_AUTHGATE_CLIENTS"])
+    wrong = [
+        c["name"]
+        for c in clients
+        if any(s.startswith(f"{SERVER}:") for s in c["scopes"]) and server.path not in c["resources"]
+    ]
+    if wrong or not clients:
+        raise CheckFailed(f"AuthGate clients with a {SERVER} scope but not its resource: {', '.join(wrong)}")
+
+
+def _kong_own_test(target: Target) -> None:
+    _own_test(target, "11")
+
+
+# -- 12 deploy with compose ---------------------------------------------------------------------------
+
+OWN_TESTS["12"] = "test_my_deploy.py"
+STACK_FILES = ("compose.yaml", "gateway/kong.compose.yml", ".env.example")
+
+
+def _compose_generated(target: Target) -> None:
+    _generated_in_sync(target, STACK_FILES)
+
+
+def _compose_config(target: Target) -> None:
+    from ..testing import ComposeRefused, compose_config, example_env
+
+    env = example_env(target.root)
+    try:
+        stack = compose_config(target.root, env)
+    except ComposeRefused as exc:
+        raise CheckFailed(f"docker compose config refuses compose.yaml: {exc}") from exc
+    service = stack["services"].get(f"mcp-{SERVER}")
+    if service is None:
+        raise CheckFailed(f"compose.yaml has no service mcp-{SERVER}")
+    if "ports" in service or "mcp" not in service.get("networks", {}):
+        raise CheckFailed(f"mcp-{SERVER} must be on the internal `mcp` network with no published port")
+    secret = service.get("environment", {}).get(f"FLEET_{SERVER.upper()}_GATEWAY_SECRETS")
+    if secret != env[f"FLEET_GATEWAY_SECRET_{SERVER.upper()}"]:
+        raise CheckFailed(f"mcp-{SERVER} does not take its gateway secret from .env")
+
+
+def _compose_env(target: Target) -> None:
+    path = target.root / ".env"
+    if not path.is_file():
+        raise CheckFailed(".env does not exist (run `uv run fleet stack init`)")
+    if path.stat().st_mode & 0o077:
+        raise CheckFailed(f".env is readable by others (mode {path.stat().st_mode & 0o777:o}, not 600)")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    name = f"FLEET_GATEWAY_SECRET_{SERVER.upper()}"
+    if len(values.get(name, "")) < 32:
+        raise CheckFailed(
+            f".env has no {name} (made before `fleet new {SERVER}`? `fleet stack init --force`)"
+        )
+
+
+def _compose_own_test(target: Target) -> None:
+    _own_test(target, "12")
+
+
 # -- 13 editors and agents (bonus) ---------------------------------------------------------------------
 
 OWN_TESTS["13"] = "test_my_editors.py"
@@ -739,6 +873,18 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("scopes-tool", _scopes_tool),
         Check("scopes-contract", _scopes_contract),
         Check("scopes-own-test", _scopes_own_test),
+    ),
+    "11": (
+        Check("kong-generated", _kong_generated),
+        Check("kong-route", _kong_route),
+        Check("kong-authgate", _kong_authgate),
+        Check("kong-own-test", _kong_own_test),
+    ),
+    "12": (
+        Check("compose-generated", _compose_generated),
+        Check("compose-config", _compose_config),
+        Check("compose-env", _compose_env),
+        Check("compose-own-test", _compose_own_test),
     ),
     "13": (
         Check("editors-config", _editors_config),

@@ -132,14 +132,14 @@ _NEEDS = {
         "fleet-dev": "`uv run fleet dev`",
         "postgres": "PostgreSQL",
         "php": "PHP",
-        "docker": "Docker",
+        "docker": "Docker (optional)",
         "browser": "a browser (optional)",
     },
     "zh-TW": {
         "fleet-dev": "`uv run fleet dev`",
         "postgres": "PostgreSQL",
         "php": "PHP",
-        "docker": "Docker",
+        "docker": "Docker（選用）",
         "browser": "瀏覽器（選用）",
     },
 }
