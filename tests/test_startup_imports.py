@@ -1,8 +1,9 @@
 """A server process imports what serving needs and nothing more (issue 18 item 3: <= 60 MB RSS per
 server process). Each module below costs RSS for the life of every worker when imported at start-up
-(sentry_sdk ~5 MB, psycopg ~8 MB, jsonschema ~6 MB), so each is imported only where and when it is
-used: Sentry only when a DSN is set, the database driver only in fleet-db, JWT verification only in
-the jwt trust mode, test fakes and the front door's CLI never.
+(sentry_sdk ~5 MB, psycopg ~7 MB, pglast ~8 MB, jsonschema ~6 MB), so each is imported only where
+and when it is used: Sentry only when a DSN is set, the database driver only in fleet-db and its SQL
+parser only on the first write, JWT verification only in the jwt trust mode, test fakes and the
+front door's CLI never.
 
 Each server's real `main()` runs in a fresh interpreter (settings from the environment, its backend
 client, its tools, `build_app`) up to the point where it would start uvicorn; the probe then prints
@@ -35,6 +36,7 @@ NEVER_AT_START_UP = (
     "jwt",  # PyJWT: only in the jwt trust mode (fleet_core.jwt)
     "cryptography.hazmat.primitives.asymmetric.rsa",  # what PyJWT's RS256 would bring
     "jsonschema",  # the spec fakes' validator (fleet_core.specfake), a test tool
+    "pglast",  # fleet-db's SQL parser (~8 MB): on the first execute_statement only
     "fleet_core.specfake",
     "fleet_core.testing",
     "fleet_frontdoor",  # the `fleet` CLI, gateway and auth server: other processes
@@ -43,7 +45,7 @@ NEVER_AT_START_UP = (
     "selenium",
     "copier",
 )
-DATABASE_ONLY = ("psycopg", "psycopg_pool", "pglast")
+DATABASE_ONLY = ("psycopg", "psycopg_pool")
 TEST_AND_DEV = {"fake", "fake_spec", "testing", "dev", "deploy", "provision"}  # fleet_<name>.<these>
 
 

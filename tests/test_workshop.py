@@ -407,6 +407,7 @@ def _scratch_clone(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
         "GATEWAY": gateway,
+        "INBOX_PORT": str(free_port()),  # chapter 10's Sentry inbox, off the default another run may hold
     }
     synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
     assert synced.returncode == 0, synced.stdout + synced.stderr

@@ -17,6 +17,7 @@ from sentry_sdk.envelope import Item as SdkItem
 
 from fleet_core.testing import running_app, sentry_capture
 from fleet_core.testing.sentry import (
+    DRAIN_LIMIT,
     MAX_BODY,
     MAX_DECODED,
     MAX_ITEMS,
@@ -153,13 +154,14 @@ async def test_hostile_requests_get_a_clear_4xx_and_the_endpoint_keeps_serving()
                 await http.post(url, content=b"abc", headers=AUTH | {"Content-Encoding": "gzip"}),
                 await http.post(url, content=b'{}\n{"type":"event"}\n[1]\n', headers=AUTH),
                 await http.post(url, content=b'{}\n{"type":"event"}\n{"not json\n', headers=AUTH),
+                await http.post(url, content=sdk_envelope(), headers=AUTH | {"Origin": "https://a.example"}),
             ]
             good = await http.post(
                 url + "?sentry_key=public",
                 content=gzip.compress(sdk_envelope()),
                 headers={"Content-Encoding": "gzip"},
             )
-    assert [a.status_code for a in answers] == [404, 404, 405, 401, 400, 413, 413, 415, 400, 400, 400]
+    assert [a.status_code for a in answers] == [404, 404, 405, 401, 400, 413, 413, 415, 400, 400, 400, 403]
     for answer in answers:
         assert answer.headers["content-type"] == "application/json"
         assert answer.json()["detail"]
@@ -188,3 +190,19 @@ async def test_sentry_capture_receives_the_sdks_events_and_forwards_them_to_an_i
     assert [e["message"] for e in inbox.events()] == ["hello from the test"]
     assert sentry.errors == []
     assert inbox.raw == sentry.raw  # the bytes as the SDK sent them
+
+
+async def test_a_huge_declared_body_is_refused_before_a_byte_of_it_is_read() -> None:
+    capture = SentryCapture()
+    with anyio.fail_after(20):
+        async with running_app(capture) as base:
+            host, port = base.removeprefix("http://").split(":")
+            async with await anyio.connect_tcp(host, int(port)) as stream:
+                await stream.send(
+                    b"POST /api/1/envelope/ HTTP/1.1\r\nHost: x\r\nX-Sentry-Auth: Sentry sentry_key=k\r\n"
+                    b"Content-Length: %d\r\n\r\n" % (DRAIN_LIMIT + 1)
+                )
+                answer = await stream.receive()  # nothing of the body was sent: no reading it first
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert f"the body is {DRAIN_LIMIT + 1} bytes; the limit is {MAX_BODY}".encode() in answer
+    assert capture.envelopes == []

@@ -131,8 +131,14 @@ def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_ev
                     http.post(url, content=b"{}", headers=auth | {"Content-Encoding": "compress"}),
                     http.post(url, content=b"{}"),
                     http.get("/"),
+                    http.post(url, content=b"{}\n", headers=auth | {"Origin": "https://evil.example"}),
+                    http.post(  # a terminal escape sequence, to be shown, not obeyed
+                        url,
+                        content=b'{}\n{"type":"event"}\n{"message":"\\u001b]0;owned\\u0007hi"}\n',
+                        headers=auth,
+                    ),
                 ]
-            assert [r.status_code for r in hostile] == [400, 413, 413, 415, 401, 404]
+            assert [r.status_code for r in hostile] == [400, 413, 413, 415, 401, 404, 403, 200]
             sentry_sdk.init(dsn=dsn, include_local_variables=False)
             try:
                 sentry_sdk.set_tag("fleet.server", "notes")
@@ -150,13 +156,16 @@ def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_ev
     assert dsn.endswith("/1")
     lines = out.splitlines()
     refused = [line for line in lines if line.startswith("  refused: ")]
-    assert len(refused) == 6
+    assert len(refused) == 7
+    assert "HTTP 403: requests from a web page (with an Origin header) are refused" in refused[6]
+    assert "    message    \\x1b]0;owned\\x07hi" in lines
+    assert "\x1b" not in out
     assert f"HTTP 413: the body is {MAX_BODY + 1} bytes; the limit is {MAX_BODY}" in refused[1]
     assert "decompresses to more than" in refused[2]
     assert "Content-Encoding 'compress' is not supported" in refused[3]
-    event = next(i for i, line in enumerate(lines) if " event " in line)
+    event = [i for i, line in enumerate(lines) if " event " in line][-1]
     assert "    message    hello, inbox" in lines[event : event + 6]
     assert "    tags       fleet.server=notes" in lines[event : event + 6]
     assert any(line.startswith("    arguments  ✓ none") for line in lines[event : event + 6])
-    assert lines[-1] == "Stopped: 1 envelopes received, 6 requests refused."
+    assert lines[-1] == "Stopped: 2 envelopes received, 7 requests refused."
     assert "Traceback" not in out

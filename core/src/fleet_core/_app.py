@@ -10,9 +10,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import Icon, ToolAnnotations
+from mcp.types import (
+    CallToolRequestParams,
+    CallToolResult,
+    Icon,
+    InputRequiredResult,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -85,6 +92,32 @@ class FleetServer(MCPServer):
             meta=meta,
             structured_output=structured_output,
         )
+
+    # The runner takes a model or a dict from a handler (the SDK's HandlerResult); MCPServer declares models.
+    async def _handle_call_tool(  # type: ignore[override]
+        self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
+    ) -> CallToolResult | InputRequiredResult | dict[str, Any]:
+        return wire_result(await super()._handle_call_tool(ctx, params))
+
+
+def wire_result(
+    result: CallToolResult | InputRequiredResult,
+) -> CallToolResult | InputRequiredResult | dict[str, Any]:
+    """A tool's CallToolResult as the dict the SDK's runner would make of it, minus one pass over the
+    structured content.
+
+    The runner turns a handler's model into a dict (`model_dump`, JSON mode) and then validates and
+    dumps that dict again against the protocol version's result model, which walks the structured
+    content once more in the same JSON mode; it passes a dict handler result through that second step
+    unchanged otherwise (a shallow copy). So the structured content is left as it is here — the second
+    step alone makes it JSON — and only the rest is dumped: the response is the same (a core test
+    proves it for both protocol eras), and a 10,000-row result is walked one time fewer (issue 18).
+    """
+    if type(result) is not CallToolResult or result.structured_content is None:
+        return result
+    wire = result.model_dump(by_alias=True, mode="json", exclude_none=True, exclude={"structured_content"})
+    wire["structuredContent"] = result.structured_content
+    return wire
 
 
 def create_server(name: str, *, instructions: str | None = None) -> MCPServer:

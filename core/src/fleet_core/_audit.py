@@ -100,6 +100,7 @@ class AuditMiddleware:
             )
 
 
+# --8<-- [start:tags]
 def _sentry_tags(server: str, tool: object, identity: Identity | None) -> None:
     sentry_sdk = sys.modules.get("sentry_sdk")
     if sentry_sdk is None or not sentry_sdk.get_client().is_active():
@@ -110,3 +111,6 @@ def _sentry_tags(server: str, tool: object, identity: Identity | None) -> None:
         scope.set_tag("fleet.tool", tool)
     if identity is not None:
         scope.set_user({"id": identity.subject, "username": identity.account})
+
+
+# --8<-- [end:tags]

@@ -8,11 +8,20 @@ JSON response, not `initialize` — goes straight to the SDK's single-exchange k
 ServerRunner: the same middleware chain, params validation and tool invocation every SDK path
 uses), framed with the SDK's own checks and types (TransportSecurityMiddleware,
 `check_accept_headers`, `jsonrpc_message_adapter`, JSONRPCResponse/JSONRPCError) and the exact
-error mapping of the SDK's JSONRPCDispatcher. 2026-07-28 requests go to the SDK's single-exchange
-entry (`handle_modern_request`) directly, past the session manager's router.
+error mapping of the SDK's JSONRPCDispatcher.
 
-Anything else — an `initialize`, a notification, a batch, a bad header, a body that is not one valid
-JSON-RPC request — is handed to the SDK's app unchanged, so it answers every unusual shape itself.
+A 2026-07-28 request needs no session either, but the SDK's single-exchange entry
+(`handle_modern_request`) still spent a third of a no-op call around the kernel (py-spy, issue 18):
+a TransportSecurityMiddleware built per request, starlette's O(n) header lookups repeated for a
+dict of every header, and `serve_one`'s shielded teardown of an exit stack nobody used. Its plain
+shape — one request, JSON response, every rung of the SDK's ladder passed — runs the same steps in
+the same order with the same SDK functions (`check_accept_headers`, `JSONRPCRequest`,
+`find_duplicated_routing_header`, `classify_inbound_request`, the Mcp-Param check,
+`Connection.from_envelope`, `_to_jsonrpc_response`, `_write`), built once where the SDK builds per call.
+
+Anything else — an `initialize`, a refusal by any rung of the 2026-07-28 ladder, a notification, a
+batch, a bad header, a body that is not one valid JSON-RPC request — is handed to the SDK's app
+unchanged, so it answers every unusual shape itself.
 The differential test (fleet_core.testing.differential: core/tests/test_core_fast_path.py, the
 contract's `fast_path_identical` for every server, the conformance suite in
 client/tests/test_client_conformance.py) sends request shapes and a call to every tool through both
@@ -21,18 +30,30 @@ paths and requires identical responses.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pydantic_core
-from mcp.server._streamable_http_modern import _SingleExchangeDispatchContext, handle_modern_request
+from mcp.server._streamable_http_modern import (
+    _is_notification_shaped,
+    _mcp_param_rejection,
+    _SingleExchangeDispatchContext,
+    _to_jsonrpc_response,
+    _write,
+)
 from mcp.server.connection import Connection
 from mcp.server.runner import ServerRunner, aclose_shielded
 from mcp.server.streamable_http import check_accept_headers
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware
-from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
-from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.inbound import (
+    MCP_PROTOCOL_VERSION_HEADER,
+    InboundLadderRejection,
+    classify_inbound_request,
+    find_duplicated_routing_header,
+)
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data, progress_token_from_params
 from mcp.shared.message import ServerMessageMetadata
 from mcp.shared.transport_context import TransportContext
 from mcp.types import (
@@ -97,16 +118,7 @@ class FastPath:
         if scope["method"] != "POST" or self.manager._task_group is None:
             await self.fallback(scope, receive, send)
         elif version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
-            # The SDK's own 2026-07-28 entry; the manager would call exactly this after its router.
-            await handle_modern_request(
-                self.server,
-                self.manager.security_settings,
-                True,
-                self.manager._lifespan_state,
-                scope,
-                receive,
-                send,
-            )
+            await self._modern(scope, receive, send)
         else:
             await self._legacy(version, scope, receive, send)
 
@@ -139,10 +151,61 @@ class FastPath:
             answer = JSONRPCError(jsonrpc="2.0", id=message.id, error=error)
         else:
             answer = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
-        payload = answer.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        payload = answer.__pydantic_serializer__.to_json(answer, by_alias=True, exclude_unset=True)
         headers = [(b"content-length", str(len(payload)).encode()), *_JSON_HEADERS]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _modern(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`handle_modern_request`'s JSON-response arm for a request every rung accepts; any other
+        outcome is the SDK's own answer (the fallback runs the same ladder and refuses it)."""
+        request = Request(scope, receive)
+        body = await request.body()
+        if await self.security.validate_request(request, is_post=True) is not None:
+            await self.fallback(scope, replay(body, receive), send)
+            return
+        has_json, _ = check_accept_headers(request)
+        decoded: Any = None
+        try:
+            decoded = json.loads(body) if has_json else None
+        except (ValueError, RecursionError):
+            decoded = None
+        req: JSONRPCRequest | None = None
+        if decoded is not None and not _is_notification_shaped(decoded):
+            try:
+                req = JSONRPCRequest.model_validate(decoded)
+            except ValidationError:
+                req = None
+        raw = scope["headers"]
+        if (
+            req is None
+            or req.method == "subscriptions/listen"
+            or find_duplicated_routing_header((k.decode("latin-1"), v) for k, v in raw) is not None
+        ):
+            await self.fallback(scope, replay(body, receive), send)
+            return
+        # what `dict(request.headers)` gives (the first copy of each name), without its O(n) lookups
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw)}
+        verdict = classify_inbound_request(decoded, headers=headers)
+        state = self.manager._lifespan_state
+        if isinstance(verdict, InboundLadderRejection) or (
+            await _mcp_param_rejection(self.server, request, req, verdict, state) is not None
+        ):
+            await self.fallback(scope, replay(body, receive), send)
+            return
+        connection = Connection.from_envelope(
+            verdict.protocol_version, verdict.client_info, verdict.client_capabilities
+        )
+        dctx = _SingleExchangeDispatchContext(
+            transport=TransportContext(
+                kind="streamable-http", can_send_request=False, headers=request.headers
+            ),
+            request_id=req.id,
+            message_metadata=ServerMessageMetadata(request_context=request),
+            progress_token=progress_token_from_params(req.params),
+        )
+        msg = await _to_jsonrpc_response(req.id, _serve_one(self.server, dctx, req, connection, state))
+        await _write(msg, scope, receive, send)
 
     async def _plain_request(self, request: Request, body: bytes) -> JSONRPCRequest | None:
         """The one JSON-RPC request this POST carries, if it is the plain shape; None hands it back

@@ -14,6 +14,7 @@ OFF: Any = {"mode": "off"}
 
 
 def init_sentry(dsn: str, *, mcp: MCPServer) -> None:
+    # --8<-- [start:init]
     sentry_sdk.init(
         dsn=dsn,
         server_name=f"fleet-{mcp.name}",
@@ -32,6 +33,7 @@ def init_sentry(dsn: str, *, mcp: MCPServer) -> None:
         include_local_variables=False,
         traces_sample_rate=0.0,
     )
+    # --8<-- [end:init]
     sentry_sdk.set_tag("fleet.server", mcp.name)
     # The integration instruments servers created after init; ours already exists, so attach its
     # middleware directly (falls back to the audit middleware's tags if the SDK renames it).

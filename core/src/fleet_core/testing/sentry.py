@@ -44,6 +44,7 @@ __all__ = [
 
 MAX_BODY = 1024 * 1024  # bytes as sent (compressed); an SDK event is far smaller
 MAX_DECODED = 10 * MAX_BODY  # after decompression: a small gzip bomb stops here
+DRAIN_LIMIT = 4 * MAX_BODY  # read and dropped, to answer 413 cleanly; past it the connection is dropped
 MAX_ITEMS = 100
 ENCODINGS = ("gzip", "deflate", "identity")
 ENDPOINT = re.compile(r"^/api/(\d+)/envelope/?$")
@@ -234,6 +235,8 @@ class SentryCapture:
         if scope.get("method") != "POST":
             raise EnvelopeError(f"method {scope.get('method')} not allowed: POST an envelope", 405)
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        if b"origin" in headers:  # a web page posting to the loopback port, not a server's SDK
+            raise EnvelopeError("requests from a web page (with an Origin header) are refused", 403)
         if not _sentry_key(headers, scope.get("query_string", b"")):
             raise EnvelopeError("no sentry_key (X-Sentry-Auth header or query): use the DSN's key", 401)
         sent = await _body(headers, receive)
@@ -286,18 +289,28 @@ class SentryCapture:
 
 async def _body(headers: dict[bytes, bytes], receive: Any) -> bytes:
     declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise EnvelopeError(f"the body is {int(declared)} bytes; the limit is {MAX_BODY}", 413)
-    body = bytearray()
+    size = int(declared) if declared is not None and declared.isdigit() else None
+    if size is not None and size > DRAIN_LIMIT:  # not worth reading: answer now, the client may see a reset
+        raise EnvelopeError(f"the body is {size} bytes; the limit is {MAX_BODY}", 413)
+    body, received = bytearray(), 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise EnvelopeError("the client went away before sending the whole body")
-        body += message.get("body", b"")
-        if len(body) > MAX_BODY:
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received <= MAX_BODY:
+            body += chunk
+        elif received > DRAIN_LIMIT:
             raise EnvelopeError(f"the body is over the limit of {MAX_BODY} bytes", 413)
         if not message.get("more_body"):
-            return bytes(body)
+            break
+    # A body a little over the limit is read to its end (and dropped) before the 413, so the client
+    # gets the answer rather than a connection reset in the middle of sending.
+    if received > MAX_BODY:
+        said = f"{size} bytes" if size is not None else "over the limit"
+        raise EnvelopeError(f"the body is {said}; the limit is {MAX_BODY}", 413)
+    return bytes(body)
 
 
 @contextlib.asynccontextmanager

@@ -587,14 +587,19 @@ def _scaffold_contract(target: Target) -> None:
         raise CheckFailed(f"pytest servers/{SERVER}/tests/test_{SERVER}_contract.py: {_summary(done)}")
 
 
-def _own_test(target: Target, chapter: str) -> None:
+def _own_test(
+    target: Target,
+    chapter: str,
+    run: Callable[[], subprocess.CompletedProcess[str]] | None = None,
+) -> None:
+    """The chapter's own test exists, has a test function and passes (`run` runs it, if not pytest)."""
     name = f"servers/{SERVER}/tests/{OWN_TESTS[chapter]}"
     path = target.root / name
     if not path.is_file():
         raise CheckFailed(f"{name} does not exist")
     if not re.search(r"^(async )?def test_\w+", path.read_text(encoding="utf-8"), re.MULTILINE):
         raise CheckFailed(f"{name} has no test function (`def test_…` or `async def test_…`)")
-    done = _pytest(target, name)
+    done = run() if run is not None else _pytest(target, name)
     if done.returncode != 0:
         raise CheckFailed(f"pytest {name}: {_summary(done)}")
 
@@ -658,6 +663,233 @@ def _scopes_contract(target: Target) -> None:
 
 def _scopes_own_test(target: Target) -> None:
     _own_test(target, "07")
+
+
+# -- 08 act as the caller --------------------------------------------------------------------------------
+
+OWN_TESTS["08"] = "test_my_caller.py"
+
+# In a fresh process: the attendee's server in jwt mode behind a throwaway AuthGate-shaped issuer, called
+# by alice (sub: a UUID, extra_uid: alice), by the ci-bot client (no username claim; in the user map) and
+# by another client (neither), each calling add_note with its own token over HTTP.
+_ACT_AS = """
+import json, anyio, httpx2
+from fleet_core.testing import JwtIssuer, connect, serve_server, settings_for
+from fleet_notes.backend import NotesClient
+from fleet_notes.fake import FAKE_TOKEN, FakeNotes
+from fleet_notes.server import build_server
+from fleet_notes.settings import NAME, NotesSettings
+
+async def main():
+    fake, answers = FakeNotes(), {}
+    async with JwtIssuer() as issuer:
+        settings = settings_for(NotesSettings, name=NAME, trust_mode="jwt", issuer=issuer.url,
+            url="http://fake.test", token=FAKE_TOKEN, user_map={"client:ci-bot": "ci-bot"})
+        both = "notes:read notes:write"
+        tokens = {
+            "alice": issuer.mint(settings.public_url, scope=both),
+            "ci-bot": issuer.mint(settings.public_url, scope=both, sub="client:ci-bot", extra_uid=None),
+            "other": issuer.mint(settings.public_url, scope=both, sub="client:other", extra_uid=None),
+        }
+        backend = NotesClient(settings, transport=httpx2.ASGITransport(app=fake))
+        async with backend, serve_server(build_server(settings, backend), settings) as url:
+            for who, token in tokens.items():
+                async with connect(url, token=token, secret=None) as client:
+                    result = await client.call_tool("add_note", {"title": "from " + who})
+                answers[who] = {"error": result.is_error, "content": result.structured_content,
+                                "text": " ".join(getattr(c, "text", "") for c in result.content)}
+    print(json.dumps({"answers": answers, "acted_as": fake.acted_as, "notes": fake.notes}))
+
+anyio.run(main)
+"""
+
+
+def _script(target: Target, script: str, what: str) -> dict[str, Any]:
+    done = _python(target, "-c", script, timeout=60)
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        raise CheckFailed(f"{what} failed: {tail}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _caller_acts_as(target: Target) -> None:
+    seen = _script(target, _ACT_AS, "calling the notes server with three tokens")
+    answers = seen["answers"]
+    for who in ("alice", "ci-bot"):
+        answer = answers[who]
+        owner = (answer["content"] or {}).get("owner")
+        if answer["error"] or owner != who:
+            said = answer["text"] if answer["error"] else f"a note owned by {owner!r}"
+            raise CheckFailed(
+                f"add_note with {who}'s token should make a note owned by {who!r}; it answered {said}"
+            )
+    other = answers["other"]
+    if not other["error"]:
+        raise CheckFailed(
+            "a client with no username claim and no user map entry (client:other) could add a note: "
+            f"{other['content']}"
+        )
+    if "USER_MAP" not in other["text"]:
+        raise CheckFailed(f"client:other was refused, but not because it has no account: {other['text']}")
+    if seen["acted_as"] != ["alice", "ci-bot"]:
+        raise CheckFailed(f"the backend was asked to act as {seen['acted_as']}, not ['alice', 'ci-bot'] only")
+
+
+def _caller_own_test(target: Target) -> None:
+    _own_test(target, "08")
+
+
+# -- 09 audit and error kinds ----------------------------------------------------------------------------
+
+OWN_TESTS["09"] = "test_my_audit.py"
+
+# In a fresh process, with the audit lines captured: alice's multi-line title (her mistake), a list with
+# the backend unreachable (its failure), and bob (notes:read) calling delete_note over HTTP (a denial).
+_KINDS = """
+import json, anyio, httpx2
+from mcp import Client
+from fleet_core.testing import (MCP_HEADERS, TEST_SECRET, acting_as, call_body, capture_audit, identity,
+    identity_headers, serve_server, settings_for)
+from fleet_notes.backend import NotesClient
+from fleet_notes.fake import FAKE_TOKEN, FakeNotes
+from fleet_notes.server import build_server
+from fleet_notes.settings import NAME, NotesSettings
+
+SECRET = "my-bank-pin-4711"
+
+async def main():
+    fake, seen = FakeNotes(), {}
+    settings = settings_for(NotesSettings, name=NAME, url="http://fake.test", token=FAKE_TOKEN)
+    down = settings_for(NotesSettings, name=NAME, url="http://127.0.0.1:9", token=FAKE_TOKEN, max_retries=0)
+    alice = identity("alice", "notes:read notes:write", audience=settings.public_url)
+    bob = identity("bob", "notes:read", audience=settings.public_url)
+    with capture_audit() as audit:
+        async with NotesClient(settings, transport=httpx2.ASGITransport(app=fake)) as backend:
+            mcp = build_server(settings, backend)
+            with acting_as(alice):
+                async with Client(mcp) as client:
+                    mistake = await client.call_tool("add_note", {"title": SECRET + "\\nsecond line"})
+            seen["mistake"] = {"error": mistake.is_error, "requests": fake.requests}
+            headers = MCP_HEADERS | identity_headers(bob) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+            async with serve_server(mcp, settings) as url, httpx2.AsyncClient() as http:
+                body = call_body("delete_note", {"note_id": 4711})
+                seen["denied"] = {"status": (await http.post(url, json=body, headers=headers)).status_code}
+        async with NotesClient(down) as backend:
+            with acting_as(alice):
+                async with Client(build_server(down, backend)) as client:
+                    seen["down"] = {"error": (await client.call_tool("list_notes", {"limit": 3})).is_error}
+    seen["lines"] = audit.lines
+    seen["leaked"] = [line for line in audit.raw if SECRET in line or "4711" in line]
+    print(json.dumps(seen))
+
+anyio.run(main)
+"""
+
+
+def _audit_kinds(target: Target) -> None:
+    seen = _script(target, _KINDS, "calling the notes server three ways")
+    if not seen["mistake"]["error"]:
+        raise CheckFailed("add_note with a title of two lines was accepted: it should be a tool error")
+    if seen["mistake"]["requests"]:
+        raise CheckFailed(
+            "add_note with a title of two lines reached the backend: refuse it in ops.py, before"
+        )
+    outcomes = [(line.get("tool"), line.get("outcome")) for line in seen["lines"]]
+    expected = [("add_note", "tool_error"), ("delete_note", "denied"), ("list_notes", "backend_error")]
+    if outcomes != expected or seen["denied"]["status"] != 403 or not seen["down"]["error"]:
+        raise CheckFailed(f"the audit lines say {outcomes}, not {expected}")
+    if seen["leaked"]:
+        raise CheckFailed(f"an audit line holds a raw argument: {seen['leaked'][0]}")
+
+
+def _audit_own_test(target: Target) -> None:
+    _own_test(target, "09")
+
+
+# -- 10 monitor with Sentry ----------------------------------------------------------------------------
+
+OWN_TESTS["10"] = "test_my_sentry.py"
+
+
+@dataclass(frozen=True)
+class _Reported:
+    done: subprocess.CompletedProcess[str]
+    events: list[dict[str, Any]]
+    sent: str  # every byte the server sent to Sentry
+
+
+def _sources_digest(target: Target) -> str:
+    """The attendee's server and tests as they are now (a re-check after an edit runs the test again)."""
+    files = sorted((target.root / "servers" / SERVER).rglob("*.py"))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in files if "__pycache__" not in p.parts)).hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _reported(root: Path, name: str, digest: str) -> _Reported:
+    """Run the attendee's test once per version of their files, with its Sentry capture forwarding
+    every envelope to one of the check's own (FLEET_SENTRY_INBOX): the three checks of chapter 10 read
+    what the server really sent."""
+    from fleet_core.testing import running_app
+    from fleet_core.testing.sentry import FORWARD_ENV, SentryCapture
+
+    inbox = SentryCapture()
+
+    async def run() -> subprocess.CompletedProcess[bytes]:
+        async with running_app(inbox) as base:
+            forward = {FORWARD_ENV: f"http://public@{urlsplit(base).netloc}/1"}
+            with anyio.fail_after(150):
+                return await anyio.run_process(
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
+                    cwd=root,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **forward},
+                    check=False,
+                )
+
+    try:
+        done = anyio.run(run)
+    except TimeoutError as exc:
+        raise CheckFailed(f"pytest {name} did not finish in 150 s") from exc
+    text = subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
+    )
+    return _Reported(text, inbox.events(), inbox.everything())
+
+
+def _sentry_run(target: Target) -> _Reported:
+    name = f"servers/{SERVER}/tests/{OWN_TESTS['10']}"
+    return _reported(target.root, name, _sources_digest(target))
+
+
+def _sentry_own_test(target: Target) -> None:
+    _own_test(target, "10", run=lambda: _sentry_run(target).done)
+
+
+def _sentry_reported(target: Target) -> None:
+    events = [e for e in _sentry_run(target).events if (e.get("tags") or {}).get("fleet.server") == SERVER]
+    if not events:
+        raise CheckFailed(
+            f"your test passes, but the {SERVER} server sent Sentry no event tagged fleet.server={SERVER}: "
+            "does it call a tool that fails, on a server built with sentry.with_dsn(settings)?"
+        )
+    untagged = [e.get("tags") for e in events if not (e.get("tags") or {}).get("fleet.tool")]
+    if untagged:
+        raise CheckFailed(f"an event has no fleet.tool tag: its tags are {untagged[0]}")
+    if not all((e.get("user") or {}).get("id") for e in events):
+        raise CheckFailed("an event does not name the caller (user.id)")
+
+
+def _sentry_nothing_private(target: Target) -> None:
+    from fleet_core.testing import TEST_SECRET
+
+    from .inbox import exposed
+
+    run = _sentry_run(target)
+    for event in run.events:
+        arguments, secrets = exposed(event)
+        if arguments or secrets:
+            raise CheckFailed(f"an event holds {', '.join(arguments + secrets)}")
+    if TEST_SECRET in run.sent:
+        raise CheckFailed("the gateway secret (X-MCP-Gateway-Secret) is in what the server sent to Sentry")
 
 
 # -- 11 the production front door: Kong + AuthGate --------------------------------------------------
@@ -873,6 +1105,13 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("scopes-tool", _scopes_tool),
         Check("scopes-contract", _scopes_contract),
         Check("scopes-own-test", _scopes_own_test),
+    ),
+    "08": (Check("caller-acts-as", _caller_acts_as), Check("caller-own-test", _caller_own_test)),
+    "09": (Check("audit-kinds", _audit_kinds), Check("audit-own-test", _audit_own_test)),
+    "10": (
+        Check("sentry-own-test", _sentry_own_test),
+        Check("sentry-reported", _sentry_reported),
+        Check("sentry-nothing-private", _sentry_nothing_private),
     ),
     "11": (
         Check("kong-generated", _kong_generated),

@@ -17,9 +17,17 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-__all__ = ["CHAPTER_02_PORT", "Finding", "optional_findings", "port_findings", "required_findings"]
+__all__ = [
+    "CHAPTER_02_PORT",
+    "INBOX_PORT",
+    "Finding",
+    "optional_findings",
+    "port_findings",
+    "required_findings",
+]
 
 CHAPTER_02_PORT = 8720  # where chapter 02's server listens (workshop/02-http/steps.sh)
+INBOX_PORT = 8790  # `fleet workshop sentry-inbox`'s default (chapter 10)
 
 
 @dataclass(frozen=True)
@@ -106,8 +114,8 @@ def _fleet_dev_answers(url: str) -> bool:
 
 
 def port_findings(root: Path) -> list[Finding]:
-    """The ports of the gateway, the authorization server, gitea and sentry (chapters 03 and 05) and
-    chapter 02's server. One already held by a running `fleet dev` is fine."""
+    """The ports of the gateway, the authorization server, gitea and sentry (chapters 03 and 05),
+    chapter 02's server and chapter 10's Sentry inbox. One already held by a running `fleet dev` is fine."""
     from ..manifest import load_manifest
 
     manifest = load_manifest(root / "fleet.toml")
@@ -116,6 +124,8 @@ def port_findings(root: Path) -> list[Finding]:
         (f"the {s.name} server", s.upstream) for s in manifest.servers if s.name in ("gitea", "sentry")
     ]
     wanted.append(("chapter 02's server", f"http://127.0.0.1:{CHAPTER_02_PORT}"))
+    inbox = os.environ.get("INBOX_PORT", "").strip() or INBOX_PORT  # as chapter 10's steps.sh has it
+    wanted.append(("chapter 10's Sentry inbox", f"http://127.0.0.1:{inbox}"))
     findings = []
     for what, url in wanted:
         parts = urlsplit(url)

@@ -14,14 +14,16 @@ import socket
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleet_core.http import BoundedHttpToolsProtocol
-from fleet_core.testing.sentry import Envelope, EnvelopeError, SentryCapture, is_loopback
+from .doctor import INBOX_PORT
+
+if TYPE_CHECKING:  # the receiving code is imported when the inbox starts, not by every `fleet` command
+    from fleet_core.testing.sentry import Envelope, SentryCapture
 
 __all__ = ["describe", "exposed", "inbox_socket", "serve_inbox"]
 
-DEFAULT_PORT = 8790
+DEFAULT_PORT = INBOX_PORT
 # Where the SDK's MCP integration would put what the caller sent or got back, if the core let it.
 ARGUMENT_KEYS = ("mcp.request.argument.", "mcp.tool.result.content", "mcp.prompt.result.message_content")
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-mcp-gateway-secret", "x-api-key"}
@@ -124,6 +126,8 @@ def describe(envelope: Envelope, text: dict[str, str], now: datetime | None = No
 def inbox_socket(host: str, port: int) -> socket.socket:
     """The inbox's listening socket. Loopback only: it prints whatever anyone posts to it, and events
     are the server's own; ValueError for any other address, OSError when the port is taken."""
+    from fleet_core.testing.sentry import is_loopback
+
     if not is_loopback(host):
         raise ValueError(host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -144,15 +148,21 @@ def serve_inbox(
     ends the process as a SIGTERM does.)"""
     import uvicorn
 
+    from fleet_core.http import BoundedHttpToolsProtocol
+    from fleet_core.testing.sentry import EnvelopeError, SentryCapture
+
+    def show(line: str) -> None:  # what anyone posted, printed: never a terminal control sequence
+        out("".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line))
+
     def received(envelope: Envelope) -> None:
         try:
             for line in describe(envelope, text):
-                out(line)
+                show(line)
         except EnvelopeError as exc:  # an item the capture kept but that is not JSON: say so, go on
-            out(text["inbox_refused"].format(detail=str(exc)))
+            show(text["inbox_refused"].format(detail=str(exc)))
 
     def refused(detail: str) -> None:
-        out(text["inbox_refused"].format(detail=detail))
+        show(text["inbox_refused"].format(detail=detail))
 
     capture = SentryCapture(on_envelope=received, on_error=refused)
     config = uvicorn.Config(

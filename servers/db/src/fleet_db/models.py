@@ -43,7 +43,8 @@ class QueryResult(BaseModel):
     truncated: bool = Field(description="True when more rows existed than the row or byte cap allows")
     truncated_reason: str | None = Field(default=None, description="'max_rows' or 'max_bytes' when truncated")
     role: str = Field(description="Database role the query ran as")
-    _rows_json: str | None = PrivateAttr(default=None)  # the rows already encoded while streaming
+    # the rows' compact JSON, encoded while streaming: one part per chunk of rows, without the brackets
+    _row_parts: list[str] | None = PrivateAttr(default=None)
 
 
 class StatementResult(QueryResult):

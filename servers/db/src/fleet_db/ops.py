@@ -13,8 +13,8 @@ import math
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, TypeVar
 
-import pglast.parser
 import psycopg
+import pydantic_core
 from psycopg import AsyncRawCursor, sql
 from psycopg.generators import fetch
 from psycopg.pq import ExecStatus, TransactionStatus
@@ -160,25 +160,38 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _encode(rows: Any) -> tuple[Any, str]:
-    """Compact JSON of rows (and the rows, with non-finite floats replaced if there were any)."""
-    try:
-        return rows, json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:
+# Python floats come only from the loaders of these types (float4, float8, json, jsonb and their arrays; the
+# others load as PostgreSQL's text, ints or bools): a result without such a column holds no NaN or ±Infinity.
+_FLOAT_OIDS = frozenset({700, 701, 1021, 1022, 114, 199, 3802, 3807})
+
+
+def _encode(rows: Any, *, floats: bool = True) -> tuple[Any, bytes]:
+    """Compact JSON (UTF-8) of rows, and the rows, with non-finite floats replaced if there were any.
+
+    pydantic-core's encoder: the same JSON values as json.dumps(default=str), about twice as fast
+    (tests/test_db_types.py compares every common type with that reference)."""
+    if not floats:  # ("strings" only keeps the text valid JSON should that ever be wrong)
+        return rows, pydantic_core.to_json(rows, inf_nan_mode="strings", fallback=str)
+    encoded = pydantic_core.to_json(rows, inf_nan_mode="constants", fallback=str)
+    if b"NaN" in encoded or b"Infinity" in encoded:  # a non-finite float, or only those words in a string
         rows = _finite(rows)
-        return rows, json.dumps(rows, default=str, ensure_ascii=False, separators=(",", ":"))
+        encoded = pydantic_core.to_json(rows, fallback=str)
+    return rows, encoded
 
 
 class _Rows:
-    """Rows kept within the caps, plus their compact JSON (reused for the text content: no second pass)."""
+    """Rows kept within the caps, plus their compact JSON (reused for the text content: no second pass).
+
+    The byte cap counts the characters of that JSON, as it always has."""
 
     def __init__(self, max_rows: int, max_bytes: int) -> None:
         self.rows: list[Any] = []
-        self.parts: list[str] = []
+        self.parts: list[str] = []  # one per chunk of rows, without the brackets
         self.size = 2
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.truncated: str | None = None
         self.oversized_row = False  # one row alone was over the byte cap
+        self.floats = True  # whether a column may hold floats (set from the result's types)
 
     def add(self, chunk: list[Any]) -> None:
         room = self.max_rows - len(self.rows)
@@ -186,15 +199,15 @@ class _Rows:
             chunk, self.truncated = chunk[:room], "max_rows"
         if not chunk:
             return
-        chunk, encoded = _encode(chunk)
-        encoded = encoded[1:-1]
-        if self.size + len(encoded) + 1 <= self.max_bytes:
+        chunk, encoded = _encode(chunk, floats=self.floats)
+        inner = str(memoryview(encoded)[1:-1], "utf-8")
+        if self.size + len(inner) + 1 <= self.max_bytes:
             self.rows.extend(chunk)
-            self.parts.append(encoded)
-            self.size += len(encoded) + 1
+            self.parts.append(inner)
+            self.size += len(inner) + 1
             return
         for row in chunk:  # the byte cap falls inside this chunk
-            one = _encode(row)[1]
+            one = _encode(row, floats=self.floats)[1].decode()
             if self.size + len(one) + 1 > self.max_bytes:
                 self.truncated = "max_bytes"
                 self.oversized_row = len(one) + 2 > self.max_bytes
@@ -202,10 +215,6 @@ class _Rows:
             self.rows.append(row)
             self.parts.append(one)
             self.size += len(one) + 1
-
-    @property
-    def json(self) -> str:
-        return "[" + ",".join(self.parts) + "]"
 
 
 async def _stream(
@@ -224,6 +233,11 @@ async def _stream(
     async with contextlib.aclosing(cur.chunks(query, list(params), size=_CHUNK)) as chunks:
         async for chunk in chunks:
             if kept.truncated is None:
+                if not kept.rows:
+                    result = cur.pgresult
+                    kept.floats = result is None or any(
+                        result.ftype(i) in _FLOAT_OIDS for i in range(result.nfields)
+                    )
                 kept.add(chunk)
             if kept.truncated is not None and not drain:
                 break
@@ -248,7 +262,7 @@ def _result(model: type[R], cur: Any, kept: Any, role: str, **extra: Any) -> R:
         role=role,
         **extra,
     )
-    result._rows_json = kept.json  # the rows' JSON, already encoded while checking the byte cap
+    result._row_parts = kept.parts  # the rows' JSON, already encoded while checking the byte cap
     return result
 
 
@@ -277,6 +291,10 @@ _WRITE_KINDS = {
 
 def statement_kind(statement: str) -> str:
     """The kind of the one statement in `statement` if execute_statement may run it; else a ToolError."""
+    # Imported on the first write, not at start-up: pglast.parser brings its whole AST (~8 MB of RSS per
+    # process) that a server whose callers only read never needs (tests/test_startup_imports.py).
+    import pglast.parser
+
     try:
         parsed = pglast.parser.parse_sql(statement)
     except pglast.parser.ParseError as exc:

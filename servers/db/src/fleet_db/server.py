@@ -58,8 +58,13 @@ def rows_result(result: QueryResult) -> CallToolResult:
     structured = {name: getattr(result, name) for name in type(result).model_fields}
     structured["columns"] = [{"name": c.name, "type": c.type} for c in result.columns]
     head = {k: v for k, v in structured.items() if k != "rows"}
-    rows_json = result._rows_json or json.dumps(result.rows, default=str, separators=(",", ":"))
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"rows":' + rows_json + "}"
+    parts = result._row_parts
+    if parts is None:
+        parts = [json.dumps(result.rows, default=str, ensure_ascii=False, separators=(",", ":"))[1:-1]]
+    prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+    text = "".join(
+        (prefix, ',"rows":[', ",".join(parts), "]}")
+    )  # the rows' JSON is copied twice, not four times
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

@@ -67,8 +67,10 @@ class NotesClient:
     async def delete_note(self, account: str, note_id: int) -> None:
         await self._request("DELETE", f"/notes/{note_id}", account=account)
 
+    # --8<-- [start:act-as]
     async def _request(self, method: str, path: str, *, account: str | None = None, json: Any = None) -> Any:
         headers = {ACT_AS_HEADER: account} if account is not None else {}
+        # --8<-- [end:act-as]
         retries, read = self._retry.start(), method == "GET"
         while True:
             try:

@@ -34,10 +34,12 @@ def build_server(settings: NotesSettings, backend: NotesClient) -> MCPServer:
     mcp = create_server(NAME, instructions=INSTRUCTIONS)  # + audit, the crash guard and `whoami`
     read, write = requires(f"{NAME}:read"), requires(f"{NAME}:write")
 
+    # --8<-- [start:account]
     def account(ctx: Context[Any, Any]) -> str:
         # The caller's backend account (user map / token claim / subject), or a ToolError: never the
         # service credential's own power.
         return settings.account_of(caller(ctx), NAME)
+        # --8<-- [end:account]
 
     @mcp.tool(meta=read, annotations=READ_ONLY)
     async def list_notes(
