@@ -55,7 +55,11 @@ def audit(server: str, outcome: str, identity: Identity | None = None, **fields:
             "token_id": identity.token_id,
         }
     line |= fields
-    audit_logger.info(json.dumps(line, separators=(",", ":"), default=str))
+    text = json.dumps(line, separators=(",", ":"), default=str)
+    # Logger.info would also walk the stack for the caller's file and line (logging.findCaller) on
+    # every call; an audit line names its own origin, so the record is made without that walk. Filters,
+    # handlers and propagation are the logger's as ever (Logger.handle).
+    audit_logger.handle(audit_logger.makeRecord(audit_logger.name, logging.INFO, __file__, 0, text, (), None))
 
 
 class AuditMiddleware:

@@ -24,7 +24,6 @@ from ._identity import (
     claim_fields,
     header_fields,
     identity_from_fields,
-    identity_from_headers,
 )
 from ._settings import ServerSettings, TrustMode
 from .http import authorization_values, bearer_challenge, bearer_token, replay, send_error, token_in_query
@@ -116,8 +115,13 @@ class Gate:
                 return await self._from_token(scope, headers, now)
             if self.mode is TrustMode.GATEWAY_SECRET:
                 self._check_secret(headers)
-            who = identity_from_headers(headers, audience=self.audience, issuer=self.settings.issuer, now=now)
-            return replace(who, account=self.settings.account_for(who.subject))
+            return identity_from_fields(
+                header_fields(headers),
+                audience=self.audience,
+                issuer=self.settings.issuer,
+                now=now,
+                account=self.settings.account_for,
+            )
         except IdentityExpired as exc:
             # Shaped like the gateway's answer to an expired token (it forwards one up to its leeway
             # past `exp`; this check is stricter), so the client refreshes instead of giving up.

@@ -7,7 +7,7 @@ malformed, duplicated, oversized, expired or meant for another resource is refus
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,8 +84,16 @@ def _expiry(value: str, now: datetime) -> datetime:
     return when
 
 
-def identity_from_fields(fields: Mapping[str, str], *, audience: str, issuer: str, now: datetime) -> Identity:
-    """Check identity fields (header names without the X-MCP- prefix) and build the Identity."""
+def identity_from_fields(
+    fields: Mapping[str, str],
+    *,
+    audience: str,
+    issuer: str,
+    now: datetime,
+    account: Callable[[str], str | None] | None = None,
+) -> Identity:
+    """Check identity fields (header names without the X-MCP- prefix) and build the Identity; `account`
+    maps its checked subject to the backend account name (Identity.account)."""
     subject = fields.get("subject", "")
     if not subject or subject != subject.strip() or " " in subject:
         raise IdentityError("missing or malformed subject")
@@ -104,6 +112,7 @@ def identity_from_fields(fields: Mapping[str, str], *, audience: str, issuer: st
         client_id=fields.get("client") or None,
         token_id=fields.get("token_id") or None,
         expires_at=_expiry(fields["expires"], now),
+        account=account(subject) if account is not None else None,
     )
 
 

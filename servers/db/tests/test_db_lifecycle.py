@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import secrets
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -150,3 +151,33 @@ async def test_without_read_all_stats_health_hides_other_sessions_and_says_so(
         "role fleet_reader is not in pg_read_all_stats: other sessions' queries are hidden"
     ]
     assert "secret" not in health.model_dump_json()
+
+
+FAULTS = """
+import resource, sys
+import fleet_db.__main__ as main
+if sys.argv[1] == "tuned":
+    assert main.reuse_freed_memory()
+def one_call():
+    held = [b"x" * (4 << 20) for _ in range(3)]  # what a large result holds at once: ~12 MB of buffers
+    del held
+one_call()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(5):
+    one_call()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "tuned"])
+def test_large_results_reuse_freed_memory_instead_of_faulting_in_new_pages(mode: str) -> None:
+    # fleet-db's start-up (reuse_freed_memory) keeps glibc from returning the heap a large result used
+    # and mapping it anew on the next call; glibc's defaults (the control) fault in every page each time.
+    run = subprocess.run(
+        [sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, check=True, timeout=60
+    )
+    faults = int(run.stdout)
+    if mode == "tuned":
+        assert faults < 100
+    else:
+        assert faults > 5 * 2000  # 5 calls x ~3,000 pages of 4 KB

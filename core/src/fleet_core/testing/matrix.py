@@ -7,8 +7,10 @@ server's resource: the rows of the kong-mcp-oauth2 README that a client can see 
     assert matrix.no_token.param("resource_metadata") == matrix.metadata_url
 
 It sends the requests and reports what came back (`Answer`); the test says what the answers must be.
-Row 4 (an expired token) and row 6a (the bearer stripped or passed on) need the issuer's key or the
-upstream's view: the repo's own matrix (frontdoor/tests/test_gateway_matrix.py) covers them.
+Row 4 (an expired token), row 5c (HS256 and `alg=none` forgeries) and row 6a (the bearer stripped or passed
+on) need the issuer's key or the upstream's view: the repo's own matrix
+(frontdoor/tests/test_gateway_matrix.py) covers them; here a forgery is checklist item G11 (a key the
+issuer never had).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class Matrix:
     valid: Answer  # row 3: the read token, calling `tool`
     insufficient_scope: Answer  # row 5a: a token for this resource without the route's scope
     wrong_audience: Answer  # row 5b: a valid token for another resource
-    forged_signature: Answer  # row 5c: the read token's claims, signed with a key not the issuer's
+    forged_signature: Answer  # G11: the read token's claims, signed with a key not the issuer's
     spoofed_headers: Answer  # row 6b: the read token plus SPOOFED_HEADERS
 
 

@@ -1007,21 +1007,6 @@ def _compose_config(target: Target) -> None:
         raise CheckFailed(f"mcp-{SERVER} does not take its gateway secret from .env")
 
 
-def _compose_env(target: Target) -> None:
-    path = target.root / ".env"
-    if not path.is_file():
-        raise CheckFailed(".env does not exist (run `uv run fleet stack init`)")
-    if path.stat().st_mode & 0o077:
-        raise CheckFailed(f".env is readable by others (mode {path.stat().st_mode & 0o777:o}, not 600)")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    name = f"FLEET_GATEWAY_SECRET_{SERVER.upper()}"
-    if len(values.get(name, "")) < 32:
-        raise CheckFailed(
-            f".env has no {name} (made before `fleet new {SERVER}`? `fleet stack init --force`)"
-        )
-
-
 def _compose_own_test(target: Target) -> None:
     _own_test(target, "12")
 
@@ -1122,7 +1107,6 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     "12": (
         Check("compose-generated", _compose_generated),
         Check("compose-config", _compose_config),
-        Check("compose-env", _compose_env),
         Check("compose-own-test", _compose_own_test),
     ),
     "13": (

@@ -62,9 +62,11 @@ def rows_result(result: QueryResult) -> CallToolResult:
     if parts is None:
         parts = [json.dumps(result.rows, default=str, ensure_ascii=False, separators=(",", ":"))[1:-1]]
     prefix = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
-    text = "".join(
-        (prefix, ',"rows":[', ",".join(parts), "]}")
-    )  # the rows' JSON is copied twice, not four times
+    pieces = [prefix, ',"rows":[']
+    for i, part in enumerate(parts):
+        pieces += (",", part) if i else (part,)
+    pieces.append("]}")
+    text = "".join(pieces)  # the rows' JSON (~1 MB for 10,000 rows) copied once
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

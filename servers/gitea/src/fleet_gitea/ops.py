@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
 
 from fleet_core import ToolError
 
@@ -38,6 +42,33 @@ from .ops_write import WriteOps
 
 MAX_COMMENTS = 50
 MAX_FILES = 100
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Two independent Gitea reads at once, so a tool waits for the slower one, not for both in turn
+    (issue 18: each backend round trip is most of a read tool's latency). The first one's error is
+    the one raised, as when they ran one after the other."""
+    results: list[Any] = [None, None]
+    errors: list[BaseException | None] = [None, None]
+
+    async def run(index: int, read: Awaitable[Any]) -> None:
+        try:
+            results[index] = await read
+        except Exception as exc:  # held until both are done, then raised in order
+            errors[index] = exc
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run, 0, first)
+        tg.start_soon(run, 1, second)
+    for error in errors:
+        if error is not None:
+            raise error
+    return results[0], results[1]
+
+
 MAX_TREE_ENTRIES = 1000
 
 
@@ -237,8 +268,9 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
 
     async def get_issue(self, user: str, owner: str, repo: str, number: int) -> m.IssueDetail:
         base = repo_path(owner, repo, "issues", str(number))
-        issue = await self.gitea.get_json(base, user)
-        comments = await self.gitea.get_json(base + "/comments", user)
+        issue, comments = await _both(
+            self.gitea.get_json(base, user), self.gitea.get_json(base + "/comments", user)
+        )
         summary = issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
         return m.IssueDetail(
             **summary.model_dump(),
@@ -258,8 +290,10 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
 
     async def get_pull_request(self, user: str, owner: str, repo: str, number: int) -> m.PullDetail:
         base = repo_path(owner, repo, "pulls", str(number))
-        p = await self.gitea.get_json(base, user)
-        files = await self.gitea.get_page(base + "/files", user, {"page": 1, "limit": MAX_FILES})
+        p, files = await _both(
+            self.gitea.get_json(base, user),
+            self.gitea.get_page(base + "/files", user, {"page": 1, "limit": MAX_FILES}),
+        )
         return m.PullDetail(
             **pull_summary(p).model_dump(),
             body=cap(p.get("body")),

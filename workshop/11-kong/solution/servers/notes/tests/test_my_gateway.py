@@ -33,7 +33,7 @@ async def test_the_front_door_holds_the_matrix_for_notes(
     assert m.insufficient_scope.status == 403  # row 5a: the route needs notes:read
     assert m.insufficient_scope.param("error") == "insufficient_scope"
     assert m.wrong_audience.status == 401  # row 5b: a gitea token is not a notes token
-    assert m.forged_signature.status == 401  # row 5c: signed with a key the issuer never had
+    assert m.forged_signature.status == 401  # G11: signed with a key the issuer never had
     assert m.spoofed_headers.structured["subject"] == m.valid.structured["subject"]  # row 6b
 
 
