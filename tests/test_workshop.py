@@ -100,6 +100,7 @@ def test_chapters_toml_and_the_folders_agree() -> None:
     # part A and the scaffold chapters first; later chapters may land out of order (ids stay sorted)
     assert chapter_ids()[:8] == ["00", "01", "02", "03", "04", "05", "06", "07"]
     assert set(chapter_ids()) <= {f"{n:02d}" for n in range(14)}
+    assert "13" in chapter_ids()
     for chapter in WS.chapters:
         folder = ROOT / chapter.folder
         assert {"README.md", "README.zh-TW.md", "steps.sh"} <= {p.name for p in folder.iterdir()}
@@ -384,10 +385,10 @@ def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Compl
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each(tmp_path: Path) -> None:
+def _scratch_clone(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
     """A scratch clone (a git repository: `fleet new` renders the template from git) with its own
-    virtualenv (`fleet new` adds a workspace member to it), offline from uv's cache. From the chapter
-    that runs `fleet new` on, the chapter's check must also fail on its start state (after catch-up)."""
+    virtualenv (`fleet new` adds a workspace member to it), offline from uv's cache, on free ports.
+    Returns (the clone, the attendee's environment, uv)."""
     scratch = copy_repository(ROOT, tmp_path / "clone")
     gateway = _scratch_manifest(scratch / "fleet.toml")
     uv = os.environ.get("UV") or shutil.which("uv")
@@ -410,6 +411,13 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
     }
     synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
     assert synced.returncode == 0, synced.stdout + synced.stderr
+    return scratch, env, uv
+
+
+def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each(tmp_path: Path) -> None:
+    """Every chapter's steps.sh, in order, in a scratch clone. From the chapter that runs `fleet new` on,
+    the chapter's check must also fail on its start state (after catch-up)."""
+    scratch, env, uv = _scratch_clone(tmp_path)
     for chapter in WS.chapters:
         if chapter in ON_A_SERVER:
             _run([uv, "run", "fleet", "workshop", "catch-up", chapter.id], scratch, env)
@@ -428,6 +436,28 @@ def test_the_attendee_dry_run_runs_every_steps_sh_in_order_and_checks_after_each
     assert json.loads((scratch / ".fleet" / "workshop" / "progress.json").read_text()).keys() == set(
         chapter_ids()
     )
+
+
+def test_a_fresh_clone_caught_up_to_the_last_chapter_passes_the_check_of_the_one_before(
+    tmp_path: Path,
+) -> None:
+    """Issue 16's done-when line `fleet workshop catch-up 13 && fleet workshop check 12`, on a fresh clone
+    where no chapter was done: catch-up runs `fleet new` itself and lays every earlier chapter's files,
+    and that tree passes the check of the last chapter of the full day. While part B's chapters are being
+    written, the same for the last chapter there is and the one before it."""
+    last, before = WS.chapters[-1], WS.chapters[-2]
+    assert last.id == "13"
+    assert last.bonus
+    assert not before.bonus
+    assert before.id == "12" or "12" not in chapter_ids()  # the full day's last, once it has landed
+    scratch, env, uv = _scratch_clone(tmp_path)
+    caught = _run([uv, "run", "fleet", "workshop", "catch-up", last.id], scratch, env)
+    assert caught.returncode == 0, caught.stdout + caught.stderr
+    assert (scratch / "servers" / "notes").is_dir()  # catch-up ran `fleet new notes`
+    checked = _run([uv, "run", "fleet", "workshop", "check", before.id], scratch, env)
+    said = checked.stdout + checked.stderr
+    assert checked.returncode == 0, said
+    assert f"All {len(CHECKS[before.id])} checks passed" in checked.stdout, said
 
 
 def test_the_generated_files_a_chapter_starts_from_are_what_fleet_new_generates(tmp_path: Path) -> None:

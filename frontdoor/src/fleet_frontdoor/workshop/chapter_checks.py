@@ -1011,6 +1011,49 @@ def _compose_own_test(target: Target) -> None:
     _own_test(target, "12")
 
 
+# -- 13 editors and agents (bonus) ---------------------------------------------------------------------
+
+OWN_TESTS["13"] = "test_my_editors.py"
+# where each editor reads the servers of the folder it opens
+EDITOR_FILES = {"vscode": ".vscode/mcp.json", "claude": ".mcp.json"}
+_EDITOR_KEYS = {"vscode": "servers", "claude": "mcpServers"}
+
+# Run by the attendee's Python: what `fleet-client config` generates now, for both editors.
+_EDITOR_CONFIGS = """
+import json
+from fleet_client.config import load_config
+from fleet_client.generate import mcp_json
+
+config = load_config()
+print(json.dumps({fmt: mcp_json(config, fmt) for fmt in ("vscode", "claude")}))
+"""
+
+
+def _editors_config(target: Target) -> None:
+    done = _python(target, "-c", _EDITOR_CONFIGS)
+    if done.returncode != 0:
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        raise CheckFailed(f"`fleet-client config` failed: {tail}")
+    generated = json.loads(done.stdout.strip().splitlines()[-1])
+    for fmt, name in EDITOR_FILES.items():
+        path = target.root / name
+        if not path.is_file():
+            raise CheckFailed(f"{name} does not exist")
+        try:
+            written = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CheckFailed(f"{name} is not JSON: {exc}") from exc
+        servers = written.get(_EDITOR_KEYS[fmt]) if isinstance(written, dict) else None
+        if not isinstance(servers, dict) or f"fleet-{SERVER}" not in servers:
+            raise CheckFailed(f"{name} lists no fleet-{SERVER} under {_EDITOR_KEYS[fmt]!r}")
+        if written != generated[fmt]:
+            raise CheckFailed(f"{name} is not what `fleet-client config --format {fmt}` prints now")
+
+
+def _editors_own_test(target: Target) -> None:
+    _own_test(target, "13")
+
+
 CHECKS: dict[str, tuple[Check, ...]] = {
     "00": (Check("setup-doctor-saved", _doctor_saved), Check("setup-tools", _tools_now)),
     "01": (
@@ -1065,5 +1108,9 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("compose-generated", _compose_generated),
         Check("compose-config", _compose_config),
         Check("compose-own-test", _compose_own_test),
+    ),
+    "13": (
+        Check("editors-config", _editors_config),
+        Check("editors-own-test", _editors_own_test),
     ),
 }

@@ -152,7 +152,10 @@ def agenda(ws: Workshop, lang: str) -> str:
     rows = [head, "|---|---|---|---|"]
     for c in ws.chapters:
         needs = ", ".join(_NEEDS[lang][n] for n in c.needs) or "—"
-        rows.append(f"| {c.id} | [{c.title_in(lang)}]({c.id}-{c.slug}/{page}) | {c.minutes} | {needs} |")
+        extra = ("（加分章）" if lang == "zh-TW" else " (bonus)") if c.bonus else ""
+        rows.append(
+            f"| {c.id} | [{c.title_in(lang)}]({c.id}-{c.slug}/{page}){extra} | {c.minutes} | {needs} |"
+        )
     total = sum(c.minutes for c in ws.chapters)
     rows.append(f"| | {'合計' if lang == 'zh-TW' else 'total'} | {total} | |")
     return "\n".join(rows) + "\n"
