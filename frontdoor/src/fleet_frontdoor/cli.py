@@ -8,24 +8,28 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import anyio
-import httpx2
-
-from fleet_core import is_loopback
-
-from .compose import AUTHGATE_CLIENTS_DIR
-from .manifest import Manifest, ManifestError, find_manifest, load_manifest
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
 __all__ = ["main"]
 
+# Each command imports what it needs when it runs: the manifest and fleet_core bring in the MCP SDK
+# (about 2 s of CPU on a small machine), which `fleet workshop …` — run dozens of times in a workshop
+# and in its CI dry-run — never needs.
+
 
 def _load(args: argparse.Namespace) -> tuple[Path, Manifest]:
+    from .manifest import find_manifest, load_manifest
+
     path = (args.manifest or find_manifest()).resolve()
     return path, load_manifest(path)
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    import anyio
+
     from .devrun import DevFleet
 
     path, manifest = _load(args)
@@ -42,6 +46,10 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def cmd_dev_token(args: argparse.Namespace) -> int:
     """Print only the access token on stdout; everything else goes to stderr."""
+    import httpx2
+
+    from fleet_core import is_loopback
+
     _, manifest = _load(args)
     issuer = manifest.issuer.url
     if not is_loopback(httpx2.URL(issuer).host):
@@ -95,6 +103,7 @@ def cmd_gateway_kong(args: argparse.Namespace) -> int:
 
 
 def cmd_stack_init(args: argparse.Namespace) -> int:
+    from .compose import AUTHGATE_CLIENTS_DIR
     from .stack import StackInitError, init_stack
 
     path, manifest = _load(args)
@@ -123,6 +132,7 @@ def cmd_stack_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .manifest import find_manifest
     from .scaffold import ScaffoldError, create, update
 
     path = (args.manifest or find_manifest()).resolve()
@@ -229,11 +239,14 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
-    except ManifestError as exc:
-        print(f"fleet: {exc}", file=sys.stderr)
-        code = 1
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:
+        manifest = sys.modules.get("fleet_frontdoor.manifest")  # loaded by the command that raised it
+        if manifest is None or not isinstance(exc, manifest.ManifestError):
+            raise
+        print(f"fleet: {exc}", file=sys.stderr)
+        code = 1
     sys.exit(code)
 
 

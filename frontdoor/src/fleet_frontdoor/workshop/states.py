@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 import shutil
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,12 +130,13 @@ def lay(root: Path, state: State, keep: frozenset[str] = frozenset()) -> tuple[l
 
 def _scaffold(ws: Workshop, chapters: tuple[Chapter, ...]) -> None:
     """Run the `fleet new` of the chapters done so far whose server fleet.toml does not have yet."""
-    from ..manifest import load_manifest
-
     for chapter in chapters:
         if chapter.scaffold is None:
             continue
-        names = {s.name for s in load_manifest(ws.root / "fleet.toml").servers}
+        # the names only: tomllib, not the manifest model, which brings in fleet_core and the MCP SDK
+        # (seconds of start-up for every `fleet workshop catch-up`); `fleet new` validates the manifest
+        with (ws.root / "fleet.toml").open("rb") as manifest:
+            names = {server.get("name") for server in tomllib.load(manifest).get("servers", [])}
         if chapter.scaffold.name not in names:
             from ..scaffold import create
 
