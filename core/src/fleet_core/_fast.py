@@ -205,7 +205,20 @@ class FastPath:
             progress_token=progress_token_from_params(req.params),
         )
         msg = await _to_jsonrpc_response(req.id, _serve_one(self.server, dctx, req, connection, state))
-        await _write(msg, scope, receive, send)
+        if isinstance(msg, JSONRPCError):
+            await _write(msg, scope, receive, send)  # the SDK's status table for the error code
+            return
+        # `_write`'s body for a result (status 200), sent without a starlette Response around it
+        dumped = msg.model_dump(mode="json", by_alias=True, exclude_none=True)
+        payload = json.dumps(dumped, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", str(len(payload)).encode()), *_JSON_HEADERS],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
 
     async def _plain_request(self, request: Request, body: bytes) -> JSONRPCRequest | None:
         """The one JSON-RPC request this POST carries, if it is the plain shape; None hands it back
