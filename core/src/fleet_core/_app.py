@@ -250,6 +250,11 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await limit(mcp_endpoint, scope, receive, send)
 
     gate = Gate(endpoint, settings, mcp.name, LiveToolScopes(mcp))
+    serve_http: ASGIApp = gate
+    if settings.sentry_dsn is not None:
+        from ._sentry import isolated
+
+        serve_http = isolated(gate)
 
     async def health(path: str) -> tuple[int, bytes]:
         if path == "/healthz":
@@ -280,7 +285,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await _no_stream(send, mcp.name, settings.public_url, scope["headers"])
             return
         if scope["type"] == "http":
-            await gate(scope, receive, send)
+            await serve_http(scope, receive, send)
             return
         if scope["type"] == "lifespan":
 
