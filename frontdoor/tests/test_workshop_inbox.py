@@ -141,8 +141,9 @@ def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_ev
             assert [r.status_code for r in hostile] == [400, 413, 413, 415, 401, 404, 403, 200]
             sentry_sdk.init(dsn=dsn, include_local_variables=False)
             try:
-                sentry_sdk.set_tag("fleet.server", "notes")
-                sentry_sdk.capture_message("hello, inbox")
+                with sentry_sdk.isolation_scope():  # this test's tag, not the process's for later tests
+                    sentry_sdk.set_tag("fleet.server", "notes")
+                    sentry_sdk.capture_message("hello, inbox")
                 sentry_sdk.flush(timeout=5)
             finally:
                 sentry_sdk.get_client().close(timeout=2)

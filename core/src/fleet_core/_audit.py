@@ -76,7 +76,24 @@ class AuditMiddleware:
         identity = (
             ctx.request.scope.get("fleet.identity") if ctx.request is not None else local_identity.get()
         )
-        _sentry_tags(self.server, tool, identity)
+        sentry_sdk = sys.modules.get("sentry_sdk")
+        if sentry_sdk is None or not sentry_sdk.get_client().is_active():
+            return await self._call(ctx, call_next, tool, identity, params)
+        # The call's tags and user go on an isolation scope of its own. The SDK may run the handler in
+        # a task of its session manager (2025-11-25), whose context all requests share: tags set there
+        # would reach the next caller's events.
+        with sentry_sdk.isolation_scope():
+            _sentry_tags(self.server, tool, identity)
+            return await self._call(ctx, call_next, tool, identity, params)
+
+    async def _call(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        call_next: CallNext,
+        tool: object,
+        identity: Identity | None,
+        params: dict[str, Any],
+    ) -> HandlerResult:
         outcome = {"outcome": "ok"}
         token = call_outcome.set(outcome)
         started = time.perf_counter()
@@ -106,9 +123,8 @@ class AuditMiddleware:
 
 # --8<-- [start:tags]
 def _sentry_tags(server: str, tool: object, identity: Identity | None) -> None:
-    sentry_sdk = sys.modules.get("sentry_sdk")
-    if sentry_sdk is None or not sentry_sdk.get_client().is_active():
-        return
+    import sentry_sdk  # imported already: only called while its client is active
+
     scope = sentry_sdk.get_isolation_scope()
     scope.set_tag("fleet.server", server)
     if isinstance(tool, str):
