@@ -250,11 +250,6 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await limit(mcp_endpoint, scope, receive, send)
 
     gate = Gate(endpoint, settings, mcp.name, LiveToolScopes(mcp))
-    serve_http: ASGIApp = gate
-    if settings.sentry_dsn is not None:
-        from ._sentry import isolated
-
-        serve_http = isolated(gate)
 
     async def health(path: str) -> tuple[int, bytes]:
         if path == "/healthz":
@@ -285,7 +280,7 @@ def build_app(mcp: MCPServer, settings: ServerSettings, *, ready: Ready | None =
             await _no_stream(send, mcp.name, settings.public_url, scope["headers"])
             return
         if scope["type"] == "http":
-            await serve_http(scope, receive, send)
+            await gate(scope, receive, send)
             return
         if scope["type"] == "lifespan":
 

@@ -21,7 +21,6 @@ __all__ = [
     "clean_account",
     "header_fields",
     "identity_from_fields",
-    "identity_from_headers",
 ]
 
 IDENTITY_HEADERS = {
@@ -140,15 +139,6 @@ def header_fields(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
         except UnicodeDecodeError:
             raise IdentityError(f"{name} is not UTF-8") from None
     return fields
-
-
-def identity_from_headers(
-    headers: Iterable[tuple[bytes, bytes]], *, audience: str, issuer: str = "", now: datetime | None = None
-) -> Identity:
-    """Parse and check the identity headers a trusted front door set."""
-    return identity_from_fields(
-        header_fields(headers), audience=audience, issuer=issuer, now=now or datetime.now(UTC)
-    )
 
 
 def _text(value: Any) -> str:

@@ -7,9 +7,8 @@ from typing import Any
 import sentry_sdk
 from mcp.server.mcpserver import MCPServer
 from sentry_sdk.integrations import mcp as sentry_mcp
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["init_sentry", "isolated"]
+__all__ = ["init_sentry"]
 
 OFF: Any = {"mode": "off"}
 
@@ -41,15 +40,3 @@ def init_sentry(dsn: str, *, mcp: MCPServer) -> None:
     middleware = getattr(sentry_mcp, "_sentry_middleware", None)
     if middleware is not None and middleware not in mcp.middleware:
         mcp.middleware.append(middleware)
-
-
-def isolated(app: ASGIApp) -> ASGIApp:
-    """Each request in its own Sentry isolation scope. The tags and user a call sets (the audit
-    middleware's) live on the isolation scope; without a fork per request every request shares one,
-    so an event from bob's request could carry alice's user and tool from the request before."""
-
-    async def each_request_isolated(scope: Scope, receive: Receive, send: Send) -> None:
-        with sentry_sdk.isolation_scope():
-            await app(scope, receive, send)
-
-    return each_request_isolated
