@@ -23,7 +23,7 @@ from fleet_frontdoor.workshop import end_state, load_workshop, start_state, writ
 from fleet_frontdoor.workshop.chapter_checks import CHECKS
 from fleet_frontdoor.workshop.chapters import Chapter, timing
 from fleet_frontdoor.workshop.checks import LANGS, Target, load_hints, run_checks
-from fleet_frontdoor.workshop.states import REPO
+from fleet_frontdoor.workshop.states import REPO, lay
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -355,6 +355,52 @@ def test_caught_up_to_chapter_05_the_tree_passes_chapter_04(tmp_path: Path) -> N
     write_state(tmp_path, start_state(WS, WS.chapter("05")))
     results = run_checks(CHECKS["04"], Target(ROOT, tmp_path))
     assert all(r.ok for r in results), results
+
+
+def _attendee_tree(root: Path, state: dict[str, bytes]) -> None:
+    """`state` laid in `root` as in the attendee's clone, for ruff: the repo's ruff settings, its
+    first-party modules where the `src` globs find them (empty: ruff's import order asks only whether a
+    module is there), the modules of the server `fleet new` made, then the state's files."""
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]["src"]
+    modules = [
+        module.relative_to(ROOT).as_posix()
+        for pattern in globs
+        for src in ROOT.glob(pattern)
+        for module in src.rglob("*.py")
+        if "__pycache__" not in module.parts
+    ]
+    if SCAFFOLD is not None and SCAFFOLD.scaffold is not None:
+        name = SCAFFOLD.scaffold.name
+        if any(path.startswith(f"servers/{name}/") for path in state):
+            package = ROOT / "template" / "server" / "src" / "{{ package }}"
+            modules += [
+                f"servers/{name}/src/fleet_{name}/{m.name.removesuffix('.jinja')}"
+                for m in package.glob("*.py*")
+            ]
+    for module in modules:
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).touch()
+    lay(root, state)
+
+
+def test_every_file_an_attendee_gets_is_ruff_clean_at_every_chapters_start_and_end(tmp_path: Path) -> None:
+    """Each chapter's start and end state, laid as in the attendee's clone: `uv run ruff format --check .`
+    and `ruff check .` there must not flag a file the workshop wrote (the snippet markers taken out of a
+    solution file must not leave its blank lines behind). One ruff run of each over every state."""
+    states: dict[frozenset[tuple[str, bytes]], str] = {}
+    for chapter in WS.chapters:
+        for kind, compute in (("start", start_state), ("end", end_state)):
+            states.setdefault(frozenset(compute(WS, chapter).items()), f"{chapter.id}-{kind}")
+    for files, folder in states.items():
+        (tmp_path / folder).mkdir()
+        _attendee_tree(tmp_path / folder, dict(files))
+    python = [path for files in states for path, _ in files if path.endswith(".py")]
+    assert any(path.startswith("servers/") for path in python)
+    assert any(not path.startswith("servers/") for path in python)
+    for command in (["format", "--check"], ["check"]):
+        ran = _run([sys.executable, "-m", "ruff", *command, "--no-cache", "."], tmp_path, dict(os.environ))
+        assert ran.returncode == 0, ran.stdout + ran.stderr
 
 
 # -- the attendee dry-run ----------------------------------------------------------------------------------
