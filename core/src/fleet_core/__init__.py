@@ -2,6 +2,7 @@
 
 from ._accounts import UserMap, dev_subject
 from ._app import WhoAmI, build_app, caller, create_server, run_stdio
+from ._backend_http import BackendHTTP
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import Started, server_main, settings_or_exit, stdio_caller
@@ -19,6 +20,7 @@ __all__ = [
     "WRITE",
     "AsyncioBackend",
     "BackendError",
+    "BackendHTTP",
     "BackendUrl",
     "DevBackendUnavailable",
     "Identity",

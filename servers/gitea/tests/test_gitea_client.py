@@ -112,3 +112,23 @@ async def test_tail_keeps_only_the_last_bytes() -> None:
     assert more is True
     assert text.endswith("line 999\n")
     assert len(text) == 20
+
+
+async def test_a_cookie_gitea_sets_for_one_user_is_not_sent_for_the_next() -> None:
+    """Gitea may answer with a session cookie (i_like_gitea): sent back on the next request, made as
+    another user via Sudo, it could carry the first user's session. The client keeps no cookies."""
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        who = request.headers["sudo"]
+        return httpx2.Response(
+            200, json={"login": who}, headers={"Set-Cookie": f"i_like_gitea={who}-session"}
+        )
+
+    gitea = client(handler)
+    assert (await gitea.get_json("/user", "alice"))["login"] == "alice"
+    assert (await gitea.get_json("/user", "bob"))["login"] == "bob"
+    await gitea.aclose()
+    assert [r.headers["sudo"] for r in seen] == ["alice", "bob"]
+    assert [r.headers.get("cookie") for r in seen] == [None, None]

@@ -17,7 +17,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import anyio
 import httpx2
 
-from fleet_core import BackendError, OutageTransport, RetryPolicy, ToolError
+from fleet_core import BackendError, BackendHTTP, RetryPolicy, ToolError
 
 __all__ = ["GiteaClient", "Page", "repo_path"]
 
@@ -64,11 +64,11 @@ class GiteaClient:
         self.api = f"{self.base_url}/api/v1"
         self.timeout = timeout
         self.read_retries = read_retries
-        self._http = httpx2.AsyncClient(
+        self._http = BackendHTTP(
+            "Gitea",
             headers={"Authorization": f"token {token}", "Accept": "application/json"},
             timeout=httpx2.Timeout(timeout),
-            follow_redirects=False,
-            transport=OutageTransport("Gitea", transport),  # an outage is answered at once (12.9)
+            transport=transport,
         )
 
     async def aclose(self) -> None:
@@ -129,8 +129,7 @@ class GiteaClient:
         tail: bool,
     ) -> tuple[httpx2.Response, bytes, bool]:
         """One exchange; with `limit`, keep only the first (or, with `tail`, the last) `limit` bytes."""
-        request = self._http.build_request(method, url, headers=headers, params=query, json=json)
-        response = await self._http.send(request, stream=True)
+        response = await self._http.open(method, url, headers=headers, params=query, json=json)
         try:
             body, more = bytearray(), False
             async for chunk in response.aiter_bytes():

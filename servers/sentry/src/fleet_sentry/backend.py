@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx2
 
-from fleet_core import BackendError, OutageTransport, RetryPolicy, ToolError
+from fleet_core import BackendError, BackendHTTP, RetryPolicy, ToolError
 
 from .settings import SentrySettings
 
@@ -71,7 +71,8 @@ class SentryClient:
         self, settings: SentrySettings, *, transport: httpx2.AsyncBaseTransport | None = None
     ) -> None:
         self.settings = settings
-        self._http = httpx2.AsyncClient(
+        self._http = BackendHTTP(
+            "Sentry",
             base_url=settings.base_url,
             headers={
                 "Authorization": f"Bearer {settings.auth_token.get_secret_value()}",
@@ -79,8 +80,7 @@ class SentryClient:
                 "User-Agent": "fleet-sentry/0.1",
             },
             timeout=httpx2.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
-            transport=OutageTransport("Sentry", transport),  # an outage is answered at once (12.9)
-            follow_redirects=False,
+            transport=transport,
         )
 
     async def aclose(self) -> None:
