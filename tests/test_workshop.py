@@ -23,7 +23,8 @@ from fleet_frontdoor.workshop import end_state, load_workshop, start_state, writ
 from fleet_frontdoor.workshop.chapter_checks import CHECKS
 from fleet_frontdoor.workshop.chapters import Chapter, timing
 from fleet_frontdoor.workshop.checks import LANGS, Target, load_hints, run_checks
-from fleet_frontdoor.workshop.states import REPO
+from fleet_frontdoor.workshop.doctor import CHAPTER_02_PORT, INBOX_PORT, port_findings
+from fleet_frontdoor.workshop.states import REPO, lay
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -357,6 +358,52 @@ def test_caught_up_to_chapter_05_the_tree_passes_chapter_04(tmp_path: Path) -> N
     assert all(r.ok for r in results), results
 
 
+def _attendee_tree(root: Path, state: dict[str, bytes]) -> None:
+    """`state` laid in `root` as in the attendee's clone, for ruff: the repo's ruff settings, its
+    first-party modules where the `src` globs find them (empty: ruff's import order asks only whether a
+    module is there), the modules of the server `fleet new` made, then the state's files."""
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]["src"]
+    modules = [
+        module.relative_to(ROOT).as_posix()
+        for pattern in globs
+        for src in ROOT.glob(pattern)
+        for module in src.rglob("*.py")
+        if "__pycache__" not in module.parts
+    ]
+    if SCAFFOLD is not None and SCAFFOLD.scaffold is not None:
+        name = SCAFFOLD.scaffold.name
+        if any(path.startswith(f"servers/{name}/") for path in state):
+            package = ROOT / "template" / "server" / "src" / "{{ package }}"
+            modules += [
+                f"servers/{name}/src/fleet_{name}/{m.name.removesuffix('.jinja')}"
+                for m in package.glob("*.py*")
+            ]
+    for module in modules:
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).touch()
+    lay(root, state)
+
+
+def test_every_file_an_attendee_gets_is_ruff_clean_at_every_chapters_start_and_end(tmp_path: Path) -> None:
+    """Each chapter's start and end state, laid as in the attendee's clone: `uv run ruff format --check .`
+    and `ruff check .` there must not flag a file the workshop wrote (the snippet markers taken out of a
+    solution file must not leave its blank lines behind). One ruff run of each over every state."""
+    states: dict[frozenset[tuple[str, bytes]], str] = {}
+    for chapter in WS.chapters:
+        for kind, compute in (("start", start_state), ("end", end_state)):
+            states.setdefault(frozenset(compute(WS, chapter).items()), f"{chapter.id}-{kind}")
+    for files, folder in states.items():
+        (tmp_path / folder).mkdir()
+        _attendee_tree(tmp_path / folder, dict(files))
+    python = [path for files in states for path, _ in files if path.endswith(".py")]
+    assert any(path.startswith("servers/") for path in python)
+    assert any(not path.startswith("servers/") for path in python)
+    for command in (["format", "--check"], ["check"]):
+        ran = _run([sys.executable, "-m", "ruff", *command, "--no-cache", "."], tmp_path, dict(os.environ))
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+
+
 # -- the attendee dry-run ----------------------------------------------------------------------------------
 
 
@@ -379,6 +426,55 @@ def _scratch_manifest(path: Path) -> str:
     assert [s["name"] for s in manifest["servers"] if s.get("enabled", True)] == ["gitea", "sentry"]
     path.write_text(text, encoding="utf-8")
     return str(manifest["gateway"]["origin"])
+
+
+def _scratch_ports(scratch: Path) -> dict[str, str]:
+    """The servers the chapters start by hand listen on the ports the pages name, which the attendee
+    types as they are: 8720 (chapters 02 and 04) and 8790 (chapter 10's inbox). Another dry-run on this
+    machine (another worktree's) may hold them, so the scratch copy's run uses free ones: the inbox's
+    through INBOX_PORT, which chapter 10's steps honour, and 8720 replaced in the copy's steps.sh, as the
+    fleet's ports are in its fleet.toml. The doctor checks the same ports (it reads both variables).
+    Returns that environment."""
+    port = str(free_port())
+    rewritten = []
+    for steps in sorted((scratch / "workshop").glob("*/steps.sh")):
+        text = steps.read_text(encoding="utf-8")
+        if str(CHAPTER_02_PORT) in text:
+            steps.write_text(re.sub(rf"\b{CHAPTER_02_PORT}\b", port, text), encoding="utf-8")
+            rewritten.append(steps.parent.name)
+    assert rewritten, f"no chapter's steps.sh names port {CHAPTER_02_PORT}: update _scratch_ports"
+    return {"CHAPTER_02_PORT": port, "INBOX_PORT": str(free_port())}
+
+
+def test_the_dry_run_starts_no_server_on_a_port_the_pages_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two dry-runs at once (two worktrees) must not collide: every port a chapter's steps wait for is one
+    the harness chose, and the doctor of chapter 00 checks those, not the pages' (which stay as they are)."""
+    for steps in (ROOT / "workshop").glob("*/steps.sh"):
+        (tmp_path / steps.relative_to(ROOT)).parent.mkdir(parents=True)
+        shutil.copy(steps, tmp_path / steps.relative_to(ROOT))
+    env = _scratch_ports(tmp_path)
+    documented = {str(CHAPTER_02_PORT), str(INBOX_PORT)}
+    waited = []
+    for steps in sorted(tmp_path.glob("workshop/*/steps.sh")):
+        text = re.sub(  # the shell's ${NAME:-default}, in the dry-run's environment
+            r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1], m[2]), steps.read_text(encoding="utf-8")
+        )
+        assert not documented & set(re.findall(r"\b\d{4,5}\b", text)), steps.parent.name
+        waited += re.findall(r'^wait_for_port "?(\d+)', text, re.MULTILINE)
+    assert len(waited) >= 3  # chapter 02's server, chapter 04's twice, chapter 10's inbox
+    assert set(waited) == {env["CHAPTER_02_PORT"], env["INBOX_PORT"]}
+    assert (ROOT / "workshop/02-http/steps.sh").read_text(encoding="utf-8").count(f"{CHAPTER_02_PORT}") >= 3
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "fleet.toml").write_text(
+        '[gateway]\norigin = "http://127.0.0.1:1"\n[issuer]\nurl = "http://127.0.0.1:2"\n'
+        '[[servers]]\nname = "gitea"\nupstream = "http://127.0.0.1:3"\nscopes = ["gitea:read"]\n'
+    )
+    checked = {f.name for f in port_findings(tmp_path)}
+    assert f"port {env['CHAPTER_02_PORT']} (chapter 02's server)" in checked
+    assert f"port {env['INBOX_PORT']} (chapter 10's Sentry inbox)" in checked
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -407,8 +503,8 @@ def _scratch_clone(tmp_path: Path) -> tuple[Path, dict[str, str], str]:
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "LANG": "C.UTF-8",
         "GATEWAY": gateway,
-        "INBOX_PORT": str(free_port()),  # chapter 10's Sentry inbox, off the default another run may hold
     }
+    env |= _scratch_ports(scratch)
     synced = _run([uv, "sync", "--locked", "--quiet"], scratch, env)
     assert synced.returncode == 0, synced.stdout + synced.stderr
     return scratch, env, uv

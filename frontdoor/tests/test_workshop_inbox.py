@@ -170,3 +170,30 @@ def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_ev
     assert any(line.startswith("    arguments  ✓ none") for line in lines[event : event + 6])
     assert lines[-1] == "Stopped: 2 envelopes received, 7 requests refused."
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_sigterm_stops_the_inbox_as_ctrl_c_does_with_its_summary(stop: signal.Signals) -> None:
+    """`kill %1` (chapter 10's step 6) sends SIGTERM: the inbox stops as gracefully as on Ctrl-C, says
+    what it received and exits 0, instead of dying silently."""
+    command = [sys.executable, "-c", "import sys; from fleet_frontdoor.cli import main; sys.exit(main())"]
+    args = ["workshop", "sentry-inbox", "--port", "0", "--lang", "en"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as inbox:
+        try:
+            head = [inbox.stdout.readline() for _ in range(5)] if inbox.stdout else []
+            dsn = next(line.split("=", 1)[1].strip() for line in head if "SENTRY_DSN=" in line)
+            base, url = dsn.replace("public@", "").rsplit("/", 1)[0], "/api/1/envelope/"
+            auth = {"X-Sentry-Auth": "Sentry sentry_key=public"}
+            with httpx2.Client(base_url=base, trust_env=False, timeout=10) as http:
+                event = b'{}\n{"type":"event"}\n{"message":"hello"}\n'
+                sent = [http.post(url, content=event, headers=auth), http.post(url, content=b"{}")]
+            assert [r.status_code for r in sent] == [200, 401]
+        finally:
+            inbox.send_signal(stop)
+            out, _ = inbox.communicate(timeout=20)
+    assert inbox.returncode == 0, out
+    assert out.splitlines()[-1] == "Stopped: 1 envelopes received, 1 requests refused.", out
+    assert "Traceback" not in out

@@ -5,6 +5,7 @@ from ._app import WhoAmI, build_app, caller, create_server, run_stdio
 from ._errors import BackendError, DevBackendUnavailable, ToolError
 from ._identity import Identity, IdentityError, claim_headers
 from ._main import Started, server_main, settings_or_exit, stdio_caller
+from ._netbackend import AsyncioBackend, backend_transport
 from ._outage import OutageTransport
 from ._reaper import Reaper, pid_alive
 from ._retry import Retries, RetryPolicy, retry_after_seconds
@@ -16,6 +17,7 @@ __all__ = [
     "DESTRUCTIVE",
     "READ_ONLY",
     "WRITE",
+    "AsyncioBackend",
     "BackendError",
     "BackendUrl",
     "DevBackendUnavailable",
@@ -31,6 +33,7 @@ __all__ = [
     "TrustMode",
     "UserMap",
     "WhoAmI",
+    "backend_transport",
     "bind_loopback",
     "build_app",
     "caller",

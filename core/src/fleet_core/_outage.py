@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import httpx2
 
+from ._netbackend import backend_transport
+
 __all__ = ["OutageTransport"]
 
 # Failures that say "the backend is not there", not "this request was slow or bad".
@@ -32,7 +34,7 @@ class OutageTransport(httpx2.AsyncBaseTransport):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backend = backend
-        self.inner = inner or httpx2.AsyncHTTPTransport()
+        self.inner = inner or backend_transport()  # asyncio-native connections (issue 18)
         self.retry_after = retry_after
         self._clock = clock
         self.down: str | None = None  # why the last attempt failed; None while the backend answers

@@ -26,7 +26,7 @@ __all__ = [
     "required_findings",
 ]
 
-CHAPTER_02_PORT = 8720  # where chapter 02's server listens (workshop/02-http/steps.sh)
+CHAPTER_02_PORT = 8720  # where chapter 02's (and 04's) server listens (workshop/02-http/steps.sh)
 INBOX_PORT = 8790  # `fleet workshop sentry-inbox`'s default (chapter 10)
 
 
@@ -123,7 +123,9 @@ def port_findings(root: Path) -> list[Finding]:
     wanted += [
         (f"the {s.name} server", s.upstream) for s in manifest.servers if s.name in ("gitea", "sentry")
     ]
-    wanted.append(("chapter 02's server", f"http://127.0.0.1:{CHAPTER_02_PORT}"))
+    # the pages' port; the CI dry-run runs the steps on a free one and says which (tests/test_workshop.py)
+    chapter_02 = os.environ.get("CHAPTER_02_PORT", "").strip() or CHAPTER_02_PORT
+    wanted.append(("chapter 02's server", f"http://127.0.0.1:{chapter_02}"))
     inbox = os.environ.get("INBOX_PORT", "").strip() or INBOX_PORT  # as chapter 10's steps.sh has it
     wanted.append(("chapter 10's Sentry inbox", f"http://127.0.0.1:{inbox}"))
     findings = []

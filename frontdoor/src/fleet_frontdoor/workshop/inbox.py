@@ -10,10 +10,13 @@ made it in (where the SDK would put one: MCP span data, the request, stack-frame
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .doctor import INBOX_PORT
@@ -144,8 +147,9 @@ def inbox_socket(host: str, port: int) -> socket.socket:
 def serve_inbox(
     sock: socket.socket, text: dict[str, str], out: Callable[[str], None] = print
 ) -> SentryCapture:
-    """Serve the inbox on `sock` until Ctrl-C; returns what it received. (SIGTERM stops it too, and
-    ends the process as a SIGTERM does.)"""
+    """Serve the inbox on `sock` until Ctrl-C or SIGTERM (chapter 10's `kill %1`); returns what it
+    received. Either stops it the same way: uvicorn shuts down gracefully, then re-raises the signal it
+    caught, which here ends the serving instead of the process, so the caller can print its summary."""
     import uvicorn
 
     from fleet_core.http import BoundedHttpToolsProtocol
@@ -173,6 +177,23 @@ def serve_inbox(
         lifespan="off",
         http=BoundedHttpToolsProtocol,
     )
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn stops gracefully, then re-raises Ctrl-C
-        uvicorn.Server(config).run(sockets=[sock])
+    # uvicorn restores the SIGTERM handler it found, then raises the signal again: with the default
+    # handler that killed the process before the summary; this one makes it end the serving instead
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, _Terminated):
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return capture
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised where the inbox serves (see serve_inbox)."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated

@@ -38,7 +38,10 @@ class DbSettings(ServerSettings):
         default=1000, ge=1, le=1_000_000, description="Row cap per result (then truncated)."
     )
     max_bytes: int = Field(
-        default=1_000_000, ge=1024, description="JSON byte cap per result (then truncated)."
+        default=1_000_000,
+        ge=1024,
+        description="Cap on the UTF-8 bytes of a result's rows as compact JSON (then truncated at the last "
+        "whole row that fits).",
     )
 
     @field_validator("roles")
