@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any, TypeVar
 
+import orjson
 import psycopg
 import pydantic_core
 from psycopg import AsyncRawCursor, sql
@@ -197,13 +198,32 @@ def _finite(value: Any) -> Any:
 _FLOAT_OIDS = frozenset({700, 701, 1021, 1022, 114, 199, 3802, 3807})
 
 
+# orjson writes what it knows natively (str, int, bool, None, lists, tuples, dicts) byte for byte as
+# pydantic-core does (tests/test_db_types.py compares every type), in about a third of the time. Anything
+# else — a datetime or str subclass (passed through to `default`), an int beyond 64 bits, a lone surrogate —
+# stops it, and pydantic-core encodes that chunk instead. Not used where floats may appear: orjson writes
+# NaN and Infinity as null.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _not_plain(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
 def _encode(rows: Any, *, floats: bool = True) -> tuple[Any, bytes]:
     """Compact JSON (UTF-8) of rows, and the rows, with non-finite floats replaced if there were any.
 
-    pydantic-core's encoder: the same JSON values as json.dumps(default=str), about twice as fast
-    (tests/test_db_types.py compares every common type with that reference)."""
+    The same JSON values as json.dumps(default=str) (tests/test_db_types.py compares every common type
+    with that reference): orjson for results without float columns, else pydantic-core's encoder."""
     try:
-        if not floats:  # ("strings" only keeps the text valid JSON should that ever be wrong)
+        if not floats:
+            try:
+                return rows, orjson.dumps(rows, default=_not_plain, option=_ORJSON_OPTIONS)
+            except orjson.JSONEncodeError:
+                pass
+            # ("strings" only keeps the text valid JSON should a float ever be there)
             return rows, pydantic_core.to_json(rows, inf_nan_mode="strings", fallback=str)
         encoded = pydantic_core.to_json(rows, inf_nan_mode="constants", fallback=str)
         if b"NaN" in encoded or b"Infinity" in encoded:  # a non-finite float, or only those words in a string
