@@ -29,6 +29,7 @@ SETTINGS = settings_for(name="workers")
 SERVER = """
 import os, sys
 import anyio
+from mcp.server.mcpserver import Context
 from fleet_core import build_app, create_server, requires, serve
 from fleet_core.testing import settings_for
 
@@ -52,6 +53,11 @@ async def hold_blocking() -> int:
 async def hold() -> int:
     await anyio.to_thread.run_sync(_wait)
     return os.getpid()
+
+@mcp.tool(meta=requires("workers:read"))
+async def peer(ctx: Context) -> str:
+    request = ctx.request_context.request
+    return f"{request.client.host} {request.url.scheme}"
 
 settings = settings_for(name="workers", port=int(sys.argv[1]), workers=2)
 serve(build_app(mcp, settings), settings)
@@ -93,9 +99,9 @@ def _workers(supervisor: int) -> set[int]:
     return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
 
 
-def _call(url: str, tool: str, timeout: float = 20) -> httpx2.Response:
+def _call(url: str, tool: str, timeout: float = 20, extra: dict[str, str] | None = None) -> httpx2.Response:
     who = identity("alice", "workers:read", audience=SETTINGS.public_url)
-    headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET}
+    headers = MCP_HEADERS | identity_headers(who) | {"X-MCP-Gateway-Secret": TEST_SECRET} | (extra or {})
     # a new connection per call: a worker is picked per connection
     return httpx2.post(url, json=call_body(tool), headers=headers, timeout=timeout)
 
@@ -160,3 +166,16 @@ def test_default_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     assert default_workers() == len(os.sched_getaffinity(0))
     monkeypatch.setenv("FLEET_SERVER_WORKERS", "3")
     assert default_workers() == 3
+
+
+def test_forwarded_headers_do_not_rewrite_the_peer(
+    server: tuple[subprocess.Popen[bytes], str, pathlib.Path],
+) -> None:
+    """Nothing reads the client's address, so uvicorn's X-Forwarded-* rewriting is off: a loopback
+    peer claiming another address and scheme is still the loopback peer, over plain HTTP."""
+    _, url, _ = server
+    forged = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    response = _call(url, "peer", extra=forged)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["result"]
+    assert result["content"][0]["text"] == "127.0.0.1 http"

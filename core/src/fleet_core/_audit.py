@@ -34,9 +34,25 @@ def configure_audit_logging() -> None:
         audit_logger.propagate = False
 
 
-def digest(arguments: Any) -> str:
-    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), default=str)
+# Built once: `json.dumps` with any option builds a new encoder per call (a third of a line's JSON cost).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_LINE = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
+def _digest(canonical: str) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+# A call without arguments is the common case; its digest never changes.
+_NO_ARGUMENTS = {"null": _digest("null"), "{}": _digest("{}")}
+
+
+def digest(arguments: Any) -> str:
+    if arguments is None:
+        return _NO_ARGUMENTS["null"]
+    if type(arguments) is dict and not arguments:
+        return _NO_ARGUMENTS["{}"]
+    return _digest(_CANONICAL.encode(arguments))
 
 
 def audit(server: str, outcome: str, identity: Identity | None = None, **fields: Any) -> None:
@@ -55,7 +71,7 @@ def audit(server: str, outcome: str, identity: Identity | None = None, **fields:
             "token_id": identity.token_id,
         }
     line |= fields
-    text = json.dumps(line, separators=(",", ":"), default=str)
+    text = _LINE.encode(line)
     # Logger.info would also walk the stack for the caller's file and line (logging.findCaller) on
     # every call; an audit line names its own origin, so the record is made without that walk. Filters,
     # handlers and propagation are the logger's as ever (Logger.handle).

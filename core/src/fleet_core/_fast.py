@@ -78,6 +78,8 @@ dispatcher_logger = logging.getLogger("mcp.shared.jsonrpc_dispatcher")
 
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# `_write`'s `json.dumps(body, separators=(",", ":"))`, its encoder built once instead of per call
+_RESPONSE_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 async def _serve_one(
@@ -176,16 +178,16 @@ class FastPath:
                 req = JSONRPCRequest.model_validate(decoded)
             except ValidationError:
                 req = None
-        raw = scope["headers"]
+        named = [(k.decode("latin-1"), v) for k, v in scope["headers"]]
         if (
             req is None
             or req.method == "subscriptions/listen"
-            or find_duplicated_routing_header((k.decode("latin-1"), v) for k, v in raw) is not None
+            or find_duplicated_routing_header(named) is not None
         ):
             await self.fallback(scope, replay(body, receive), send)
             return
         # what `dict(request.headers)` gives (the first copy of each name), without its O(n) lookups
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw)}
+        headers = {k: v.decode("latin-1") for k, v in reversed(named)}
         verdict = classify_inbound_request(decoded, headers=headers)
         state = self.manager._lifespan_state
         if isinstance(verdict, InboundLadderRejection) or (
@@ -210,7 +212,7 @@ class FastPath:
             return
         # `_write`'s body for a result (status 200), sent without a starlette Response around it
         dumped = msg.model_dump(mode="json", by_alias=True, exclude_none=True)
-        payload = json.dumps(dumped, separators=(",", ":")).encode()
+        payload = _RESPONSE_ENCODER.encode(dumped).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -83,6 +83,9 @@ def serve(app: ASGIApp, settings: ServerSettings) -> None:
         access_log=False,
         log_level=settings.log_level.lower(),
         server_header=False,
+        # Nothing here reads the client's address, so uvicorn's X-Forwarded-* rewriting (a middleware
+        # layer on every request) has nothing to do: the caller is the identity the gate checked.
+        proxy_headers=False,
     )
     # Everything built so far lives as long as the process: collect start-up's cycles, then keep the
     # rest out of the collector's way (and, with workers, out of the pages each fork would otherwise

@@ -181,3 +181,33 @@ def test_large_results_reuse_freed_memory_instead_of_faulting_in_new_pages(mode:
         assert faults < 100
     else:
         assert faults > 5 * 2000  # 5 calls x ~3,000 pages of 4 KB
+
+
+COLLECTIONS = """
+import gc, sys
+import fleet_db.__main__ as main
+if sys.argv[1] == "tuned":
+    main.collect_cycles_less_often()
+runs = [0]
+gc.callbacks.append(lambda phase, info: runs.__setitem__(0, runs[0] + (phase == "start")))
+def one_call():  # what a 10,000-row read holds at once: a tuple per row, a list per row in the dump
+    rows = [(i, f"customer-{i}", "1.37", "2026-01-01", True, "note") for i in range(10_000)]
+    dumped = [list(r) for r in rows]
+    del rows, dumped
+for _ in range(5):
+    one_call()
+print(runs[0], gc.get_threshold()[0])
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "tuned"])
+def test_a_large_result_no_longer_sets_off_the_cycle_collector(mode: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", COLLECTIONS, mode], capture_output=True, text=True, check=True, timeout=60
+    )
+    runs, threshold = map(int, run.stdout.split())
+    if mode == "tuned":
+        assert threshold == 50_000
+        assert runs == 0
+    else:
+        assert runs > 5 * 20  # CPython's default (700): ~28 collections per call

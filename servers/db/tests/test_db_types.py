@@ -6,16 +6,20 @@ change), a string a string."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import orjson
 import psycopg
+import pydantic_core
 import pytest
 from mcp import Client
 
+from fleet_core import ToolError
 from fleet_core.testing import acting_as, identity, in_own_task, text_of
 from fleet_db import Database, build_server, ops
 from fleet_db.backend import CallContext
@@ -173,3 +177,40 @@ async def test_the_reference_really_covers_the_tricky_values(database: Database,
     assert values["negative zero"] == 0.0
     assert math.copysign(1, values["negative zero"]) == -1
     assert values["composite"] == "(1,a,)"
+
+
+async def test_the_fast_encoder_writes_pydantic_cores_bytes_for_every_type_without_floats(
+    database: Database, typed: Any
+) -> None:
+    # Results without a float column are encoded by orjson (ops._encode): byte for byte what pydantic-core,
+    # the encoder the reference test above pins, writes for the same rows — so the text content is the same.
+    async with database.session(CallContext(role="fleet_reader", subject="alice", claims={})) as conn:
+        cur = await conn.execute(f"{SELECT} UNION ALL {NULLS}")
+        rows = await cur.fetchall()
+        keep = [i for i, d in enumerate(cur.description or ()) if d.type_code not in ops._FLOAT_OIDS]
+    assert len(keep) > 50
+    plain = [tuple(row[i] for i in keep) for row in rows]
+    plain.append(('\x00\x01\x1f\x7f " \\ / \u2028 é 中 😀', 9223372036854775807, -1, True, None, ["x", None]))
+    fast = ops._encode(plain, floats=False)[1]
+    assert fast == orjson.dumps(plain)  # orjson wrote it, no fallback
+    assert fast == pydantic_core.to_json(plain, inf_nan_mode="strings", fallback=str)
+
+
+class Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**64, -(2**63) - 1, Text("a str subclass"), datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)],
+    ids=["int-beyond-64-bits", "int-below-int64", "str-subclass", "datetime"],
+)
+def test_what_orjson_would_write_differently_goes_to_pydantic_core(value: Any) -> None:
+    rows = [(1, value)]
+    assert ops._encode(rows, floats=False)[1] == pydantic_core.to_json(rows, fallback=str)
+
+
+def test_a_lone_surrogate_is_refused_on_either_encoder() -> None:
+    for floats in (False, True):
+        with pytest.raises(ToolError, match="not valid Unicode"):
+            ops._encode([("ok", "\ud800")], floats=floats)

@@ -1,5 +1,6 @@
 """Running a chapter's checks: ✓/✗ per check, with the hint from `workshop/hints.toml` in the
-attendee's language. The checks themselves are in `chapter_checks.py`."""
+attendee's language. The checks themselves are in `chapter_checks_a.py` (part A, chapters 00-05) and
+`chapter_checks_b.py` (part B, 06-13), listed together by `chapter_checks.CHECKS`."""
 
 from __future__ import annotations
 
