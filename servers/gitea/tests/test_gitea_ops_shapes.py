@@ -54,3 +54,27 @@ async def test_symlink_is_not_returned_as_a_file() -> None:
     with pytest.raises(Exception, match="is a symlink, not a file"):
         await GiteaOps(gitea).get_file_contents("alice", "a", "b", "link", None)
     await gitea.aclose()
+
+
+async def test_a_detail_carries_exactly_its_summary_fields() -> None:
+    """get_issue builds IssueDetail from the summary's fields directly (validated once): the shared
+    fields are those issue_summary gives, nulls and all, and the detail adds only its own."""
+    issue: dict[str, Any] = {
+        "number": 7, "title": "t", "state": "open", "user": None, "labels": None, "assignees": None,
+        "milestone": {"title": "v1"}, "pull_request": None, "comments": 3, "body": None,
+        "updated_at": "2026-01-01T00:00:00Z", "html_url": "u",
+    }  # fmt: skip
+    comments = [{"id": 1, "user": {"login": "eve"}, "body": "x" * 5000, "created_at": "c"}]
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json=comments if request.url.path.endswith("/comments") else issue)
+
+    gitea = GiteaClient("http://gitea.test", "t", transport=httpx2.MockTransport(handler))
+    detail = await GiteaOps(gitea).get_issue("alice", "a", "b", 7)
+    await gitea.aclose()
+    summary = issue_summary({"repository": {"full_name": "a/b"}, **issue}).model_dump()
+    dumped = detail.model_dump()
+    assert {k: dumped[k] for k in summary} == summary
+    assert list(dumped) == [*summary, "body", "comment_list", "comments_truncated"]
+    assert (dumped["body"], dumped["comments_truncated"]) == ("", False)
+    assert dumped["comment_list"][0]["body"].endswith("… [truncated]")

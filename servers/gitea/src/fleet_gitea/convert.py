@@ -41,8 +41,9 @@ def _listing(page: Page, convert: Any) -> m.Listing[Any]:
     return m.Listing(items=[convert(x) for x in page.items], next_page=page.next_page, total=page.total)
 
 
-def repo_summary(r: dict[str, Any]) -> m.RepoSummary:
-    return m.RepoSummary(
+def repo_fields(r: dict[str, Any]) -> dict[str, Any]:
+    """The fields of RepoSummary (its detail model is built from them plus its own: validated once)."""
+    return dict(
         full_name=r["full_name"],
         description=cap(r.get("description"), 300),
         private=r.get("private", False),
@@ -57,8 +58,13 @@ def repo_summary(r: dict[str, Any]) -> m.RepoSummary:
     )
 
 
-def issue_summary(i: dict[str, Any]) -> m.IssueSummary:
-    return m.IssueSummary(
+def repo_summary(r: dict[str, Any]) -> m.RepoSummary:
+    return m.RepoSummary(**repo_fields(r))
+
+
+def issue_fields(i: dict[str, Any]) -> dict[str, Any]:
+    """The fields of IssueSummary (its detail model is built from them plus its own: validated once)."""
+    return dict(
         repository=(i.get("repository") or {}).get("full_name", ""),
         number=i["number"],
         title=i["title"],
@@ -74,8 +80,13 @@ def issue_summary(i: dict[str, Any]) -> m.IssueSummary:
     )
 
 
-def pull_summary(p: dict[str, Any]) -> m.PullSummary:
-    return m.PullSummary(
+def issue_summary(i: dict[str, Any]) -> m.IssueSummary:
+    return m.IssueSummary(**issue_fields(i))
+
+
+def pull_fields(p: dict[str, Any]) -> dict[str, Any]:
+    """The fields of PullSummary (its detail model is built from them plus its own: validated once)."""
+    return dict(
         number=p["number"],
         title=p["title"],
         state=p["state"],
@@ -90,16 +101,25 @@ def pull_summary(p: dict[str, Any]) -> m.PullSummary:
     )
 
 
-def commit_summary(c: dict[str, Any]) -> m.CommitSummary:
+def pull_summary(p: dict[str, Any]) -> m.PullSummary:
+    return m.PullSummary(**pull_fields(p))
+
+
+def commit_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """The fields of CommitSummary (its detail model is built from them plus its own: validated once)."""
     inner = c.get("commit") or {}
     author = inner.get("author") or {}
-    return m.CommitSummary(
+    return dict(
         sha=c["sha"],
         title=_title(inner.get("message", "")),
         author=_login(c.get("author")) or author.get("name", ""),
         date=author.get("date", ""),
         html_url=c.get("html_url", ""),
     )
+
+
+def commit_summary(c: dict[str, Any]) -> m.CommitSummary:
+    return m.CommitSummary(**commit_fields(c))
 
 
 def review(r: dict[str, Any]) -> m.Review:

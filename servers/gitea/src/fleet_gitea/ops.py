@@ -28,10 +28,14 @@ from .convert import (
     action_run,
     cap,
     comment,
+    commit_fields,
     commit_summary,
+    issue_fields,
     issue_summary,
+    pull_fields,
     pull_summary,
     release,
+    repo_fields,
     repo_summary,
     review,
     wiki_segment,
@@ -102,7 +106,7 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
         r = await self.gitea.get_json(repo_path(owner, repo), user)
         perms = r.get("permissions") or {}
         return m.RepoDetails(
-            **repo_summary(r).model_dump(),
+            **repo_fields(r),
             language=r.get("language", ""),
             topics=r.get("topics") or [],
             clone_url=r.get("clone_url", ""),
@@ -170,7 +174,7 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
         files = c.get("files") or []
         stats = c.get("stats") or {}
         return m.CommitDetail(
-            **commit_summary(c).model_dump(),
+            **commit_fields(c),
             message=cap((c.get("commit") or {}).get("message", ""), 4000),
             parents=[p["sha"] for p in c.get("parents") or []],
             additions=stats.get("additions", 0),
@@ -271,9 +275,8 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
         issue, comments = await _both(
             self.gitea.get_json(base, user), self.gitea.get_json(base + "/comments", user)
         )
-        summary = issue_summary({"repository": {"full_name": f"{owner}/{repo}"}, **issue})
         return m.IssueDetail(
-            **summary.model_dump(),
+            **issue_fields({"repository": {"full_name": f"{owner}/{repo}"}, **issue}),
             body=cap(issue.get("body")),
             comment_list=[comment(c) for c in comments[-MAX_COMMENTS:]],
             comments_truncated=len(comments) > MAX_COMMENTS,
@@ -295,7 +298,7 @@ class GiteaOps(WriteOps, CiOps, DeleteOps):
             self.gitea.get_page(base + "/files", user, {"page": 1, "limit": MAX_FILES}),
         )
         return m.PullDetail(
-            **pull_summary(p).model_dump(),
+            **pull_fields(p),
             body=cap(p.get("body")),
             head_sha=(p.get("head") or {}).get("sha", ""),
             labels=[lb["name"] for lb in p.get("labels") or []],
