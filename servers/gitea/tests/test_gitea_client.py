@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
+import anyio
 import httpx2
 import pytest
 
 from fleet_core import BackendError, ToolError
 from fleet_gitea.backend import GiteaClient, file_path, repo_path
+from fleet_gitea.ops import GiteaOps
 
 
 def client(handler: Callable[[httpx2.Request], httpx2.Response]) -> GiteaClient:
@@ -132,3 +135,53 @@ async def test_a_cookie_gitea_sets_for_one_user_is_not_sent_for_the_next() -> No
     await gitea.aclose()
     assert [r.headers["sudo"] for r in seen] == ["alice", "bob"]
     assert [r.headers.get("cookie") for r in seen] == [None, None]
+
+
+class Drip(httpx2.AsyncByteStream):
+    """An answer that never ends, one byte at a time, each well within the read timeout."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            await asyncio.sleep(0.02)
+            yield b" "
+
+
+async def test_an_answer_that_never_ends_hits_the_overall_deadline() -> None:
+    """httpx2's read timeout is per read: a backend dripping bytes never trips it. The client's own
+    deadline (1.5 x the timeout per attempt) ends the call with the timeout message."""
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, stream=Drip())
+
+    gitea = GiteaClient("http://gitea.test", "t", timeout=0.1, transport=httpx2.MockTransport(handler))
+    with anyio.fail_after(5), pytest.raises(BackendError, match=r"did not answer within 0\.1s"):
+        await gitea.get_json("/user", "alice")
+    await gitea.aclose()
+
+
+async def test_a_cancelled_call_cancels_both_of_its_reads() -> None:
+    """get_issue reads the issue and its comments at once; when the caller's request is cancelled
+    (an anyio cancel scope, as the SDK uses), neither read is left running."""
+    started: list[str] = []
+    cancelled: list[str] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        started.append(request.url.path)
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(request.url.path)
+            raise
+        raise AssertionError("not reached")
+
+    gitea = GiteaClient("http://gitea.test", "t", transport=httpx2.MockTransport(handler))
+    with anyio.fail_after(5):
+        with anyio.move_on_after(0.05) as scope:
+            await GiteaOps(gitea).get_issue("alice", "a", "b", 1)
+        assert scope.cancelled_caught
+    await gitea.aclose()
+    assert (
+        sorted(started)
+        == sorted(cancelled)
+        == ["/api/v1/repos/a/b/issues/1", "/api/v1/repos/a/b/issues/1/comments"]
+    )

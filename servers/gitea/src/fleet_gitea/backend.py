@@ -7,6 +7,7 @@ a redirect (a 301/302 would replay a POST as a GET and silently lose the write â
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-import anyio
 import httpx2
 
 from fleet_core import BackendError, BackendHTTP, RetryPolicy, ToolError
@@ -94,7 +94,8 @@ class GiteaClient:
         redirects = 0
         while True:
             try:
-                with anyio.fail_after(self.timeout * 1.5):
+                # The whole exchange, not each read: a backend dripping bytes is cut off too.
+                async with asyncio.timeout(self.timeout * 1.5):
                     response, body, more = await self._once(
                         method, url, headers, query, json, stream_limit, tail
                     )
