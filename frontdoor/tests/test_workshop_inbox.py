@@ -11,6 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx2
@@ -107,50 +110,77 @@ def test_a_taken_port_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"port {port} is taken" in capsys.readouterr().out
 
 
-def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_event() -> None:
+@dataclass
+class Inbox:
+    """A running `fleet workshop sentry-inbox`: its first lines and DSN; its output once stopped."""
+
+    head: list[str]
+    dsn: str
+    out: str = ""
+    returncode: int | None = None
+
+    @property
+    def base(self) -> str:
+        return self.dsn.replace("public@", "").rsplit("/", 1)[0]
+
+
+ENVELOPES = "/api/1/envelope/"
+AUTH = {"X-Sentry-Auth": "Sentry sentry_key=public"}
+
+
+@contextmanager
+def running_inbox(stop: signal.Signals = signal.SIGINT) -> Iterator[Inbox]:
+    """The inbox in a real subprocess on a free port, stopped with `stop` when the block ends."""
     command = [sys.executable, "-c", "import sys; from fleet_frontdoor.cli import main; sys.exit(main())"]
     args = ["workshop", "sentry-inbox", "--port", "0", "--lang", "en"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    ) as inbox:
+    ) as process:
         try:
-            head = [inbox.stdout.readline() for _ in range(5)] if inbox.stdout else []
-            dsn = next(line.split("=", 1)[1].strip() for line in head if "SENTRY_DSN=" in line)
-            base, url = dsn.replace("public@", "").rsplit("/", 1)[0], "/api/1/envelope/"
-            auth = {"X-Sentry-Auth": "Sentry sentry_key=public"}
-            with httpx2.Client(base_url=base, trust_env=False, timeout=10) as http:
-                hostile = [
-                    http.post(url, content=b"\x00\xff not an envelope", headers=auth),
-                    http.post(url, content=b"x" * (MAX_BODY + 1), headers=auth),
-                    http.post(
-                        url,
-                        content=gzip.compress(b"\n" * (MAX_DECODED + 1)),
-                        headers=auth | {"Content-Encoding": "gzip"},
-                    ),
-                    http.post(url, content=b"{}", headers=auth | {"Content-Encoding": "compress"}),
-                    http.post(url, content=b"{}"),
-                    http.get("/"),
-                    http.post(url, content=b"{}\n", headers=auth | {"Origin": "https://evil.example"}),
-                    http.post(  # a terminal escape sequence, to be shown, not obeyed
-                        url,
-                        content=b'{}\n{"type":"event"}\n{"message":"\\u001b]0;owned\\u0007hi"}\n',
-                        headers=auth,
-                    ),
-                ]
-            assert [r.status_code for r in hostile] == [400, 413, 413, 415, 401, 404, 403, 200]
-            sentry_sdk.init(dsn=dsn, include_local_variables=False)
-            try:
-                with sentry_sdk.isolation_scope():  # this test's tag, not the process's for later tests
-                    sentry_sdk.set_tag("fleet.server", "notes")
-                    sentry_sdk.capture_message("hello, inbox")
-                sentry_sdk.flush(timeout=5)
-            finally:
-                sentry_sdk.get_client().close(timeout=2)
-                sentry_sdk.init()
+            head = [process.stdout.readline() for _ in range(5)] if process.stdout else []
+            dsn = next((line.split("=", 1)[1].strip() for line in head if "SENTRY_DSN=" in line), "")
+            inbox = Inbox(head, dsn)
+            yield inbox
         finally:
-            inbox.send_signal(signal.SIGINT)
-            out, _ = inbox.communicate(timeout=20)
+            process.send_signal(stop)
+            out, _ = process.communicate(timeout=20)
+    inbox.out, inbox.returncode = out, process.returncode
+
+
+def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_event() -> None:
+    url, auth = ENVELOPES, AUTH
+    with running_inbox() as inbox:
+        with httpx2.Client(base_url=inbox.base, trust_env=False, timeout=10) as http:
+            hostile = [
+                http.post(url, content=b"\x00\xff not an envelope", headers=auth),
+                http.post(url, content=b"x" * (MAX_BODY + 1), headers=auth),
+                http.post(
+                    url,
+                    content=gzip.compress(b"\n" * (MAX_DECODED + 1)),
+                    headers=auth | {"Content-Encoding": "gzip"},
+                ),
+                http.post(url, content=b"{}", headers=auth | {"Content-Encoding": "compress"}),
+                http.post(url, content=b"{}"),
+                http.get("/"),
+                http.post(url, content=b"{}\n", headers=auth | {"Origin": "https://evil.example"}),
+                http.post(  # a terminal escape sequence, to be shown, not obeyed
+                    url,
+                    content=b'{}\n{"type":"event"}\n{"message":"\\u001b]0;owned\\u0007hi"}\n',
+                    headers=auth,
+                ),
+            ]
+        assert [r.status_code for r in hostile] == [400, 413, 413, 415, 401, 404, 403, 200]
+        sentry_sdk.init(dsn=inbox.dsn, include_local_variables=False)
+        try:
+            with sentry_sdk.isolation_scope():  # this test's tag, not the process's for later tests
+                sentry_sdk.set_tag("fleet.server", "notes")
+                sentry_sdk.capture_message("hello, inbox")
+            sentry_sdk.flush(timeout=5)
+        finally:
+            sentry_sdk.get_client().close(timeout=2)
+            sentry_sdk.init()
+    out, head, dsn = inbox.out, inbox.head, inbox.dsn
     assert inbox.returncode == 0, out
     assert head[0].startswith("fleet workshop sentry-inbox: a local Sentry inbox")
     assert dsn.startswith("http://public@127.0.0.1:")
@@ -176,24 +206,14 @@ def test_the_inbox_prints_the_dsn_refuses_hostile_requests_and_shows_the_sdks_ev
 def test_sigterm_stops_the_inbox_as_ctrl_c_does_with_its_summary(stop: signal.Signals) -> None:
     """`kill %1` (chapter 10's step 6) sends SIGTERM: the inbox stops as gracefully as on Ctrl-C, says
     what it received and exits 0, instead of dying silently."""
-    command = [sys.executable, "-c", "import sys; from fleet_frontdoor.cli import main; sys.exit(main())"]
-    args = ["workshop", "sentry-inbox", "--port", "0", "--lang", "en"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with subprocess.Popen(
-        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    ) as inbox:
-        try:
-            head = [inbox.stdout.readline() for _ in range(5)] if inbox.stdout else []
-            dsn = next(line.split("=", 1)[1].strip() for line in head if "SENTRY_DSN=" in line)
-            base, url = dsn.replace("public@", "").rsplit("/", 1)[0], "/api/1/envelope/"
-            auth = {"X-Sentry-Auth": "Sentry sentry_key=public"}
-            with httpx2.Client(base_url=base, trust_env=False, timeout=10) as http:
-                event = b'{}\n{"type":"event"}\n{"message":"hello"}\n'
-                sent = [http.post(url, content=event, headers=auth), http.post(url, content=b"{}")]
-            assert [r.status_code for r in sent] == [200, 401]
-        finally:
-            inbox.send_signal(stop)
-            out, _ = inbox.communicate(timeout=20)
+    with (
+        running_inbox(stop) as inbox,
+        httpx2.Client(base_url=inbox.base, trust_env=False, timeout=10) as http,
+    ):
+        event = b'{}\n{"type":"event"}\n{"message":"hello"}\n'
+        sent = [http.post(ENVELOPES, content=event, headers=AUTH), http.post(ENVELOPES, content=b"{}")]
+        assert [r.status_code for r in sent] == [200, 401]
+    out = inbox.out
     assert inbox.returncode == 0, out
     assert out.splitlines()[-1] == "Stopped: 1 envelopes received, 1 requests refused.", out
     assert "Traceback" not in out
