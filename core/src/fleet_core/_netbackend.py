@@ -102,21 +102,17 @@ async def _until(
             timer.cancel()
 
 
-def _socket_readable(fileno: int) -> bool:
-    """Whether the kernel holds something to read on the socket (a FIN the loop has not seen yet)."""
-    if fileno < 0:
-        return True
-    poller = select.poll()
-    poller.register(fileno, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 class AsyncioStream(httpcore2.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, connection: _Connection) -> None:
         self._transport = transport
         self._connection = connection
+        # Polled (without waiting) when httpcore2 asks whether an idle connection is readable: a FIN
+        # can be in the kernel before the loop has seen it. One poller per connection, registered once.
         sock = transport.get_extra_info("socket")
-        self._fileno: int = sock.fileno() if sock is not None else -1
+        self._poller: select.poll | None = None
+        if sock is not None and sock.fileno() >= 0:
+            self._poller = select.poll()
+            self._poller.register(sock.fileno(), select.POLLIN)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         c = self._connection
@@ -187,7 +183,9 @@ class AsyncioStream(httpcore2.AsyncNetworkStream):
             # Idle and readable means the server closed the connection (or sent something unasked):
             # httpcore2 then drops it from the pool instead of sending the next request on it.
             c = self._connection
-            return c.eof or bool(c.buffer) or self._transport.is_closing() or _socket_readable(self._fileno)
+            if c.eof or c.buffer or self._transport.is_closing() or self._poller is None:
+                return True
+            return bool(self._poller.poll(0))
         name = {"client_addr": "sockname", "server_addr": "peername"}.get(info, info)
         if name in ("ssl_object", "sockname", "peername", "socket"):
             return self._transport.get_extra_info(name)

@@ -64,6 +64,7 @@ class GiteaClient:
         self.api = f"{self.base_url}/api/v1"
         self.timeout = timeout
         self.read_retries = read_retries
+        self._read_policy, self._write_policy = RetryPolicy(retries=read_retries), RetryPolicy(retries=0)
         self._http = BackendHTTP(
             "Gitea",
             headers={"Authorization": f"token {token}", "Accept": "application/json"},
@@ -90,7 +91,7 @@ class GiteaClient:
         headers = {"Sudo": sudo} if sudo is not None else {}
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         # Reads are resent on 429/5xx; a write never is (it may have landed before the error).
-        retries = RetryPolicy(retries=self.read_retries if method == "GET" else 0).start()
+        retries = (self._read_policy if method == "GET" else self._write_policy).start()
         redirects = 0
         while True:
             try:
