@@ -246,3 +246,17 @@ async def test_the_backend_clients_use_it() -> None:
     pool = OutageTransport("Gitea").inner._pool  # type: ignore[attr-defined]
     assert isinstance(pool, httpcore2.AsyncConnectionPool)
     assert isinstance(pool._network_backend, AsyncioBackend)
+
+
+def test_the_same_on_uvloop(tmp_path: Path) -> None:
+    """The servers run on uvloop (its transports are not asyncio's classes): keep-alive, an idle
+    connection the server closed, and TLS, there too."""
+    import uvloop
+
+    async def scenario() -> None:
+        await test_answers_and_keeps_the_connection_alive()
+        await test_a_connection_the_server_closed_while_idle_is_not_reused()
+        await test_tls_is_verified(tmp_path)
+        assert isinstance(asyncio.get_running_loop(), uvloop.Loop)
+
+    uvloop.run(scenario())
