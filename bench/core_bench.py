@@ -14,7 +14,8 @@ connections for `--seconds`, when it is installed; otherwise this script's own a
 - core:    the same tool through fleet_core.build_app with every check on (gateway-secret trust,
            identity headers, scope gate, Host check, body limit, per-caller limit, audit line to
            /dev/null), served by fleet_core.serve (uvloop + httptools), with 1 and N workers
-The ratios (each figure / the floor of the same run) are what carries over between machines.
+The ratios (each figure / the floor of the same run; for the rows with a target, a floor measured just
+before the row, as a shared host's speed can drift within minutes) are what carries over between machines.
 """
 
 from __future__ import annotations
@@ -451,6 +452,7 @@ class Row:
     name: str
     figures: Figures
     note: str = ""
+    floor: Figures | None = None  # the floor measured just before this row (the 1-worker core rows)
 
 
 def measure(
@@ -465,13 +467,17 @@ def measure(
     return figures
 
 
+def floor_now(seconds: float, connections: int) -> Figures:
+    port = free_port()
+    with bench_server("floor", port) as pid:
+        return measure(pid, port, LEGACY, seconds, connections, fleet=False)
+
+
 def throughput(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
     rows: list[Row] = []
     rss: dict[str, float] = {}
     seconds, conns = args.seconds, args.connections
-    port = free_port()
-    with bench_server("floor", port) as pid:
-        rows.append(Row("floor: raw ASGI JSON echo", measure(pid, port, LEGACY, seconds, conns, fleet=False)))
+    rows.append(Row("floor: raw ASGI JSON echo", floor_now(seconds, conns)))
     port = free_port()
     with bench_server("sdk", port) as pid:
         one_call(port, *call_request(port, MODERN, fleet=False))
@@ -493,13 +499,17 @@ def throughput(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
             os.unlink(script.name)
     for workers in (1, args.workers):
         for era in (MODERN, LEGACY):
+            # This machine's speed can drift within minutes (a shared host): each row with a target is
+            # compared with a floor measured just before it, not only with the one at the start.
+            adjacent = floor_now(seconds, conns) if workers == 1 else None
             port = free_port()
             with bench_server("core", port, workers) as pid:
                 one_call(port, *call_request(port, era))  # after start-up *and a first call*
                 rss[f"core, {workers} worker(s), after start-up"] = rss_mb(pid)
                 rss[f"core, {workers} worker(s), after start-up, PSS"] = pss_mb(pid)
                 figures = measure(pid, port, era, seconds, conns)
-                rows.append(Row(f"fleet core, {workers} worker{'s' if workers > 1 else ''}", figures, era))
+                name = f"fleet core, {workers} worker{'s' if workers > 1 else ''}"
+                rows.append(Row(name, figures, era, adjacent))
         if args.workers == 1:
             break
     return rows, rss
@@ -623,28 +633,28 @@ def report(args: argparse.Namespace) -> None:
     print(f"load generator: {generator}, {args.connections} connections, {args.seconds:g} s per figure")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
     rows, rss = throughput(args)
-    floor, floor_cpu = rows[0].figures.calls_per_s, rows[0].figures.calls_per_cpu_s
-    print("\n1) one no-op tools/call, every check on (core rows). ratio: calls/s / the floor's, this run;")
+    print("\n1) one no-op tools/call, every check on (core rows). ratio: calls/s / the floor's, this run")
+    print("   (1-worker rows: the floor measured just before the row; this machine's speed can drift);")
     print("   per CPU: calls per CPU-second of the server's processes (robust to other load), / the floor's")
     print(
         f"{'configuration':30}{'era':>11}{'calls/s':>9}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
         f"{'calls/CPU-s':>12}{'ratio':>7}  target (1 worker)"
     )
     for row in rows:
-        f = row.figures
+        f, base = row.figures, row.floor or rows[0].figures
+        ratio, per_cpu = f.calls_per_s / base.calls_per_s, f.calls_per_cpu_s / base.calls_per_cpu_s
         target = ""
         if row.name == "fleet core, 1 worker":
             absolute = TARGET_MODERN if row.note == MODERN else TARGET_LEGACY
             ratio_target = TARGET_FLOOR_RATIO * absolute / TARGET_MODERN
             target = (
                 f">= {absolute}/s {verdict(f.calls_per_s >= absolute)}; "
-                f">= {ratio_target:.3f}x floor {verdict(f.calls_per_s / floor >= ratio_target)} "
-                f"(per CPU {verdict(f.calls_per_cpu_s / floor_cpu >= ratio_target)})"
+                f">= {ratio_target:.3f}x floor {verdict(ratio >= ratio_target)} "
+                f"(per CPU {verdict(per_cpu >= ratio_target)}; floor just before: {base.calls_per_s:.0f}/s)"
             )
-        per_cpu = f.calls_per_cpu_s / floor_cpu
         print(
             f"{row.name:30}{row.note:>11}{f.calls_per_s:>9.0f}{f.p50_ms:>8.2f}{f.p99_ms:>8.2f}"
-            f"{f.calls_per_s / floor:>7.3f}{f.calls_per_cpu_s:>12.0f}{per_cpu:>7.3f}  {target}"
+            f"{ratio:>7.3f}{f.calls_per_cpu_s:>12.0f}{per_cpu:>7.3f}  {target}"
         )
     core = {(r.name, r.note): r.figures.calls_per_s for r in rows if r.name.startswith("fleet core")}
     sdk = rows[1].figures.calls_per_s
