@@ -43,15 +43,15 @@ def _digest(canonical: str) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-# A call without arguments is the common case; its digest never changes.
-_NO_ARGUMENTS = {"null": _digest("null"), "{}": _digest("{}")}
+# A call without arguments (absent, or `{}`) is the common case; its digest never changes.
+_ABSENT, _EMPTY = _digest("null"), _digest("{}")
 
 
 def digest(arguments: Any) -> str:
     if arguments is None:
-        return _NO_ARGUMENTS["null"]
+        return _ABSENT
     if type(arguments) is dict and not arguments:
-        return _NO_ARGUMENTS["{}"]
+        return _EMPTY
     return _digest(_CANONICAL.encode(arguments))
 
 

@@ -42,8 +42,9 @@ class BackendHTTP:
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.transport = OutageTransport(backend, transport)  # an outage is answered at once (12.9)
-        # The client is kept for its configuration (httpx2's default headers + these, the base URL)
-        # and to close the transport; requests don't go through it.
+        # The client builds each request (httpx2's default headers + these, the base-URL merge, the
+        # timeout) and closes the transport; requests are sent straight to the transport, never through
+        # it, so its cookie jar stays empty and nothing of its send loop runs.
         self._client = httpx2.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -51,20 +52,9 @@ class BackendHTTP:
             transport=self.transport,
             follow_redirects=False,
         )
-        self.headers = self._client.headers
-        self.base_url = self._client.base_url
-        self._extensions = {"timeout": timeout.as_dict()}
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    def url(self, url: str) -> httpx2.URL:
-        """`url`, or a path under the base URL (merged as httpx2.AsyncClient merges it)."""
-        target = httpx2.URL(url)
-        if target.is_relative_url:
-            base = self.base_url
-            target = base.copy_with(raw_path=base.raw_path + target.raw_path.lstrip(b"/"))
-        return target
 
     async def open(
         self,
@@ -76,17 +66,7 @@ class BackendHTTP:
         json: Any = None,
     ) -> httpx2.Response:
         """Send one request; the answer's body is still to be read (`aiter_bytes`/`aread`, `aclose`)."""
-        merged = self.headers.copy()
-        if headers:
-            merged.update(headers)
-        request = httpx2.Request(
-            method,
-            self.url(url),
-            params=params or None,
-            headers=merged,
-            json=json,
-            extensions=self._extensions,
-        )
+        request = self._client.build_request(method, url, headers=headers, params=params or None, json=json)
         response = await self.transport.handle_async_request(request)
         response.request = request
         return response
